@@ -11,6 +11,7 @@
 pub mod command;
 pub mod eid;
 pub mod error;
+pub mod es10;
 pub mod response;
 pub mod store_data;
 pub mod sw;
