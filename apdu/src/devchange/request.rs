@@ -1,0 +1,258 @@
+//! Requests of the device-change functions (docs/device-change-protocol.md §Requests).
+//! Context tags are shared by all functions: `81` flow, `82` OP ID, `89` challenge,
+//! `8A` KDF salt, `8B` KDF parameters, `8C` parameter needed, `8D` sealed profile,
+//! `8E` key source, `5A` ICCID.
+
+use super::{tags, Flow};
+use crate::error::{Error, Result};
+use crate::es10::Iccid;
+use crate::tlv::{self, cons, prim, Tlv};
+
+/// Longest OP ID (bytes of UTF-8).
+pub const MAX_OP_ID: usize = 64;
+/// Largest sealed profile we accept in one request.
+pub const MAX_SEALED: usize = 16 * 1024;
+
+/// Which private key opens a sealed profile (`8E`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// The key derived from the parameter in this session (flows A, B: claim 7).
+    Parameter = 0,
+    /// The card's identity key (re-serving the recorded device, [0074]).
+    Identity = 1,
+}
+
+/// A device-change request to the card.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DcRequest {
+    /// `BF66`: start a session of `flow`; the card asks the terminal for the OP ID
+    /// (flows B, C) and the IMEI.
+    Begin { flow: Flow },
+    /// `BF67`: the SM's key-generation indication (A step 405; C step 613).
+    GenerateKey {
+        flow: Flow,
+        op_id: String,
+        challenge: Vec<u8>,
+        salt: Vec<u8>,
+        kdf: Vec<u8>,
+    },
+    /// `BF68`: the SM's authentication request (B step 507; C step 603; sync).
+    Authenticate {
+        flow: Flow,
+        op_id: String,
+        challenge: Vec<u8>,
+        salt: Vec<u8>,
+        kdf: Vec<u8>,
+        need_parameter: bool,
+    },
+    /// `BF69`: the sealed operator profile (A step 411; B step 519).
+    InstallProfile {
+        op_id: String,
+        sealed: Vec<u8>,
+        key: KeySource,
+    },
+    /// `BF6A`: the answer of the last BF66/BF67/BF68 once its proactive session ended.
+    FetchResult,
+    /// `BF6B`: the SM has the old card drop a profile that moved to another device.
+    RemoveProfile { op_id: String, iccid: Iccid },
+    /// `BF6C`: sign a fresh challenge with the card's identity key.
+    Identity { challenge: Vec<u8> },
+}
+
+impl std::fmt::Debug for DcRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DcRequest::InstallProfile { op_id, sealed, key } => write!(
+                f,
+                "InstallProfile {{ op_id: {op_id:?}, sealed: <{} bytes>, key: {key:?} }}",
+                sealed.len()
+            ),
+            DcRequest::Begin { flow } => write!(f, "Begin {{ {flow:?} }}"),
+            DcRequest::GenerateKey { flow, op_id, .. } => {
+                write!(f, "GenerateKey {{ {flow:?}, op_id: {op_id:?} }}")
+            }
+            DcRequest::Authenticate {
+                flow,
+                op_id,
+                need_parameter,
+                ..
+            } => write!(
+                f,
+                "Authenticate {{ {flow:?}, op_id: {op_id:?}, need_parameter: {need_parameter} }}"
+            ),
+            DcRequest::FetchResult => write!(f, "FetchResult"),
+            DcRequest::RemoveProfile { op_id, iccid } => {
+                write!(f, "RemoveProfile {{ op_id: {op_id:?}, iccid: {iccid} }}")
+            }
+            DcRequest::Identity { .. } => write!(f, "Identity"),
+        }
+    }
+}
+
+pub(crate) fn flow_of(t: &Tlv) -> Result<Flow> {
+    let v = tlv::require_bytes(t, 0x81)?;
+    match v {
+        [b] => Flow::from_u8(*b),
+        _ => None,
+    }
+    .ok_or(Error::InvalidValue {
+        tag: 0x81,
+        reason: "unknown flow",
+    })
+}
+
+pub(crate) fn op_id_of(t: &Tlv) -> Result<String> {
+    let v = tlv::require_bytes(t, 0x82)?;
+    if v.is_empty() || v.len() > MAX_OP_ID {
+        return Err(Error::InvalidValue {
+            tag: 0x82,
+            reason: "OP ID must be 1 to 64 bytes",
+        });
+    }
+    String::from_utf8(v.to_vec()).map_err(|_| Error::InvalidValue {
+        tag: 0x82,
+        reason: "OP ID is not UTF-8",
+    })
+}
+
+fn bytes_of(t: &Tlv, tag: u32, max: usize) -> Result<Vec<u8>> {
+    let v = tlv::require_bytes(t, tag)?;
+    if v.len() > max {
+        return Err(Error::InvalidValue {
+            tag,
+            reason: "value too long",
+        });
+    }
+    Ok(v.to_vec())
+}
+
+impl DcRequest {
+    pub fn tag(&self) -> u32 {
+        match self {
+            DcRequest::Begin { .. } => tags::BEGIN,
+            DcRequest::GenerateKey { .. } => tags::GENERATE_KEY,
+            DcRequest::Authenticate { .. } => tags::AUTHENTICATE,
+            DcRequest::InstallProfile { .. } => tags::INSTALL_PROFILE,
+            DcRequest::FetchResult => tags::FETCH_RESULT,
+            DcRequest::RemoveProfile { .. } => tags::REMOVE_PROFILE,
+            DcRequest::Identity { .. } => tags::IDENTITY,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let c: Vec<Tlv> = match self {
+            DcRequest::Begin { flow } => vec![prim(0x81, vec![*flow as u8])],
+            DcRequest::GenerateKey {
+                flow,
+                op_id,
+                challenge,
+                salt,
+                kdf,
+            } => vec![
+                prim(0x81, vec![*flow as u8]),
+                prim(0x82, op_id.as_bytes().to_vec()),
+                prim(0x89, challenge.clone()),
+                prim(0x8A, salt.clone()),
+                prim(0x8B, kdf.clone()),
+            ],
+            DcRequest::Authenticate {
+                flow,
+                op_id,
+                challenge,
+                salt,
+                kdf,
+                need_parameter,
+            } => vec![
+                prim(0x81, vec![*flow as u8]),
+                prim(0x82, op_id.as_bytes().to_vec()),
+                prim(0x89, challenge.clone()),
+                prim(0x8A, salt.clone()),
+                prim(0x8B, kdf.clone()),
+                prim(0x8C, vec![if *need_parameter { 0xFF } else { 0x00 }]),
+            ],
+            DcRequest::InstallProfile { op_id, sealed, key } => vec![
+                prim(0x82, op_id.as_bytes().to_vec()),
+                prim(0x8D, sealed.clone()),
+                prim(0x8E, vec![*key as u8]),
+            ],
+            DcRequest::FetchResult => vec![],
+            DcRequest::RemoveProfile { op_id, iccid } => vec![
+                prim(0x82, op_id.as_bytes().to_vec()),
+                prim(0x5A, iccid.0.to_vec()),
+            ],
+            DcRequest::Identity { challenge } => vec![prim(0x89, challenge.clone())],
+        };
+        tlv::encode(&cons(self.tag(), c))
+    }
+
+    /// Decodes a request whose top-level tag is one of [`tags::ALL`]; `None` for any
+    /// other tag (so the caller can try ES10), `Some(Err)` for bad content.
+    pub fn decode_tlv(t: &Tlv) -> Option<Result<DcRequest>> {
+        let tag = tlv::tag_num(t);
+        if !tags::ALL.contains(&tag) {
+            return None;
+        }
+        Some(Self::decode_known(tag, t))
+    }
+
+    fn decode_known(tag: u32, t: &Tlv) -> Result<DcRequest> {
+        if !t.tag().is_constructed() {
+            return Err(Error::Malformed("not constructed"));
+        }
+        Ok(match tag {
+            tags::BEGIN => DcRequest::Begin { flow: flow_of(t)? },
+            tags::GENERATE_KEY => DcRequest::GenerateKey {
+                flow: flow_of(t)?,
+                op_id: op_id_of(t)?,
+                challenge: bytes_of(t, 0x89, 64)?,
+                salt: bytes_of(t, 0x8A, 64)?,
+                kdf: bytes_of(t, 0x8B, 64)?,
+            },
+            tags::AUTHENTICATE => DcRequest::Authenticate {
+                flow: flow_of(t)?,
+                op_id: op_id_of(t)?,
+                challenge: bytes_of(t, 0x89, 64)?,
+                salt: bytes_of(t, 0x8A, 64)?,
+                kdf: bytes_of(t, 0x8B, 64)?,
+                need_parameter: match tlv::require_bytes(t, 0x8C)? {
+                    [b] => *b != 0,
+                    _ => {
+                        return Err(Error::InvalidValue {
+                            tag: 0x8C,
+                            reason: "a BOOLEAN is one byte",
+                        })
+                    }
+                },
+            },
+            tags::INSTALL_PROFILE => DcRequest::InstallProfile {
+                op_id: op_id_of(t)?,
+                sealed: bytes_of(t, 0x8D, MAX_SEALED)?,
+                key: match tlv::require_bytes(t, 0x8E)? {
+                    [0] => KeySource::Parameter,
+                    [1] => KeySource::Identity,
+                    _ => {
+                        return Err(Error::InvalidValue {
+                            tag: 0x8E,
+                            reason: "unknown key source",
+                        })
+                    }
+                },
+            },
+            tags::FETCH_RESULT => DcRequest::FetchResult,
+            tags::REMOVE_PROFILE => DcRequest::RemoveProfile {
+                op_id: op_id_of(t)?,
+                iccid: Iccid::from_bytes(tlv::require_bytes(t, 0x5A)?)?,
+            },
+            tags::IDENTITY => DcRequest::Identity {
+                challenge: bytes_of(t, 0x89, 64)?,
+            },
+            _ => return Err(Error::Malformed("not a device-change function")),
+        })
+    }
+
+    /// Decodes a whole STORE DATA message.
+    pub fn decode(b: &[u8]) -> Result<DcRequest> {
+        let t = tlv::parse(b)?;
+        Self::decode_tlv(&t).unwrap_or(Err(Error::Malformed("not a device-change function")))
+    }
+}

@@ -1,0 +1,215 @@
+//! Answers of the device-change functions (docs/device-change-protocol.md §Answers).
+//! Every answer is `<function tag> { 80 result, ... }`; fields use the context tags
+//! `81` flow, `82` OP ID, `83` IMEI, `84` identity public key, `85` new public key,
+//! `86` possession signature, `87` identity signature, `88` parameter signature,
+//! `5A` EID or ICCID.
+
+use super::request::{flow_of, op_id_of};
+use super::{result, tags, Flow};
+use crate::eid::Eid;
+use crate::error::{Error, Result};
+use crate::es10::Iccid;
+use crate::tlv::{self, cons, prim, Tlv};
+
+/// Largest key or signature field accepted.
+const MAX_FIELD: usize = 1024;
+
+/// What BF69 reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallResult {
+    pub code: u8,
+    pub iccid: Option<Iccid>,
+}
+
+/// A card's answer to a device-change function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DcResponse {
+    /// BF66: the OP acquisition / key modification request (A 404, B 506, C 602).
+    Begun {
+        flow: Flow,
+        op_id: Option<String>,
+        eid: Eid,
+        imei: String,
+        identity_key: Vec<u8>,
+    },
+    /// BF67: the new public key (A 410, C 613), proven by a signature of the new key
+    /// and by the card's identity key.
+    KeyGenerated {
+        public_key: Vec<u8>,
+        possession_signature: Vec<u8>,
+        identity_signature: Vec<u8>,
+    },
+    /// BF68: the signature over the SM's challenge (B 513, C 611).
+    Authenticated {
+        parameter_signature: Option<Vec<u8>>,
+        identity_signature: Vec<u8>,
+    },
+    /// BF69.
+    Installed(InstallResult),
+    /// BF6B.
+    Removed { code: u8 },
+    /// BF6C.
+    Identity {
+        eid: Eid,
+        identity_key: Vec<u8>,
+        signature: Vec<u8>,
+    },
+    /// Any function that failed with a result code (never 0).
+    Failed { tag: u32, code: u8 },
+}
+
+fn field(t: &Tlv, tag: u32) -> Result<Vec<u8>> {
+    let v = tlv::require_bytes(t, tag)?;
+    if v.len() > MAX_FIELD {
+        return Err(Error::InvalidValue {
+            tag,
+            reason: "value too long",
+        });
+    }
+    Ok(v.to_vec())
+}
+
+fn eid_of(t: &Tlv) -> Result<Eid> {
+    Eid::from_bytes(tlv::require_bytes(t, 0x5A)?).map_err(|_| Error::InvalidValue {
+        tag: 0x5A,
+        reason: "not a valid EID",
+    })
+}
+
+fn ok() -> Tlv {
+    prim(0x80, vec![result::OK])
+}
+
+impl DcResponse {
+    /// The function tag of this answer.
+    pub fn tag(&self) -> u32 {
+        match self {
+            DcResponse::Begun { .. } => tags::BEGIN,
+            DcResponse::KeyGenerated { .. } => tags::GENERATE_KEY,
+            DcResponse::Authenticated { .. } => tags::AUTHENTICATE,
+            DcResponse::Installed(_) => tags::INSTALL_PROFILE,
+            DcResponse::Removed { .. } => tags::REMOVE_PROFILE,
+            DcResponse::Identity { .. } => tags::IDENTITY,
+            DcResponse::Failed { tag, .. } => *tag,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let c = match self {
+            DcResponse::Begun {
+                flow,
+                op_id,
+                eid,
+                imei,
+                identity_key,
+            } => {
+                let mut c = vec![ok(), prim(0x81, vec![*flow as u8])];
+                if let Some(o) = op_id {
+                    c.push(prim(0x82, o.as_bytes().to_vec()));
+                }
+                c.push(prim(0x5A, eid.0.to_vec()));
+                c.push(prim(0x83, imei.as_bytes().to_vec()));
+                c.push(prim(0x84, identity_key.clone()));
+                c
+            }
+            DcResponse::KeyGenerated {
+                public_key,
+                possession_signature,
+                identity_signature,
+            } => vec![
+                ok(),
+                prim(0x85, public_key.clone()),
+                prim(0x86, possession_signature.clone()),
+                prim(0x87, identity_signature.clone()),
+            ],
+            DcResponse::Authenticated {
+                parameter_signature,
+                identity_signature,
+            } => {
+                let mut c = vec![ok()];
+                if let Some(s) = parameter_signature {
+                    c.push(prim(0x88, s.clone()));
+                }
+                c.push(prim(0x87, identity_signature.clone()));
+                c
+            }
+            DcResponse::Installed(r) => {
+                let mut c = vec![prim(0x80, vec![r.code])];
+                if let Some(i) = r.iccid {
+                    c.push(prim(0x5A, i.0.to_vec()));
+                }
+                c
+            }
+            DcResponse::Removed { code } => vec![prim(0x80, vec![*code])],
+            DcResponse::Identity {
+                eid,
+                identity_key,
+                signature,
+            } => vec![
+                ok(),
+                prim(0x5A, eid.0.to_vec()),
+                prim(0x84, identity_key.clone()),
+                prim(0x87, signature.clone()),
+            ],
+            DcResponse::Failed { code, .. } => vec![prim(0x80, vec![*code])],
+        };
+        tlv::encode(&cons(self.tag(), c))
+    }
+
+    /// Decodes an answer and checks it belongs to `expected` (a function tag).
+    /// BF6A answers carry the tag of the function whose result they are.
+    pub fn decode(b: &[u8]) -> Result<DcResponse> {
+        let t = tlv::parse(b)?;
+        let tag = tlv::tag_num(&t);
+        if !tags::ALL.contains(&tag) {
+            return Err(Error::Malformed("not a device-change answer"));
+        }
+        let code = match tlv::require_bytes(&t, 0x80)? {
+            [c] => *c,
+            _ => {
+                return Err(Error::InvalidValue {
+                    tag: 0x80,
+                    reason: "result is one byte",
+                })
+            }
+        };
+        if code != result::OK && tag != tags::INSTALL_PROFILE && tag != tags::REMOVE_PROFILE {
+            return Ok(DcResponse::Failed { tag, code });
+        }
+        Ok(match tag {
+            tags::BEGIN => DcResponse::Begun {
+                flow: flow_of(&t)?,
+                op_id: tlv::child(&t, 0x82).map(|_| op_id_of(&t)).transpose()?,
+                eid: eid_of(&t)?,
+                imei: String::from_utf8(field(&t, 0x83)?).map_err(|_| Error::InvalidValue {
+                    tag: 0x83,
+                    reason: "IMEI is not text",
+                })?,
+                identity_key: field(&t, 0x84)?,
+            },
+            tags::GENERATE_KEY => DcResponse::KeyGenerated {
+                public_key: field(&t, 0x85)?,
+                possession_signature: field(&t, 0x86)?,
+                identity_signature: field(&t, 0x87)?,
+            },
+            tags::AUTHENTICATE => DcResponse::Authenticated {
+                parameter_signature: tlv::child(&t, 0x88).map(|_| field(&t, 0x88)).transpose()?,
+                identity_signature: field(&t, 0x87)?,
+            },
+            tags::INSTALL_PROFILE => DcResponse::Installed(InstallResult {
+                code,
+                iccid: tlv::child_bytes(&t, 0x5A)
+                    .map(Iccid::from_bytes)
+                    .transpose()?,
+            }),
+            tags::REMOVE_PROFILE => DcResponse::Removed { code },
+            tags::IDENTITY => DcResponse::Identity {
+                eid: eid_of(&t)?,
+                identity_key: field(&t, 0x84)?,
+                signature: field(&t, 0x87)?,
+            },
+            // BF6A with result 0 never happens: the card answers with the function's tag.
+            _ => DcResponse::Failed { tag, code },
+        })
+    }
+}

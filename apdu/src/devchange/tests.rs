@@ -1,0 +1,143 @@
+//! Round trips and hostile input for the device-change messages.
+
+use super::request::KeySource;
+use super::*;
+use crate::eid::Eid;
+use crate::es10::Iccid;
+
+#[test]
+fn requests_round_trip() {
+    let all = vec![
+        DcRequest::Begin {
+            flow: Flow::DeviceChange,
+        },
+        DcRequest::GenerateKey {
+            flow: Flow::Provision,
+            op_id: "+8613800000001".into(),
+            challenge: vec![1; 32],
+            salt: vec![2; 16],
+            kdf: vec![3; 7],
+        },
+        DcRequest::Authenticate {
+            flow: Flow::KeyChange,
+            op_id: "+8613800000001".into(),
+            challenge: vec![1; 32],
+            salt: vec![2; 16],
+            kdf: vec![3; 7],
+            need_parameter: true,
+        },
+        DcRequest::InstallProfile {
+            op_id: "+8613800000001".into(),
+            sealed: vec![9; 600],
+            key: KeySource::Identity,
+        },
+        DcRequest::FetchResult,
+        DcRequest::RemoveProfile {
+            op_id: "+8613800000001".into(),
+            iccid: Iccid::from_digits("89860000000000000018").unwrap(),
+        },
+        DcRequest::Identity {
+            challenge: vec![7; 32],
+        },
+    ];
+    for r in all {
+        let b = r.encode();
+        assert_eq!(DcRequest::decode(&b).unwrap(), r, "{r:?}");
+    }
+    assert_eq!(hex::encode_upper(DcRequest::FetchResult.encode()), "BF6A00");
+    assert_eq!(
+        hex::encode_upper(
+            DcRequest::Begin {
+                flow: Flow::Provision
+            }
+            .encode()
+        ),
+        "BF6603810101"
+    );
+}
+
+#[test]
+fn responses_round_trip() {
+    let eid = Eid::test_eid(5);
+    let all = vec![
+        DcResponse::Begun {
+            flow: Flow::DeviceChange,
+            op_id: Some("+8613800000001".into()),
+            eid,
+            imei: "490154203237518".into(),
+            identity_key: vec![0x30; 294],
+        },
+        DcResponse::Begun {
+            flow: Flow::Provision,
+            op_id: None,
+            eid,
+            imei: "490154203237518".into(),
+            identity_key: vec![0x30; 294],
+        },
+        DcResponse::KeyGenerated {
+            public_key: vec![1; 294],
+            possession_signature: vec![2; 256],
+            identity_signature: vec![3; 256],
+        },
+        DcResponse::Authenticated {
+            parameter_signature: None,
+            identity_signature: vec![3; 256],
+        },
+        DcResponse::Installed(InstallResult {
+            code: 0,
+            iccid: Some(Iccid::from_digits("89860000000000000018").unwrap()),
+        }),
+        DcResponse::Installed(InstallResult {
+            code: result::DECRYPTION_FAILED,
+            iccid: None,
+        }),
+        DcResponse::Removed {
+            code: result::NOT_FOUND,
+        },
+        DcResponse::Identity {
+            eid,
+            identity_key: vec![4; 294],
+            signature: vec![5; 256],
+        },
+        DcResponse::Failed {
+            tag: tags::FETCH_RESULT,
+            code: result::NO_SESSION,
+        },
+        DcResponse::Failed {
+            tag: tags::GENERATE_KEY,
+            code: result::PARAMETER_MISMATCH,
+        },
+    ];
+    for r in all {
+        assert_eq!(DcResponse::decode(&r.encode()).unwrap(), r, "{r:?}");
+    }
+}
+
+#[test]
+fn hostile_input() {
+    assert!(DcRequest::decode(&hex::decode("BF3E035C015A").unwrap()).is_err());
+    assert!(DcRequest::decode(&hex::decode("BF6603810109").unwrap()).is_err());
+    assert!(DcRequest::decode(&hex::decode("BF6600").unwrap()).is_err());
+    let long = DcRequest::Identity {
+        challenge: vec![0; 65],
+    }
+    .encode();
+    assert!(DcRequest::decode(&long).is_err());
+    let mut x = 0x9E37_79B9u32;
+    for len in 0..300usize {
+        let mut b: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        if len > 3 {
+            b[0] = 0xBF;
+            b[1] = 0x66 + (len % 7) as u8;
+        }
+        let _ = DcRequest::decode(&b);
+        let _ = DcResponse::decode(&b);
+    }
+}
