@@ -235,7 +235,7 @@ pub fn decode_text(v: &[u8]) -> Result<String> {
         None => Ok(String::new()),
         Some((0x04, rest)) => String::from_utf8(rest.to_vec()).map_err(|_| bad("not 8-bit text")),
         Some((0x08, rest)) => {
-            if rest.len() % 2 != 0 {
+            if !rest.len().is_multiple_of(2) {
                 return Err(bad("odd UCS2 length"));
             }
             let units: Vec<u16> = rest

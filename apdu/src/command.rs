@@ -280,7 +280,17 @@ mod tests {
 
     #[test]
     fn malformed_lengths_answer_6700() {
-        for bad in ["", "00", "00A4", "00A404", "00A4040002AA", "00A4040001AABBCC", "00A4040000AA", "00B000000000", "00B00000000002AA"] {
+        for bad in [
+            "",
+            "00",
+            "00A4",
+            "00A404",
+            "00A4040002AA",
+            "00A4040001AABBCC",
+            "00A4040000AA",
+            "00B000000000",
+            "00B00000000002AA",
+        ] {
             let b = hex::decode(bad).unwrap();
             assert_eq!(Command::parse(&b), Err(StatusWord::WrongLength), "{bad}");
         }

@@ -8,11 +8,15 @@
 //!
 //! No I/O happens here.
 
+pub mod cat;
 pub mod command;
+pub mod crypto;
+pub mod devchange;
 pub mod eid;
 pub mod error;
 pub mod es10;
 pub mod response;
+pub mod script;
 pub mod store_data;
 pub mod sw;
 pub mod tlv;

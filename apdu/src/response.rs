@@ -12,7 +12,12 @@ pub struct Response {
 
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Response {{ {} data bytes, {} }}", self.data.len(), self.sw)
+        write!(
+            f,
+            "Response {{ {} data bytes, {} }}",
+            self.data.len(),
+            self.sw
+        )
     }
 }
 
@@ -67,6 +72,9 @@ mod tests {
         assert_eq!(r, Response::ok(vec![0x01]));
         assert_eq!(r.to_bytes(), vec![0x01, 0x90, 0x00]);
         assert_eq!(Response::parse(&[0x90]), None);
-        assert_eq!(Response::parse(&[0x6A, 0x82]).unwrap().sw, StatusWord::FileNotFound);
+        assert_eq!(
+            Response::parse(&[0x6A, 0x82]).unwrap().sw,
+            StatusWord::FileNotFound
+        );
     }
 }

@@ -113,9 +113,15 @@ mod tests {
         let msg = hex::decode("BF3E035C015A").unwrap();
         let cmds = segment(1, &msg, 120, false);
         assert_eq!(cmds.len(), 1);
-        assert_eq!(hex::encode_upper(cmds[0].to_bytes()), "81E2910006BF3E035C015A");
+        assert_eq!(
+            hex::encode_upper(cmds[0].to_bytes()),
+            "81E2910006BF3E035C015A"
+        );
         let cmds = segment(0, &msg, 120, true);
-        assert_eq!(hex::encode_upper(cmds[0].to_bytes()), "80E2910006BF3E035C015A00");
+        assert_eq!(
+            hex::encode_upper(cmds[0].to_bytes()),
+            "80E2910006BF3E035C015A00"
+        );
     }
 
     #[test]

@@ -247,10 +247,19 @@ mod tests {
 
     #[test]
     fn value_carrying_variants() {
-        assert_eq!(StatusWord::from_u16(0x6115), StatusWord::BytesAvailable(0x15));
+        assert_eq!(
+            StatusWord::from_u16(0x6115),
+            StatusWord::BytesAvailable(0x15)
+        );
         assert_eq!(StatusWord::from_u16(0x6C10), StatusWord::WrongLe(0x10));
-        assert_eq!(StatusWord::from_u16(0x63C2), StatusWord::VerificationFailed(2));
-        assert_eq!(StatusWord::from_u16(0x9127), StatusWord::ProactiveCommandPending(0x27));
+        assert_eq!(
+            StatusWord::from_u16(0x63C2),
+            StatusWord::VerificationFailed(2)
+        );
+        assert_eq!(
+            StatusWord::from_u16(0x9127),
+            StatusWord::ProactiveCommandPending(0x27)
+        );
         assert_eq!(StatusWord::from_u16(0x6310), StatusWord::Other(0x6310));
     }
 
@@ -260,7 +269,10 @@ mod tests {
             StatusWord::SecurityStatusNotSatisfied.to_string(),
             "6982: security status not satisfied"
         );
-        assert_eq!(StatusWord::BytesAvailable(0).meaning(), "256 response bytes available");
+        assert_eq!(
+            StatusWord::BytesAvailable(0).meaning(),
+            "256 response bytes available"
+        );
     }
 
     #[test]

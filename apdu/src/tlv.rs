@@ -128,7 +128,10 @@ pub fn parse_all(b: &[u8]) -> Result<Vec<Tlv>> {
 
 /// The tag as a number (`0x5A`, `0xBF3E`, `0x9F70`).
 pub fn tag_num(t: &Tlv) -> u32 {
-    t.tag().to_bytes().iter().fold(0u32, |a, &x| (a << 8) | x as u32)
+    t.tag()
+        .to_bytes()
+        .iter()
+        .fold(0u32, |a, &x| (a << 8) | x as u32)
 }
 
 fn mk_tag(tag: u32) -> Tag {
@@ -272,7 +275,10 @@ mod tests {
         assert_eq!(tag_num(&t), 0xBF2D);
         assert_eq!(encode(&t), b);
         let e3 = child(child(&t, 0xA0).unwrap(), 0xE3).unwrap();
-        assert_eq!(child_bytes(e3, 0x5A).unwrap(), &hex::decode("894900000A").unwrap()[..]);
+        assert_eq!(
+            child_bytes(e3, 0x5A).unwrap(),
+            &hex::decode("894900000A").unwrap()[..]
+        );
     }
 
     #[test]
@@ -320,12 +326,28 @@ mod tests {
 
     #[test]
     fn overruns_and_garbage() {
-        for bad in ["", "04", "0402AA", "3003040201", "E303040101AA", "1F", "1F8181", "048400000001AA", "0480", "00"] {
+        for bad in [
+            "",
+            "04",
+            "0402AA",
+            "3003040201",
+            "E303040101AA",
+            "1F",
+            "1F8181",
+            "048400000001AA",
+            "0480",
+            "00",
+        ] {
             let b = hex::decode(bad).unwrap();
             assert!(parse(&b).is_err(), "{bad}");
         }
         assert_eq!(parse_all(&[]).unwrap(), vec![]);
-        assert_eq!(parse_all(&hex::decode("04010105020202").unwrap()).unwrap().len(), 2);
+        assert_eq!(
+            parse_all(&hex::decode("04010105020202").unwrap())
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -15,9 +15,11 @@
 //! Requests are [`DcRequest`]; answers are [`DcResponse`]. Both sides use these types,
 //! so the bytes are defined once.
 
+mod profile;
 mod request;
 mod response;
 
+pub use profile::OperatorProfile;
 pub use request::{DcRequest, KeySource, MAX_OP_ID};
 pub use response::{DcResponse, InstallResult};
 
@@ -98,6 +100,8 @@ pub mod result {
     pub const NO_IMEI: u8 = 8;
     /// Bad KDF parameters or challenge from the SM.
     pub const BAD_REQUEST: u8 = 9;
+    /// The terminal's input is not acceptable (e.g. an OP ID with letters).
+    pub const INPUT_INVALID: u8 = 10;
     pub const UNDEFINED: u8 = 127;
 
     /// The meaning of a code.
@@ -113,6 +117,7 @@ pub mod result {
             NOT_FOUND => "no such profile on the card",
             NO_IMEI => "the terminal did not provide an IMEI",
             BAD_REQUEST => "the SM's request was rejected by the card",
+            INPUT_INVALID => "the input given to the card is not acceptable",
             _ => "undefined error",
         }
     }
