@@ -1,1 +1,150 @@
-fn main() {}
+//! `card-sim`: a virtual eUICC for pcscd's vpcd driver. Parses the command line, loads or
+//! creates the card's state, and runs the vpcd link until killed. State is saved before
+//! every answer that changed it, so killing the process at any time is safe.
+
+use anyhow::{bail, Context, Result};
+use apdu::Eid;
+use card_sim::card::{atr, Euicc};
+use card_sim::log::LoggedCard;
+use card_sim::state::new_card::{self, MAX_TEST_PROFILES};
+use card_sim::state::{FileStorage, MemoryStorage, PersistentState, Storage};
+use card_sim::transport::Transport;
+use card_sim::vpcd::{self, Card, LinkConfig};
+use clap::{ArgGroup, Parser};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+/// vpcd's first port (reader `Virtual PCD 00 00`); slot N listens on this + N.
+const VPCD_BASE_PORT: u16 = 35963;
+
+/// A virtual eUICC (SGP.22 ISD-R) that plugs into pcscd through vsmartcard's vpcd.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+#[command(group(ArgGroup::new("storage").required(true).args(["state", "ephemeral"])))]
+struct Cli {
+    /// vpcd slot: connects to 127.0.0.1:(35963 + SLOT).
+    #[arg(long, default_value_t = 0)]
+    slot: u16,
+
+    /// vpcd address, overriding --slot's port.
+    #[arg(long, value_name = "HOST:PORT")]
+    vpcd: Option<String>,
+
+    /// State file (created on first use; written atomically before each answer).
+    #[arg(long, value_name = "PATH")]
+    state: Option<PathBuf>,
+
+    /// Keep the state in memory only (lost when card-sim exits).
+    #[arg(long)]
+    ephemeral: bool,
+
+    /// EID of a new card (32 digits with valid check digits). Default: an SGP.26 test
+    /// EID derived from --seed and --slot.
+    #[arg(long, value_name = "DIGITS")]
+    eid: Option<Eid>,
+
+    /// Seed for the card's random numbers (deterministic replay) and its derived EID.
+    /// Without it, randomness comes from the operating system.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+
+    /// Test-class profiles (disabled) that a new card holds besides PP#0.
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=MAX_TEST_PROFILES as i64))]
+    test_profiles: u8,
+
+    /// Answer to reset in hex; must offer T=0 [default: 3B 80 80 01 01, T=0 and T=1].
+    #[arg(long, value_name = "HEX", value_parser = atr::parse)]
+    atr: Option<Vec<u8>>,
+
+    /// Log control events and APDUs on stderr (secrets redacted).
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("card-sim: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let addr = match &cli.vpcd {
+        Some(a) => a.clone(),
+        None => {
+            let port = VPCD_BASE_PORT
+                .checked_add(cli.slot)
+                .with_context(|| format!("slot {} gives a port over 65535", cli.slot))?;
+            format!("127.0.0.1:{port}")
+        }
+    };
+    let storage: Box<dyn Storage + Send> = match &cli.state {
+        Some(path) => Box::new(FileStorage::open(path)?),
+        None => Box::new(MemoryStorage::new()),
+    };
+    let state = load_or_create(&cli, storage.as_ref())?;
+    let rng = match cli.seed {
+        Some(s) => ChaCha20Rng::seed_from_u64(s),
+        None => ChaCha20Rng::from_seed(os_seed()?),
+    };
+    let where_ = match &cli.state {
+        Some(p) => format!("state {}", p.display()),
+        None => "ephemeral state".into(),
+    };
+    eprintln!(
+        "card-sim: EID {}, {} profile(s), {where_}; connecting to vpcd at {addr}",
+        state.eid,
+        state.profiles.len()
+    );
+    let atr = cli.atr.clone().unwrap_or_else(|| atr::DEFAULT_ATR.to_vec());
+    let card = Transport::new(Euicc::new(state, storage, rng, atr));
+    let mut card: Box<dyn Card> = if cli.verbose {
+        Box::new(LoggedCard::new(card))
+    } else {
+        Box::new(card)
+    };
+    let stop = AtomicBool::new(false);
+    vpcd::run(&LinkConfig::new(addr), card.as_mut(), &stop);
+    Ok(())
+}
+
+/// Loads the stored card, or makes and saves a new one.
+fn load_or_create(cli: &Cli, storage: &dyn Storage) -> Result<PersistentState> {
+    if let Some(state) = storage.load()? {
+        if let Some(eid) = cli.eid {
+            if eid != state.eid {
+                bail!(
+                    "the state holds EID {}, but --eid {eid} was given; \
+                     drop --eid or use another --state",
+                    state.eid
+                );
+            }
+        }
+        if cli.test_profiles > 0 {
+            eprintln!("card-sim: --test-profiles applies to a new card only; the stored card is used as it is");
+        }
+        return Ok(state);
+    }
+    let eid = cli
+        .eid
+        .unwrap_or_else(|| new_card::derive_eid(cli.seed, cli.slot));
+    let state = new_card::new_card(eid, cli.test_profiles);
+    storage
+        .save(&state)
+        .context("cannot save the new card's state")?;
+    Ok(state)
+}
+
+/// 32 bytes from the operating system's random source.
+fn os_seed() -> Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .context("cannot read /dev/urandom for the random seed")?;
+    Ok(seed)
+}

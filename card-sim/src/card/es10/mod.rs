@@ -1,0 +1,71 @@
+//! The ES10 functions of the ISD-R (SGP.22 §5.7), executed on the card's state. A whole
+//! STORE DATA message is decoded by `apdu::es10::Es10Request::decode`, then dispatched:
+//!
+//! - [`info`]: GetEID, GetEUICCInfo1/2, GetEUICCChallenge, configured addresses,
+//!   SetDefaultDpAddress, GetRAT.
+//! - [`profiles`]: GetProfilesInfo, Enable/Disable/DeleteProfile, eUICCMemoryReset,
+//!   SetNickname.
+//! - [`notifications`]: ListNotification, RemoveNotificationFromList.
+//!
+//! Errors outside the functions' own result codes:
+//! - an unknown top-level tag (for example SGP.32 GetCerts `BF56`, which pySim sends to
+//!   tell IoT eUICCs apart) answers `6A88` "referenced data not found": STORE DATA itself
+//!   is supported (so not `6D00`), the data object it refers to is not (ISO/IEC 7816-4
+//!   Table 6; pySim's ISD-R SW table names `6A88` the same way);
+//! - malformed content of a known function answers `6A80`, except where SGP.22 gives
+//!   the function an error code for it: GetProfilesInfo `BF2D { 81 01 }`
+//!   (incorrectInputValues) and ListNotification `BF28 { 81 7F }` (undefinedError).
+
+pub mod info;
+pub mod notifications;
+pub mod profiles;
+
+use super::Euicc;
+use apdu::es10::{
+    result, tags, DecodeError, Es10Request, NotificationListResponse, ProfileInfoResponse,
+};
+use apdu::StatusWord;
+
+/// GetProfilesInfo's `incorrectInputValues` (SGP.22 §5.7.15).
+const INCORRECT_INPUT_VALUES: u8 = 1;
+
+impl Euicc {
+    /// Runs one ES10 message; returns the response message or the SW to answer.
+    pub(super) fn es10(&mut self, message: &[u8]) -> Result<Vec<u8>, StatusWord> {
+        let req = match Es10Request::decode(message) {
+            Ok(r) => r,
+            Err(DecodeError::Unknown(_)) => return Err(StatusWord::ReferencedDataNotFound),
+            Err(DecodeError::Malformed(tags::PROFILES_INFO, _)) => {
+                return Ok(ProfileInfoResponse::Error(INCORRECT_INPUT_VALUES).encode())
+            }
+            Err(DecodeError::Malformed(tags::LIST_NOTIFICATION, _)) => {
+                return Ok(NotificationListResponse::Error(result::UNDEFINED).encode())
+            }
+            Err(DecodeError::Malformed(..) | DecodeError::NotTlv(_)) => {
+                return Err(StatusWord::IncorrectData)
+            }
+        };
+        self.execute_es10(req)
+    }
+
+    fn execute_es10(&mut self, req: Es10Request) -> Result<Vec<u8>, StatusWord> {
+        use Es10Request::*;
+        match req {
+            GetEid => Ok(self.get_eid()),
+            GetEuiccInfo1 => Ok(self.euicc_info1()),
+            GetEuiccInfo2 => Ok(self.euicc_info2()),
+            GetEuiccChallenge => Ok(self.challenge()),
+            GetConfiguredAddresses => Ok(self.configured_addresses()),
+            SetDefaultDpAddress(a) => self.set_default_dp(a),
+            GetRat => Ok(self.rat()),
+            GetProfilesInfo(r) => Ok(self.profiles_info(&r)),
+            EnableProfile { target, refresh } => self.enable(&target, refresh),
+            DisableProfile { target, refresh } => self.disable(&target, refresh),
+            DeleteProfile(target) => self.delete(&target),
+            MemoryReset(o) => self.memory_reset(o),
+            SetNickname { iccid, nickname } => self.set_nickname(&iccid, nickname),
+            ListNotification { filter } => Ok(self.list_notifications(filter)),
+            RemoveNotification(seq) => self.remove_notification(seq),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The ES10c profile functions (SGP.22 §5.7.15 GetProfilesInfo, §5.7.16 EnableProfile,
+//! §5.7.17 DisableProfile, §5.7.18 DeleteProfile, §5.7.19 eUICCMemoryReset, §5.7.21
+//! SetNickname). Each change goes through [`Euicc::commit`] (saved before the answer).
+//!
+//! Choices where SGP.22 leaves room:
+//! - enabling a profile disables the enabled one; both events create notifications;
+//! - the refresh flag is accepted either way; no REFRESH is issued (no CAT session yet);
+//! - the provisioning profile can be disabled but not deleted (`disallowedByPolicy`),
+//!   and memory reset never deletes it; when a reset deletes the enabled profile, the
+//!   provisioning profile is enabled again so the card keeps connectivity;
+//! - memory reset creates no notifications and keeps the pending ones.
+
+use super::super::Euicc;
+use crate::state::notification::Event;
+use apdu::es10::{
+    result, tags, Iccid, MemoryResetOptions, ProfileClass, ProfileInfoRequest, ProfileInfoResponse,
+    ProfileRef, ProfileState, ResultCode,
+};
+use apdu::StatusWord;
+
+/// `nothingToDelete` of eUICCMemoryReset.
+const NOTHING_TO_DELETE: u8 = 1;
+
+impl Euicc {
+    pub(super) fn profiles_info(&self, req: &ProfileInfoRequest) -> Vec<u8> {
+        let list = self
+            .state
+            .profiles
+            .iter()
+            .map(|p| p.info())
+            .filter(|i| req.matches(i))
+            .collect();
+        ProfileInfoResponse::List(list).encode_with(req.tag_list.as_deref())
+    }
+
+    pub(super) fn enable(
+        &mut self,
+        target: &ProfileRef,
+        _refresh: bool,
+    ) -> Result<Vec<u8>, StatusWord> {
+        let code = self.commit(|s| {
+            let Some(i) = s.find(target) else {
+                return result::NOT_FOUND;
+            };
+            if s.profiles[i].is_enabled() {
+                return result::WRONG_STATE;
+            }
+            if let Some(j) = s.profiles.iter().position(|p| p.is_enabled()) {
+                s.profiles[j].state = ProfileState::Disabled;
+                s.notify(j, Event::Disable);
+            }
+            s.profiles[i].state = ProfileState::Enabled;
+            s.notify(i, Event::Enable);
+            result::OK
+        })?;
+        Ok(ResultCode::new(tags::ENABLE, code).encode())
+    }
+
+    pub(super) fn disable(
+        &mut self,
+        target: &ProfileRef,
+        _refresh: bool,
+    ) -> Result<Vec<u8>, StatusWord> {
+        let code = self.commit(|s| {
+            let Some(i) = s.find(target) else {
+                return result::NOT_FOUND;
+            };
+            if !s.profiles[i].is_enabled() {
+                return result::WRONG_STATE;
+            }
+            s.profiles[i].state = ProfileState::Disabled;
+            s.notify(i, Event::Disable);
+            result::OK
+        })?;
+        Ok(ResultCode::new(tags::DISABLE, code).encode())
+    }
+
+    pub(super) fn delete(&mut self, target: &ProfileRef) -> Result<Vec<u8>, StatusWord> {
+        let code = self.commit(|s| {
+            let Some(i) = s.find(target) else {
+                return result::NOT_FOUND;
+            };
+            if s.profiles[i].is_enabled() {
+                return result::WRONG_STATE;
+            }
+            if s.profiles[i].class == ProfileClass::Provisioning {
+                return result::DISALLOWED_BY_POLICY;
+            }
+            s.notify(i, Event::Delete);
+            s.profiles.remove(i);
+            result::OK
+        })?;
+        Ok(ResultCode::new(tags::DELETE, code).encode())
+    }
+
+    pub(super) fn memory_reset(&mut self, o: MemoryResetOptions) -> Result<Vec<u8>, StatusWord> {
+        let code = self.commit(|s| {
+            let before = s.profiles.len();
+            s.profiles.retain(|p| match p.class {
+                ProfileClass::Operational => !o.delete_operational,
+                ProfileClass::Test => !o.delete_field_loaded_test,
+                ProfileClass::Provisioning => true,
+            });
+            let deleted = s.profiles.len() != before;
+            let reset_dp = o.reset_default_dp && s.default_dp_address.take().is_some();
+            if deleted && s.enabled().is_none() {
+                if let Some(pp) = s.provisioning() {
+                    s.profiles[pp].state = ProfileState::Enabled;
+                }
+            }
+            if deleted || reset_dp {
+                result::OK
+            } else {
+                NOTHING_TO_DELETE
+            }
+        })?;
+        Ok(ResultCode::new(tags::MEMORY_RESET, code).encode())
+    }
+
+    /// An empty nickname removes it.
+    pub(super) fn set_nickname(
+        &mut self,
+        iccid: &Iccid,
+        nickname: String,
+    ) -> Result<Vec<u8>, StatusWord> {
+        let code = self.commit(|s| {
+            let Some(i) = s.find_iccid(iccid) else {
+                return result::NOT_FOUND;
+            };
+            s.profiles[i].nickname = (!nickname.is_empty()).then_some(nickname);
+            result::OK
+        })?;
+        Ok(ResultCode::new(tags::SET_NICKNAME, code).encode())
+    }
+}

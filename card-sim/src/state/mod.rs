@@ -1,0 +1,23 @@
+//! The card's state, persistent and volatile kept apart.
+//!
+//! - [`persistent`]: [`PersistentState`] (EID, profiles, addresses, notifications, sequence
+//!   counter, schema version), with [`profile`], [`notification`] and [`secret`].
+//! - [`storage`]: the injected [`Storage`] trait and [`MemoryStorage`]; [`file`]: the
+//!   atomic state file.
+//! - [`new_card`]: the contents of a new card.
+//! - [`volatile`]: channels, selections, pending responses, reassemblers, challenge.
+
+pub mod file;
+pub mod new_card;
+pub mod notification;
+pub mod persistent;
+pub mod profile;
+pub mod secret;
+pub mod storage;
+pub mod volatile;
+
+pub use file::FileStorage;
+pub use persistent::{PersistentState, SCHEMA_VERSION};
+pub use profile::Profile;
+pub use secret::Secret;
+pub use storage::{MemoryStorage, Storage};

@@ -1,0 +1,145 @@
+//! What a new card holds: the provisioning profile `PP#0` (class provisioning, enabled)
+//! and, on request, test-class profiles (disabled). ICCIDs and EIDs are derived, so the
+//! same options give the same card.
+
+use super::persistent::{PersistentState, SCHEMA_VERSION};
+use super::profile::Profile;
+use apdu::es10::{Iccid, ProfileClass, ProfileState};
+use apdu::Eid;
+
+/// Most test profiles `--test-profiles` may preload.
+pub const MAX_TEST_PROFILES: u8 = 99;
+/// The root SM-DS address a new card is configured with (a name that resolves nowhere).
+pub const ROOT_DS_ADDRESS: &str = "testrootsmds.example.com";
+
+/// The SGP.26 test EID of a card: serial `seed * 1000 + slot` with `--seed`, else `slot`.
+pub fn derive_eid(seed: Option<u64>, slot: u16) -> Eid {
+    let serial = match seed {
+        Some(s) => s.wrapping_mul(1000).wrapping_add(u64::from(slot)),
+        None => u64::from(slot),
+    };
+    Eid::test_eid(serial)
+}
+
+/// The ICCID of profile `index` (0 = provisioning) on card `eid`: `89 99 0`, two digits of
+/// index, the last 12 EID digits before its check digits, and a Luhn check digit (20 digits).
+pub fn derive_iccid(eid: &Eid, index: u8) -> Iccid {
+    let eid_digits = eid.digits();
+    let tail = eid_digits.get(18..30).unwrap_or("000000000000");
+    let body = format!("89990{:02}{tail}", index % 100);
+    let digits = format!("{body}{}", luhn(&body));
+    // 20 decimal digits always form a valid ICCID; the fallback is unreachable.
+    Iccid::from_digits(&digits).unwrap_or(Iccid([0x98; 10]))
+}
+
+/// The ISD-P AID of profile `index`: SGP.02's `A0000005591010FFFFFFFF89 0000 1x00` pattern.
+pub fn derive_aid(index: u8) -> Vec<u8> {
+    let mut aid = apdu::es10::ISDR_AID.to_vec();
+    aid[13] = 0x00;
+    aid[14] = 0x10u8.wrapping_add(index);
+    aid[15] = 0x00;
+    aid
+}
+
+/// The Luhn check digit of a string of decimal digits.
+pub fn luhn(body: &str) -> u8 {
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b.wrapping_sub(b'0') % 10);
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    ((10 - sum % 10) % 10) as u8
+}
+
+/// A new card with `PP#0` enabled and `test_profiles` disabled test profiles.
+pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
+    let mut profiles = vec![Profile {
+        iccid: derive_iccid(&eid, 0),
+        aid: derive_aid(0),
+        state: ProfileState::Enabled,
+        class: ProfileClass::Provisioning,
+        nickname: None,
+        service_provider: Some("card-sim".into()),
+        name: Some("PP#0".into()),
+        notification_address: None,
+        imsi: None,
+        msisdn: None,
+        ki: None,
+        opc: None,
+    }];
+    for i in 1..=test_profiles.min(MAX_TEST_PROFILES) {
+        profiles.push(Profile {
+            iccid: derive_iccid(&eid, i),
+            aid: derive_aid(i),
+            state: ProfileState::Disabled,
+            class: ProfileClass::Test,
+            nickname: None,
+            service_provider: Some("Test Operator".into()),
+            name: Some(format!("Test#{i}")),
+            notification_address: None,
+            // Test PLMN 001-01 (3GPP TS 23.003 reserves MCC 001 for testing).
+            imsi: Some(format!("00101{:010}", i)),
+            msisdn: None,
+            ki: None,
+            opc: None,
+        });
+    }
+    PersistentState {
+        schema: SCHEMA_VERSION,
+        eid,
+        profiles,
+        default_dp_address: None,
+        root_ds_address: ROOT_DS_ADDRESS.into(),
+        notifications: Vec::new(),
+        next_notification_seq: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn_known_values() {
+        // Textbook example: 7992739871 has check digit 3.
+        assert_eq!(luhn("7992739871"), 3);
+        assert_eq!(luhn("8901410321111851072"), 0);
+    }
+
+    #[test]
+    fn new_card_is_valid_and_deterministic() {
+        let eid = derive_eid(Some(7), 1);
+        assert_eq!(eid, derive_eid(Some(7), 1));
+        assert_ne!(eid, derive_eid(Some(7), 2));
+        assert_ne!(derive_eid(None, 0), derive_eid(None, 1));
+        let s = new_card(eid, 3);
+        s.validate().unwrap();
+        assert_eq!(s.profiles.len(), 4);
+        assert_eq!(s.enabled().unwrap().name.as_deref(), Some("PP#0"));
+        assert_eq!(s.profiles[0].class, ProfileClass::Provisioning);
+        let iccid = s.profiles[0].iccid.digits();
+        assert_eq!(iccid.len(), 20);
+        assert_eq!(luhn(&iccid[..19]), iccid.as_bytes()[19] - b'0');
+        assert!(s.profiles[1..]
+            .iter()
+            .all(|p| p.class == ProfileClass::Test && !p.is_enabled()));
+        assert_eq!(s, new_card(eid, 3));
+        assert_eq!(
+            new_card(eid, 200).profiles.len(),
+            1 + MAX_TEST_PROFILES as usize
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The persistent state of the card: what survives power loss and a restart of card-sim.
+//! It is stored as JSON with a schema version number ([`SCHEMA_VERSION`]); a file of
+//! another version, or one that does not validate, is refused with a clear error and is
+//! never silently replaced.
+
+use super::notification::{Event, Notification};
+use super::profile::Profile;
+use anyhow::{bail, Context, Result};
+use apdu::es10::{Iccid, ProfileClass, ProfileRef};
+use apdu::Eid;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything the card keeps across power cycles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersistentState {
+    pub schema: u32,
+    #[serde(with = "eid_digits")]
+    pub eid: Eid,
+    pub profiles: Vec<Profile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_dp_address: Option<String>,
+    pub root_ds_address: String,
+    pub notifications: Vec<Notification>,
+    /// The sequence number the next notification gets.
+    pub next_notification_seq: u32,
+}
+
+impl PersistentState {
+    /// Reads and validates a state file's bytes.
+    pub fn from_json(bytes: &[u8]) -> Result<PersistentState> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).context("not valid JSON")?;
+        let schema = value
+            .get("schema")
+            .and_then(serde_json::Value::as_u64)
+            .context("no \"schema\" version number")?;
+        if schema != u64::from(SCHEMA_VERSION) {
+            bail!("schema version {schema} is not supported (this card-sim reads version {SCHEMA_VERSION})");
+        }
+        let state: PersistentState =
+            serde_json::from_value(value).context("does not match schema version 1")?;
+        state.validate()?;
+        Ok(state)
+    }
+
+    /// The JSON the state file holds.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing plain data with string keys cannot fail.
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    /// Checks the invariants the card relies on.
+    pub fn validate(&self) -> Result<()> {
+        if self.schema != SCHEMA_VERSION {
+            bail!("schema version {} is not {SCHEMA_VERSION}", self.schema);
+        }
+        let mut iccids = HashSet::new();
+        let mut aids = HashSet::new();
+        for p in &self.profiles {
+            if !iccids.insert(p.iccid) {
+                bail!("ICCID {} appears twice", p.iccid);
+            }
+            if !(5..=16).contains(&p.aid.len()) {
+                bail!("profile {}: an AID has 5 to 16 bytes", p.iccid);
+            }
+            if !aids.insert(p.aid.clone()) {
+                bail!("AID {} appears twice", hex::encode_upper(&p.aid));
+            }
+        }
+        let enabled = self.profiles.iter().filter(|p| p.is_enabled()).count();
+        if enabled > 1 {
+            bail!("{enabled} profiles are enabled; at most one may be");
+        }
+        let mut seqs = HashSet::new();
+        for n in &self.notifications {
+            if !seqs.insert(n.seq) || n.seq >= self.next_notification_seq {
+                bail!("notification sequence number {} is repeated or not below next_notification_seq", n.seq);
+            }
+        }
+        Ok(())
+    }
+
+    /// The index of the profile `r` names.
+    pub fn find(&self, r: &ProfileRef) -> Option<usize> {
+        self.profiles.iter().position(|p| match r {
+            ProfileRef::Iccid(i) => p.iccid == *i,
+            ProfileRef::Aid(a) => p.aid == *a,
+        })
+    }
+
+    /// The index of the profile with this ICCID.
+    pub fn find_iccid(&self, iccid: &Iccid) -> Option<usize> {
+        self.find(&ProfileRef::Iccid(*iccid))
+    }
+
+    /// The enabled profile, if any.
+    pub fn enabled(&self) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.is_enabled())
+    }
+
+    /// The provisioning profile's index, if any.
+    pub fn provisioning(&self) -> Option<usize> {
+        self.profiles
+            .iter()
+            .position(|p| p.class == ProfileClass::Provisioning)
+    }
+
+    /// Records a notification for profile `index` and returns its sequence number.
+    pub fn notify(&mut self, index: usize, event: Event) -> Option<u32> {
+        let p = self.profiles.get(index)?;
+        let seq = self.next_notification_seq;
+        let address = p
+            .notification_address
+            .clone()
+            .or_else(|| self.default_dp_address.clone())
+            .unwrap_or_else(|| NO_ADDRESS.to_string());
+        let iccid = p.iccid;
+        self.notifications.push(Notification {
+            seq,
+            event,
+            address,
+            iccid,
+        });
+        self.next_notification_seq = seq.wrapping_add(1);
+        Some(seq)
+    }
+}
+
+/// The notification address used when neither the profile nor the card names one
+/// (`.invalid` is reserved by RFC 2606: nobody will be contacted).
+pub const NO_ADDRESS: &str = "smdp.invalid";
+
+/// Serde for an [`Eid`] as its 32 digits, check digits verified.
+mod eid_digits {
+    use apdu::Eid;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(e: &Eid, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&e.digits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Eid, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}

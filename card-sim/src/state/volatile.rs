@@ -1,0 +1,68 @@
+//! Volatile state: what a power cycle or reset wipes. Kept apart from the persistent
+//! state so that clearing it can never touch a profile. The transport owns
+//! [`TransportVolatile`] (open channels, pending responses, command chains); the card owns
+//! [`CardVolatile`] (selections, STORE DATA reassembly, the eUICC challenge).
+
+use apdu::store_data::Reassembler;
+
+/// Logical channels 0-19 (ISO/IEC 7816-4 §5.4.2: 4 first + 16 further interindustry).
+pub const CHANNELS: usize = 20;
+
+/// A command chain in progress (ISO/IEC 7816-4 §5.1.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// CLA without the chaining bit, INS, P1, P2 of the first command.
+    pub header: [u8; 4],
+    pub data: Vec<u8>,
+}
+
+/// What the transport keeps for one logical channel.
+#[derive(Debug, Clone, Default)]
+pub struct LinkChannel {
+    pub open: bool,
+    /// Response bytes not yet fetched with GET RESPONSE.
+    pub pending: Vec<u8>,
+    pub chain: Option<Chain>,
+}
+
+/// The transport's volatile state.
+#[derive(Debug, Clone)]
+pub struct TransportVolatile {
+    pub channels: [LinkChannel; CHANNELS],
+}
+
+impl Default for TransportVolatile {
+    fn default() -> Self {
+        let mut channels: [LinkChannel; CHANNELS] = Default::default();
+        // The basic channel is always open.
+        channels[0].open = true;
+        TransportVolatile { channels }
+    }
+}
+
+/// What is selected on a channel (ETSI TS 102 221 §8.4; the only DF is the MF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// The MF is the current DF and no EF is selected.
+    #[default]
+    Mf,
+    /// An EF under the MF (its file identifier).
+    Ef(u16),
+    /// The ISD-R application.
+    IsdR,
+}
+
+/// What the card keeps for one logical channel.
+#[derive(Debug, Clone, Default)]
+pub struct CardChannel {
+    pub selection: Selection,
+    pub store_data: Reassembler,
+}
+
+/// The card's volatile state.
+#[derive(Debug, Clone, Default)]
+pub struct CardVolatile {
+    pub channels: [CardChannel; CHANNELS],
+    /// The last eUICC challenge (SGP.22 §5.7.7), kept for authentication to come.
+    pub challenge: Option<[u8; 16]>,
+}

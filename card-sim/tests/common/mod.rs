@@ -1,0 +1,92 @@
+//! Helpers for the in-process tests: a card on memory storage, fed raw APDU bytes
+//! through the vpcd `Card` trait exactly as the link would.
+#![allow(dead_code)]
+
+use apdu::Eid;
+use card_sim::card::{atr, Euicc};
+use card_sim::state::new_card::{derive_eid, new_card};
+use card_sim::state::{MemoryStorage, Storage};
+use card_sim::transport::Transport;
+use card_sim::vpcd::Card;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use std::sync::Arc;
+
+pub const ISDR: &str = "A0000005591010FFFFFFFF8900000100";
+
+pub struct Sim {
+    pub card: Transport<Euicc>,
+    pub storage: Arc<MemoryStorage>,
+}
+
+pub fn eid() -> Eid {
+    derive_eid(Some(1), 0)
+}
+
+/// A powered-on card with `test_profiles` test profiles and seed 1.
+pub fn sim(test_profiles: u8) -> Sim {
+    let storage = Arc::new(MemoryStorage::new());
+    let state = new_card(eid(), test_profiles);
+    storage.save(&state).unwrap();
+    let euicc = Euicc::new(
+        state,
+        Box::new(storage.clone()),
+        ChaCha20Rng::seed_from_u64(1),
+        atr::DEFAULT_ATR.to_vec(),
+    );
+    let mut card = Transport::new(euicc);
+    card.power_on();
+    Sim { card, storage }
+}
+
+/// Sends one APDU given in hex; returns the response in upper-case hex.
+pub fn tx(card: &mut impl Card, h: &str) -> String {
+    let raw = hex::decode(h.replace(' ', "")).expect("test hex");
+    hex::encode_upper(card.transmit(&raw))
+}
+
+/// Splits a hex response into (data, SW).
+pub fn split(r: &str) -> (Vec<u8>, String) {
+    let n = r.len() - 4;
+    (hex::decode(&r[..n]).unwrap(), r[n..].to_string())
+}
+
+/// Sends an ES10 message on `ch` in blocks of `block` bytes (as lpac does), follows
+/// `61xx` with GET RESPONSE, and returns (whole response data, final SW).
+pub fn es10(card: &mut impl Card, ch: u8, msg: &[u8], block: usize) -> (Vec<u8>, String) {
+    let cmds = apdu::store_data::segment(ch, msg, block, false);
+    let n = cmds.len();
+    let mut data = Vec::new();
+    let mut sw = String::new();
+    for (i, c) in cmds.into_iter().enumerate() {
+        let mut r = hex::encode_upper(card.transmit(&c.to_bytes()));
+        loop {
+            let (d, s) = split(&r);
+            assert!(d.len() <= 256, "more than 256 data bytes in one response");
+            data.extend_from_slice(&d);
+            if let Some(xx) = s.strip_prefix("61") {
+                let cla = apdu::Cla::for_channel(true, ch).unwrap().0;
+                r = tx(card, &format!("{cla:02X}C00000{xx}"));
+                continue;
+            }
+            sw = s;
+            break;
+        }
+        if i + 1 < n {
+            assert_eq!(sw, "9000", "intermediate block {i}");
+            assert!(data.is_empty());
+        }
+    }
+    (data, sw)
+}
+
+/// Opens a channel the lpac way and selects the ISD-R on it; returns the channel.
+pub fn open_isdr(card: &mut impl Card) -> u8 {
+    let r = tx(card, "0070000001");
+    assert_eq!(r.len(), 6, "one byte + 9000: {r}");
+    assert!(r.ends_with("9000"));
+    let ch = u8::from_str_radix(&r[..2], 16).unwrap();
+    let r = tx(card, &format!("{ch:02X}A4040010{ISDR}"));
+    assert!(r.ends_with("9000"), "{r}");
+    ch
+}

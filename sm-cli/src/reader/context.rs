@@ -1,0 +1,165 @@
+//! The PC/SC context: talking to pcscd, listing readers, connecting to one card.
+//!
+//! pcscd may restart while we hold a context (the old handle then answers
+//! `SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED` or `SCARD_E_INVALID_HANDLE`). Every
+//! context operation goes through [`with_reestablish`]: on those errors it establishes a
+//! new context once and retries the operation once.
+
+use crate::errors::{from_pcsc, is_service_lost, CliError};
+use crate::reader::select::{choose, ReaderInfo};
+use crate::reader::session::Session;
+use crate::reader::trace::Tracer;
+use crate::reader::watchdog::Watchdog;
+use pcsc::{Context, Protocols, ReaderState, Scope, ShareMode, State};
+use std::ffi::CString;
+use std::time::Duration;
+
+/// Runs `op` on `ctx`; when it fails because pcscd went away, replaces `ctx` with a
+/// fresh one from `make` and runs `op` once more. Generic so it is tested without pcscd.
+pub fn with_reestablish<C, T>(
+    ctx: &mut C,
+    make: impl FnOnce() -> Result<C, pcsc::Error>,
+    mut op: impl FnMut(&C) -> Result<T, pcsc::Error>,
+) -> Result<T, pcsc::Error> {
+    match op(ctx) {
+        Err(e) if is_service_lost(e) => {
+            *ctx = make()?;
+            op(ctx)
+        }
+        other => other,
+    }
+}
+
+fn establish() -> Result<Context, pcsc::Error> {
+    Context::establish(Scope::User)
+}
+
+/// A PC/SC context that survives a pcscd restart.
+pub struct Pcsc {
+    ctx: Context,
+}
+
+impl Pcsc {
+    /// Connects to pcscd.
+    pub fn establish() -> Result<Pcsc, CliError> {
+        let ctx = establish().map_err(|e| from_pcsc(e, None, "establishing a PC/SC context"))?;
+        Ok(Pcsc { ctx })
+    }
+
+    /// All readers with their card state and ATR, without connecting to any card.
+    pub fn readers(&mut self) -> Result<Vec<ReaderInfo>, CliError> {
+        let names = match with_reestablish(&mut self.ctx, establish, |c| c.list_readers_owned()) {
+            Ok(n) => n,
+            Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
+            Err(e) => return Err(from_pcsc(e, None, "listing readers")),
+        };
+        let mut states: Vec<ReaderState> = names
+            .iter()
+            .map(|n| ReaderState::new(n.clone(), State::UNAWARE))
+            .collect();
+        // With UNAWARE as the known state pcscd answers at once with the current one.
+        let got = with_reestablish(&mut self.ctx, establish, |c| {
+            c.get_status_change(Duration::ZERO, &mut states)
+        });
+        Ok(states
+            .iter()
+            .enumerate()
+            .map(|(index, s)| {
+                let ev = s.event_state();
+                let known = got.is_ok();
+                let present = known && ev.contains(State::PRESENT);
+                ReaderInfo {
+                    index,
+                    name: s.name().to_string_lossy().into_owned(),
+                    card_present: present,
+                    atr: (present && !s.atr().is_empty()).then(|| s.atr().to_vec()),
+                    exclusive: known && ev.contains(State::EXCLUSIVE),
+                    mute: known && ev.contains(State::MUTE),
+                }
+            })
+            .collect())
+    }
+
+    /// Chooses a reader (see `select`) and connects to its card: shared, T=0 or T=1.
+    /// `watchdog` bounds the connect and every later transmit.
+    pub fn connect(
+        &mut self,
+        selector: Option<&str>,
+        tracer: Tracer,
+        watchdog: Watchdog,
+    ) -> Result<Session, CliError> {
+        let readers = self.readers()?;
+        let i = choose(&readers, selector)?;
+        let name = readers[i].name.clone();
+        let cname = CString::new(name.clone()).map_err(|_| CliError::ReaderGone(name.clone()))?;
+        let card = watchdog
+            .guard(&name, "connecting", || {
+                with_reestablish(&mut self.ctx, establish, |c| {
+                    c.connect(&cname, ShareMode::Shared, Protocols::T0 | Protocols::T1)
+                })
+            })
+            .map_err(|e| from_pcsc(e, Some(&name), "connecting to the card"))?;
+        Ok(Session::new(card, name, tracer, watchdog))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reestablishes_once_after_a_pcscd_restart() {
+        // The "context" is a generation number; generation 0 is dead.
+        let mut ctx = 0u32;
+        let mut calls = 0;
+        let r = with_reestablish(
+            &mut ctx,
+            || Ok(1),
+            |c| {
+                calls += 1;
+                if *c == 0 {
+                    Err(pcsc::Error::InvalidHandle)
+                } else {
+                    Ok(*c)
+                }
+            },
+        );
+        assert_eq!((r, ctx, calls), (Ok(1), 1, 2));
+    }
+
+    #[test]
+    fn gives_up_when_pcscd_stays_away() {
+        let mut ctx = 0u32;
+        let r: Result<(), _> = with_reestablish(
+            &mut ctx,
+            || Err(pcsc::Error::NoService),
+            |_| Err(pcsc::Error::ServiceStopped),
+        );
+        assert_eq!(r, Err(pcsc::Error::NoService));
+        let mut calls = 0;
+        let r: Result<(), _> = with_reestablish(
+            &mut ctx,
+            || Ok(2),
+            |_| {
+                calls += 1;
+                Err(pcsc::Error::NoService)
+            },
+        );
+        assert_eq!((r, calls), (Err(pcsc::Error::NoService), 2));
+    }
+
+    #[test]
+    fn other_errors_are_not_retried() {
+        let mut ctx = 0u32;
+        let mut calls = 0;
+        let r: Result<(), _> = with_reestablish(
+            &mut ctx,
+            || panic!("no new context"),
+            |_| {
+                calls += 1;
+                Err(pcsc::Error::NoSmartcard)
+            },
+        );
+        assert_eq!((r, calls), (Err(pcsc::Error::NoSmartcard), 1));
+    }
+}

@@ -1,0 +1,130 @@
+//! A connected card: raw transmit with the APDU trace, and disconnect with LeaveCard.
+//!
+//! `pcsc::Card` resets the card when dropped; a [`Session`] instead leaves it as it is
+//! (SCARD_LEAVE_CARD), so the eUICC keeps its state and other programs sharing the
+//! card are not disturbed.
+
+use crate::errors::{from_pcsc, CliError};
+use crate::reader::trace::{command_line, response_line, Secrecy, Tracer};
+use crate::reader::transport::{exchange, CardLink, Handling};
+use crate::reader::watchdog::Watchdog;
+use apdu::{Command, Response};
+use std::time::Instant;
+use zeroize::Zeroize;
+
+/// A card connected through pcscd.
+pub struct Session {
+    card: Option<pcsc::Card>,
+    reader: String,
+    tracer: Tracer,
+    watchdog: Watchdog,
+    buf: Vec<u8>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        card: pcsc::Card,
+        reader: String,
+        tracer: Tracer,
+        watchdog: Watchdog,
+    ) -> Session {
+        Session {
+            card: Some(card),
+            reader,
+            tracer,
+            watchdog,
+            buf: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
+        }
+    }
+
+    /// The reader's name.
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    /// The ATR and the protocol pcscd negotiated ("T=0", "T=1").
+    pub fn status(&self) -> Result<(Vec<u8>, &'static str), CliError> {
+        let card = self
+            .card
+            .as_ref()
+            .ok_or_else(|| CliError::no_card(&self.reader))?;
+        let st = card
+            .status2_owned()
+            .map_err(|e| from_pcsc(e, Some(&self.reader), "reading the card status"))?;
+        let proto = match st.protocol2() {
+            Some(pcsc::Protocol::T0) => "T=0",
+            Some(pcsc::Protocol::T1) => "T=1",
+            Some(pcsc::Protocol::RAW) => "raw",
+            None => "none",
+        };
+        Ok((st.atr().to_vec(), proto))
+    }
+
+    /// Sends a command; with [`Handling::Auto`], `61xx`/`6Cxx` are followed.
+    pub fn exchange(
+        &mut self,
+        cmd: &Command,
+        secrecy: Secrecy,
+        handling: Handling,
+    ) -> Result<Response, CliError> {
+        exchange(self, cmd, secrecy, handling)
+    }
+
+    /// Disconnects, leaving the card powered and its state as it is.
+    pub fn close(mut self) -> Result<(), CliError> {
+        self.disconnect()
+    }
+
+    fn disconnect(&mut self) -> Result<(), CliError> {
+        let Some(card) = self.card.take() else {
+            return Ok(());
+        };
+        card.disconnect(pcsc::Disposition::LeaveCard)
+            .map_err(|(card, e)| {
+                // Dropping the handle would reset the card; it is unusable anyway, so let
+                // the process exit release it.
+                std::mem::forget(card);
+                from_pcsc(e, Some(&self.reader), "disconnecting")
+            })
+    }
+}
+
+impl CardLink for Session {
+    fn transmit_raw(&mut self, apdu: &[u8], secrecy: Secrecy) -> Result<Vec<u8>, CliError> {
+        let card = self
+            .card
+            .as_ref()
+            .ok_or_else(|| CliError::no_card(&self.reader))?;
+        if self.tracer.enabled() {
+            self.tracer.line(command_line(apdu, secrecy));
+        }
+        let start = Instant::now();
+        let buf = &mut self.buf;
+        let result = self
+            .watchdog
+            .guard(&self.reader, "waiting for an answer to an APDU", || {
+                card.transmit(apdu, buf).map(<[u8]>::to_vec)
+            });
+        let elapsed = start.elapsed();
+        if secrecy.hides_response() {
+            self.buf.as_mut_slice().zeroize();
+        }
+        let answer =
+            result.map_err(|e| from_pcsc(e, Some(&self.reader), "transmitting an APDU"))?;
+        if self.tracer.enabled() {
+            self.tracer.line(response_line(
+                apdu.first().copied(),
+                &answer,
+                elapsed,
+                secrecy,
+            ));
+        }
+        Ok(answer)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.disconnect();
+    }
+}

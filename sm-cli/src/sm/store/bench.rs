@@ -1,0 +1,122 @@
+//! Benchmark helpers for the SM store (issue 5, "SM store cost for 1, 10^4 and 10^6
+//! subscriptions"): fill a store with synthetic subscriptions quickly and time the two
+//! operations every flow performs, lookup (`get`) and update (`record_failure`).
+//! Synthetic records carry fixed fake secrets; never use them for a real network.
+
+use super::audit::Actor;
+use super::clock::Now;
+use super::error::StoreError;
+use super::model::{Device, KeyMaterial, NewSubscription, OperatorProfile, Purpose, SecretBytes};
+use super::subscriptions;
+use super::Store;
+use rusqlite::{Transaction, TransactionBehavior};
+use std::time::{Duration, Instant};
+
+/// OP ID of synthetic subscription `i` (a number in the `+99` test range).
+pub fn bench_op_id(i: u64) -> String {
+    format!("+99{i:013}")
+}
+
+/// Synthetic subscription `i`: distinct OP ID, ICCID, IMSI, IMEI and EID.
+pub fn sample_subscription(i: u64) -> NewSubscription {
+    NewSubscription {
+        op_id: bench_op_id(i),
+        profile: OperatorProfile {
+            iccid: format!("8999{i:015}"),
+            imsi: format!("99999{i:010}"),
+            msisdn: bench_op_id(i),
+            ki: SecretBytes::from_slice(&[0x11; 16]),
+            opc: SecretBytes::from_slice(&[0x22; 16]),
+            spn: "Bench".into(),
+            profile_name: format!("Bench {i}"),
+        },
+        key: KeyMaterial {
+            public_key: vec![0x30; 294],
+            kdf_salt: vec![0x5a; 16],
+            kdf_params: vec![1, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 1],
+        },
+        device: Device {
+            imei: format!("35{i:013}"),
+            eid: format!("8904{i:028}"),
+            identity_public_key: vec![0x31; 294],
+        },
+    }
+}
+
+/// Inserts synthetic subscriptions `range` (with their binding and audit rows, as
+/// `create_subscription` writes them), `batch` per transaction.
+pub fn populate(store: &Store, range: std::ops::Range<u64>, batch: u64) -> Result<(), StoreError> {
+    let batch = batch.max(1);
+    let mut start = range.start;
+    while start < range.end {
+        let end = range.end.min(start.saturating_add(batch));
+        let tx = Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
+        let now = Now::read();
+        for i in start..end {
+            subscriptions::insert(&tx, &now, &sample_subscription(i), &Actor::Sm)?;
+        }
+        tx.commit()?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// Per-operation latency over a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub ops: u32,
+    pub mean: Duration,
+    pub median: Duration,
+    pub p99: Duration,
+}
+
+fn summarize(mut samples: Vec<Duration>) -> Timing {
+    samples.sort();
+    let n = samples.len();
+    let total: Duration = samples.iter().sum();
+    let at = |q: usize| samples.get((n * q / 100).min(n.saturating_sub(1))).copied();
+    Timing {
+        ops: u32::try_from(n).unwrap_or(u32::MAX),
+        mean: if n == 0 { Duration::ZERO } else { total / u32::try_from(n).unwrap_or(u32::MAX) },
+        median: at(50).unwrap_or_default(),
+        p99: at(99).unwrap_or_default(),
+    }
+}
+
+/// A small deterministic generator for spreading samples over the rows.
+fn next_index(state: &mut u64, rows: u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state % rows.max(1)
+}
+
+/// Times `get` of `ops` random synthetic records among the first `rows`.
+pub fn time_lookups(store: &Store, rows: u64, ops: u32) -> Result<Timing, StoreError> {
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut samples = Vec::with_capacity(ops as usize);
+    for _ in 0..ops {
+        let id = bench_op_id(next_index(&mut seed, rows));
+        let t = Instant::now();
+        let found = store.get(&id)?;
+        samples.push(t.elapsed());
+        if found.is_none() {
+            return Err(StoreError::NotFound(id));
+        }
+    }
+    Ok(summarize(samples))
+}
+
+/// Times `record_failure` (one durable transaction each) on `ops` random synthetic
+/// records among the first `rows`, with a limit high enough never to lock.
+pub fn time_record_failures(store: &Store, rows: u64, ops: u32) -> Result<Timing, StoreError> {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut samples = Vec::with_capacity(ops as usize);
+    for _ in 0..ops {
+        let id = bench_op_id(next_index(&mut seed, rows));
+        let t = Instant::now();
+        store.record_failure(&id, &Actor::Sm, Purpose::DeviceChange, u32::MAX)?;
+        samples.push(t.elapsed());
+    }
+    Ok(summarize(samples))
+}

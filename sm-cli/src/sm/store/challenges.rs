@@ -1,0 +1,151 @@
+//! Outstanding SM challenges (spec "No replay"; issue 3: a signature captured from one
+//! session is rejected in any other). The caller draws the random value; the store
+//! keeps it with its subject (an OP ID or a card's EID), purpose and expiry, and
+//! `consume_challenge` deletes it in the same transaction that checks it, so a value
+//! is accepted at most once across all sm-cli processes sharing the store. A presented
+//! value is burnt even when the check fails.
+
+use super::error::StoreError;
+use super::model::Purpose;
+use super::validate;
+use super::Store;
+use rusqlite::{params, OptionalExtension};
+use std::time::Duration;
+
+/// Who a challenge was issued to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChallengeSubject {
+    OpId(String),
+    Eid(String),
+}
+
+impl ChallengeSubject {
+    fn kind(&self) -> &'static str {
+        match self {
+            ChallengeSubject::OpId(_) => "op-id",
+            ChallengeSubject::Eid(_) => "eid",
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            ChallengeSubject::OpId(v) | ChallengeSubject::Eid(v) => v,
+        }
+    }
+
+    fn validate(&self) -> Result<(), StoreError> {
+        match self {
+            ChallengeSubject::OpId(v) => validate::id("OP ID", v),
+            ChallengeSubject::Eid(v) => validate::id("EID", v),
+        }
+    }
+
+    fn from_parts(kind: &str, value: String) -> Result<ChallengeSubject, StoreError> {
+        match kind {
+            "op-id" => Ok(ChallengeSubject::OpId(value)),
+            "eid" => Ok(ChallengeSubject::Eid(value)),
+            other => Err(StoreError::Corrupt(format!("challenge subject {other:?}"))),
+        }
+    }
+}
+
+/// An issued challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub value: Vec<u8>,
+    pub subject: ChallengeSubject,
+    pub purpose: Purpose,
+    /// Unix milliseconds.
+    pub issued_at_ms: i64,
+    /// Unix milliseconds; the challenge is refused from this instant on.
+    pub expires_at_ms: i64,
+}
+
+impl Store {
+    /// Stores a fresh challenge `value` (16 to 64 random bytes drawn by the caller) for
+    /// `subject` and `purpose`, valid for `ttl`. Also drops expired challenges.
+    pub fn issue_challenge(
+        &self,
+        subject: &ChallengeSubject,
+        purpose: Purpose,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Challenge, StoreError> {
+        subject.validate()?;
+        validate::bytes("challenge", value, validate::CHALLENGE_LEN)?;
+        let ttl_ms = i64::try_from(ttl.as_millis())
+            .map_err(|_| StoreError::invalid("challenge lifetime", "too long"))?;
+        self.write(|tx, now| {
+            tx.prepare_cached("DELETE FROM challenges WHERE expires_at_ms <= ?1")?
+                .execute([now.ms])?;
+            let challenge = Challenge {
+                value: value.to_vec(),
+                subject: subject.clone(),
+                purpose,
+                issued_at_ms: now.ms,
+                expires_at_ms: now.ms.saturating_add(ttl_ms),
+            };
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO challenges (value, subject_kind, subject, purpose, \
+                     issued_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    value,
+                    subject.kind(),
+                    subject.value(),
+                    purpose.as_str(),
+                    challenge.issued_at_ms,
+                    challenge.expires_at_ms
+                ])?;
+            if inserted == 0 {
+                return Err(StoreError::invalid(
+                    "challenge",
+                    "this value is already outstanding",
+                ));
+            }
+            Ok(challenge)
+        })
+    }
+
+    /// Accepts `value` once: it must be outstanding, unexpired, and issued for this
+    /// `subject` and `purpose`. The value is deleted whatever the verdict.
+    pub fn consume_challenge(
+        &self,
+        subject: &ChallengeSubject,
+        purpose: Purpose,
+        value: &[u8],
+    ) -> Result<Challenge, StoreError> {
+        // The deletion must commit even when the verdict is a refusal, so the verdict
+        // is returned inside Ok and unpacked after the commit.
+        let verdict = self.write(|tx, now| {
+            let row: Option<(String, String, String, i64, i64)> = tx
+                .prepare_cached(
+                    "DELETE FROM challenges WHERE value = ?1 \
+                     RETURNING subject_kind, subject, purpose, issued_at_ms, expires_at_ms",
+                )?
+                .query_row([value], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()?;
+            let Some((kind, who, what, issued_at_ms, expires_at_ms)) = row else {
+                return Ok(Err(StoreError::ChallengeUnknown));
+            };
+            let challenge = Challenge {
+                value: value.to_vec(),
+                subject: ChallengeSubject::from_parts(&kind, who)?,
+                purpose: Purpose::parse(&what)?,
+                issued_at_ms,
+                expires_at_ms,
+            };
+            if challenge.subject != *subject || challenge.purpose != purpose {
+                return Ok(Err(StoreError::ChallengeMismatch));
+            }
+            if now.ms >= challenge.expires_at_ms {
+                return Ok(Err(StoreError::ChallengeExpired));
+            }
+            Ok(Ok(challenge))
+        })?;
+        verdict
+    }
+}

@@ -1,0 +1,125 @@
+//! Removals owed by old cards (issue 3, "Security behaviour": after a device change the
+//! old card learns it at its next contact with the SM, which has it disable and delete
+//! the moved profile; the audit log records it). A device change requests one; the old
+//! card's sync lists and confirms them; a card that becomes the bound device again has
+//! its pending removal cancelled so the sync never deletes a live profile.
+
+use super::audit::{self, Actor, AuditAction, AuditResult};
+use super::clock::Now;
+use super::error::StoreError;
+use super::model::{Device, PendingRemoval};
+use super::validate;
+use super::Store;
+use rusqlite::{params, Connection, OptionalExtension};
+
+const COLUMNS: &str = "op_id, iccid, eid, imei, identity_public_key, requested_at";
+
+fn rows(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<PendingRemoval>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM removals WHERE state = 'pending' AND {filter} ORDER BY id"
+    ))?;
+    let found = stmt.query_map([arg], |r| {
+        Ok(PendingRemoval {
+            op_id: r.get(0)?,
+            iccid: r.get(1)?,
+            eid: r.get(2)?,
+            imei: r.get(3)?,
+            identity_public_key: r.get(4)?,
+            requested_at: r.get(5)?,
+        })
+    })?;
+    Ok(found.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Pending removals of one subscription.
+pub(crate) fn pending_for_op(
+    conn: &Connection,
+    op_id: &str,
+) -> Result<Vec<PendingRemoval>, StoreError> {
+    rows(conn, "op_id = ?1", op_id)
+}
+
+/// Asks the card of `old` to remove the profile `iccid` (no-op if already asked).
+pub(crate) fn request(
+    tx: &Connection,
+    now: &Now,
+    op_id: &str,
+    iccid: &str,
+    old: &Device,
+) -> Result<(), StoreError> {
+    let pending: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM removals WHERE op_id = ?1 AND eid = ?2 AND state = 'pending'",
+        )?
+        .query_row(params![op_id, old.eid], |r| r.get(0))
+        .optional()?;
+    if pending.is_none() {
+        tx.prepare_cached(
+            "INSERT INTO removals (op_id, iccid, eid, imei, identity_public_key, state, requested_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+        )?
+        .execute(params![
+            op_id,
+            iccid,
+            old.eid,
+            old.imei,
+            old.identity_public_key,
+            now.text
+        ])?;
+    }
+    Ok(())
+}
+
+/// Cancels a removal pending on `eid`; true if there was one.
+pub(crate) fn cancel(
+    tx: &Connection,
+    now: &Now,
+    op_id: &str,
+    eid: &str,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE removals SET state = 'cancelled', closed_at = ?3 \
+             WHERE op_id = ?1 AND eid = ?2 AND state = 'pending'",
+        )?
+        .execute(params![op_id, eid, now.text])?;
+    Ok(n > 0)
+}
+
+impl Store {
+    /// The profiles the card `eid` must delete, oldest request first.
+    pub fn pending_removals_for(&self, eid: &str) -> Result<Vec<PendingRemoval>, StoreError> {
+        self.read(|tx| rows(tx, "eid = ?1", eid))
+    }
+
+    /// Records that the old card `eid` deleted the profile of `op_id` (audited as
+    /// `old-profile-removed`).
+    pub fn confirm_removal(&self, op_id: &str, eid: &str, actor: &Actor) -> Result<(), StoreError> {
+        validate::id("EID", eid)?;
+        actor.validate()?;
+        self.write(|tx, now| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE removals SET state = 'confirmed', closed_at = ?3 \
+                     WHERE op_id = ?1 AND eid = ?2 AND state = 'pending'",
+                )?
+                .execute(params![op_id, eid, now.text])?;
+            if n == 0 {
+                return Err(StoreError::NoPendingRemoval {
+                    op_id: op_id.to_string(),
+                    eid: eid.to_string(),
+                });
+            }
+            audit::insert(
+                tx,
+                now,
+                op_id,
+                actor,
+                &AuditAction::OldProfileRemoved,
+                AuditResult::Ok,
+                &format!("EID {eid}"),
+            )?;
+            Ok(())
+        })
+    }
+}
