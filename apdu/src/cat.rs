@@ -312,7 +312,7 @@ pub fn imei_is_valid(imei: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]

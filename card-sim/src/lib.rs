@@ -12,10 +12,12 @@
 //! - [`card`]: the eUICC: parse a command into a typed value, check, execute.
 //! - [`state`]: persistent state (what survives power loss) and volatile state, with
 //!   injected storage.
+//! - [`method`]: the device-change method's card side (sessions, keys, CAT questions).
 //! - [`log`]: the `-v` APDU log, with secrets redacted.
 
 pub mod card;
 pub mod log;
+pub mod method;
 pub mod state;
 pub mod transport;
 pub mod vpcd;

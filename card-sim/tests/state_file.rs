@@ -25,7 +25,9 @@ fn tmpdir(name: &str) -> PathBuf {
 #[test]
 fn sample_v1_still_loads() {
     let s = PersistentState::from_json(SAMPLE_V1.as_bytes()).unwrap();
-    assert_eq!(s.schema, 1);
+    // Version 1 is upgraded in memory: same content, schema 2, no identity key yet.
+    assert_eq!(s.schema, 2);
+    assert!(s.identity_key.is_none());
     assert_eq!(s.eid.to_string(), "89049032000000000000000000100073");
     assert_eq!(s.profiles.len(), 3);
     assert_eq!(s.profiles[1].state, ProfileState::Enabled);
@@ -35,8 +37,11 @@ fn sample_v1_still_loads() {
         "secrets redacted in Debug"
     );
     assert_eq!(s.notifications.len(), 2);
-    // Writing it back gives the same document.
-    assert_eq!(String::from_utf8(s.to_json()).unwrap(), SAMPLE_V1);
+    // Writing it back gives the same document but for the schema number.
+    assert_eq!(
+        String::from_utf8(s.to_json()).unwrap(),
+        SAMPLE_V1.replacen("\"schema\": 1,", "\"schema\": 2,", 1)
+    );
 }
 
 #[test]

@@ -60,9 +60,10 @@ impl fmt::Display for Mismatch {
                 got,
             } => {
                 let least = if *at_least { "at least " } else { "" };
+                let unit = if *expected == 1 { "byte" } else { "bytes" };
                 write!(
                     f,
-                    "response data length: expected {least}{expected} bytes, got {got}"
+                    "response data length: expected {least}{expected} {unit}, got {got}"
                 )
             }
             Mismatch::Byte {

@@ -173,7 +173,7 @@ impl Script {
         names
     }
 
-    /// Checks that [`Script::to_string`] parses back to the same items (line numbers
+    /// Checks that `Script::to_string()` parses back to the same items (line numbers
     /// aside). Scripts built in code (the recorder) call this before writing a file.
     pub fn validate(&self) -> Result<(), ParseError> {
         let text = self.to_string();

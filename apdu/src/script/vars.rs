@@ -17,8 +17,8 @@ pub enum VarError {
     BadName(String),
     #[error("variable name longer than {MAX_NAME_CHARS} characters")]
     NameTooLong,
-    #[error("variable name {0:?} contains 'exit': scriptor stops at any line containing it")]
-    NameContainsExit(String),
+    #[error("variable name {0:?} contains '{1}': scriptor {2} at any line containing it")]
+    ReservedWord(String, &'static str, &'static str),
     #[error("value of ${{{name}}} is {len} bytes, more than the limit of {MAX_VALUE_BYTES}")]
     ValueTooLong { name: String, len: usize },
     #[error("more than {MAX_VARIABLES} variables")]
@@ -26,7 +26,8 @@ pub enum VarError {
 }
 
 /// Checks a variable name: `[A-Za-z_][A-Za-z0-9_]*`, at most [`MAX_NAME_CHARS`], and not
-/// containing `exit` in any case (scriptor ends the script at any line containing it).
+/// containing `exit` or `reset` in any case (scriptor ends the script, or resets the
+/// card, at any line containing them).
 pub fn check_name(name: &str) -> Result<(), VarError> {
     if name.len() > MAX_NAME_CHARS {
         return Err(VarError::NameTooLong);
@@ -38,8 +39,11 @@ pub fn check_name(name: &str) -> Result<(), VarError> {
     if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(VarError::BadName(name.to_string()));
     }
-    if name.to_ascii_lowercase().contains("exit") {
-        return Err(VarError::NameContainsExit(name.to_string()));
+    let lower = name.to_ascii_lowercase();
+    for (word, action) in [("exit", "stops"), ("reset", "resets the card")] {
+        if lower.contains(word) {
+            return Err(VarError::ReservedWord(name.to_string(), word, action));
+        }
     }
     Ok(())
 }
@@ -143,8 +147,12 @@ mod tests {
         assert!(matches!(check_name("a-b"), Err(VarError::BadName(_))));
         assert!(matches!(
             check_name("MY_EXIT"),
-            Err(VarError::NameContainsExit(_))
+            Err(VarError::ReservedWord(_, "exit", _))
         ));
+        assert_eq!(
+            check_name("ResetCount").unwrap_err().to_string(),
+            "variable name \"ResetCount\" contains 'reset': scriptor resets the card at any line containing it"
+        );
         assert_eq!(check_name(&"a".repeat(65)), Err(VarError::NameTooLong));
     }
 

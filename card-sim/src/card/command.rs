@@ -12,6 +12,10 @@ pub const INS_READ_RECORD: u8 = 0xB2;
 pub const INS_STATUS: u8 = 0xF2;
 pub const INS_TERMINAL_CAPABILITY: u8 = 0xAA;
 pub const INS_STORE_DATA: u8 = apdu::store_data::INS_STORE_DATA;
+/// FETCH (ETSI TS 102 221 §10.1.2, TS 102 223 §6.3).
+pub const INS_FETCH: u8 = apdu::cat::INS_FETCH;
+/// TERMINAL RESPONSE (ETSI TS 102 221 §10.1.2, TS 102 223 §6.8).
+pub const INS_TERMINAL_RESPONSE: u8 = apdu::cat::INS_TERMINAL_RESPONSE;
 
 /// What SELECT names (P1, ISO/IEC 7816-4 Table 39).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +75,12 @@ pub enum CardCommand {
         data: Vec<u8>,
     },
     TerminalCapability,
+    /// FETCH the pending proactive command.
+    Fetch,
+    /// TERMINAL RESPONSE to the last proactive command.
+    TerminalResponse {
+        data: Vec<u8>,
+    },
     Status {
         reply: StatusReply,
     },
@@ -95,7 +105,7 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
     let interindustry_only = matches!(cmd.ins, INS_SELECT | INS_READ_BINARY | INS_READ_RECORD);
     let proprietary_only = matches!(
         cmd.ins,
-        INS_STATUS | INS_TERMINAL_CAPABILITY | INS_STORE_DATA
+        INS_STATUS | INS_TERMINAL_CAPABILITY | INS_STORE_DATA | INS_FETCH | INS_TERMINAL_RESPONSE
     );
     if !interindustry_only && !proprietary_only {
         return Err(StatusWord::InsNotSupported);
@@ -141,6 +151,24 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
             block: cmd.p2,
             data: cmd.data.clone(),
         }),
+        INS_FETCH => {
+            no_data(cmd)?;
+            if cmd.p1 != 0 || cmd.p2 != 0 {
+                return Err(StatusWord::IncorrectP1P2);
+            }
+            Ok(CardCommand::Fetch)
+        }
+        INS_TERMINAL_RESPONSE => {
+            if cmd.p1 != 0 || cmd.p2 != 0 {
+                return Err(StatusWord::IncorrectP1P2);
+            }
+            if cmd.data.is_empty() {
+                return Err(StatusWord::WrongLength);
+            }
+            Ok(CardCommand::TerminalResponse {
+                data: cmd.data.clone(),
+            })
+        }
         INS_TERMINAL_CAPABILITY => {
             if cmd.p1 != 0 || cmd.p2 != 0 {
                 return Err(StatusWord::IncorrectP1P2);

@@ -8,10 +8,12 @@
 //! - [`atr`]: the answer to reset.
 //! - [`files`]: MF, EF.DIR, EF.ICCID and their FCPs; [`select`]: SELECT and STATUS;
 //!   [`read`]: READ BINARY / READ RECORD.
-//! - [`isdr`]: STORE DATA into the ISD-R; [`es10`]: the ES10 functions.
+//! - [`isdr`]: STORE DATA into the ISD-R; [`es10`]: the ES10 functions;
+//!   [`devchange`]: the device-change functions and their proactive sessions.
 
 pub mod atr;
 pub mod command;
+pub mod devchange;
 pub mod es10;
 pub mod files;
 pub mod isdr;
@@ -35,6 +37,10 @@ pub struct Euicc {
     vol: CardVolatile,
     rng: ChaCha20Rng,
     atr: Vec<u8>,
+    /// The device-change session (volatile: dropped on power off and reset).
+    method: crate::method::MethodSession,
+    /// The identity key parsed from the state, once needed.
+    identity: Option<apdu::crypto::IdentityKey>,
 }
 
 impl Euicc {
@@ -51,6 +57,8 @@ impl Euicc {
             vol: CardVolatile::default(),
             rng,
             atr,
+            method: Default::default(),
+            identity: None,
         }
     }
 
@@ -104,6 +112,8 @@ impl Euicc {
             CardCommand::StoreData { p1, block, data } => self.store_data(ch, p1, block, &data),
             // TS 102 221 §11.1.19: the terminal's capabilities are noted, not needed here.
             CardCommand::TerminalCapability => Ok(Response::sw(StatusWord::Success)),
+            CardCommand::Fetch => self.fetch(),
+            CardCommand::TerminalResponse { data } => self.terminal_response(&data),
         }
     }
 }
@@ -115,6 +125,7 @@ impl Applet for Euicc {
 
     fn power_cycle(&mut self) {
         self.vol = CardVolatile::default();
+        self.method = Default::default();
     }
 
     fn channel_opened(&mut self, channel: u8, origin: u8) {

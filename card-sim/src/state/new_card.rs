@@ -105,6 +105,7 @@ pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
         root_ds_address: ROOT_DS_ADDRESS.into(),
         notifications: Vec::new(),
         next_notification_seq: 1,
+        identity_key: None,
     }
 }
 

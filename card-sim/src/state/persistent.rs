@@ -5,6 +5,7 @@
 
 use super::notification::{Event, Notification};
 use super::profile::Profile;
+use super::secret::Secret;
 use anyhow::{bail, Context, Result};
 use apdu::es10::{Iccid, ProfileClass, ProfileRef};
 use apdu::Eid;
@@ -12,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+/// Older schema versions this build still reads (and upgrades on the next save).
+/// Version 1 had no identity key; the card makes one when it first needs it.
+pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 /// Everything the card keeps across power cycles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +32,11 @@ pub struct PersistentState {
     pub notifications: Vec<Notification>,
     /// The sequence number the next notification gets.
     pub next_notification_seq: u32,
+    /// The card's identity key (PKCS#8 DER of an RSA-2048 key), made when the card first
+    /// needs it and kept for its life, like an eUICC certificate key (SGP.22 §2.4);
+    /// the SM pins its public half (docs/device-change-protocol.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_key: Option<Secret>,
 }
 
 impl PersistentState {
@@ -38,11 +47,13 @@ impl PersistentState {
             .get("schema")
             .and_then(serde_json::Value::as_u64)
             .context("no \"schema\" version number")?;
-        if schema != u64::from(SCHEMA_VERSION) {
-            bail!("schema version {schema} is not supported (this card-sim reads version {SCHEMA_VERSION})");
+        if !READABLE_VERSIONS.iter().any(|&v| u64::from(v) == schema) {
+            bail!("schema version {schema} is not supported (this card-sim reads versions {READABLE_VERSIONS:?})");
         }
-        let state: PersistentState =
-            serde_json::from_value(value).context("does not match schema version 1")?;
+        let mut state: PersistentState = serde_json::from_value(value)
+            .with_context(|| format!("does not match schema version {schema}"))?;
+        // Version 1 -> 2 added only the optional identity key.
+        state.schema = SCHEMA_VERSION;
         state.validate()?;
         Ok(state)
     }

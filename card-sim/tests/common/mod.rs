@@ -25,8 +25,17 @@ pub fn eid() -> Eid {
 
 /// A powered-on card with `test_profiles` test profiles and seed 1.
 pub fn sim(test_profiles: u8) -> Sim {
+    sim_of(eid(), test_profiles)
+}
+
+/// A powered-on card with this EID, no test profiles, seed 1.
+pub fn sim_with_eid(eid: Eid) -> Sim {
+    sim_of(eid, 0)
+}
+
+fn sim_of(eid: Eid, test_profiles: u8) -> Sim {
     let storage = Arc::new(MemoryStorage::new());
-    let state = new_card(eid(), test_profiles);
+    let state = new_card(eid, test_profiles);
     storage.save(&state).unwrap();
     let euicc = Euicc::new(
         state,

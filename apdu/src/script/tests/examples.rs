@@ -43,6 +43,8 @@ fn run(s: &Script, answers: &[(&str, u16)]) -> Result<Vars, (usize, String)> {
 }
 
 const EID: &str = "89049032123451234512345678901235";
+/// What card-sim answers to SELECT ISD-R: FCI with the DF name and a 9F65 of FF.
+const ISDR_FCI: &str = "6F188410A0000005591010FFFFFFFF8900000100A5049F6501FF";
 
 #[test]
 fn es10_basics_passes_against_lpac_observed_answers() {
@@ -51,7 +53,7 @@ fn es10_basics_passes_against_lpac_observed_answers() {
     let mut answers = vec![
         ("", 0x9000),
         ("01", 0x9000),
-        ("", 0x9000),
+        (ISDR_FCI, 0x9000),
         (eid_answer.as_str(), 0x9000),
         ("BF4302A000", 0x9000),
         ("BF2D03A00100", 0x9000),
@@ -97,12 +99,12 @@ fn malformed_battery_passes_against_the_required_status_words() {
         ("", 0x6A86),
         ("", 0x6A86),
         ("01", 0x9000),
-        ("", 0x9000),
+        (ISDR_FCI, 0x9000),
         ("", 0x6A86),
         ("", 0x6A80),
         ("", 0x6A80),
         ("", 0x9000),
-        ("", 0x9000),
+        (ISDR_FCI, 0x9000),
         (eid_answer.as_str(), 0x9000),
     ];
     run(&s, &answers).unwrap();

@@ -68,7 +68,7 @@ fn masked_bytes_and_nibbles() {
     );
     assert_eq!(
         check("xx 9000", "", 0x9000),
-        Err("response data length: expected 1 bytes, got 0".into())
+        Err("response data length: expected 1 byte, got 0".into())
     );
 }
 

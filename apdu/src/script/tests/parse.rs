@@ -386,6 +386,10 @@ fn expectation_errors() {
         error("00A40400\n#< ${MY_EXIT} 9000\n"),
         "t.apdu:2:9: an expectation or directive must not contain 'exit': scriptor ends the script at any line containing it"
     );
+    assert_eq!(
+        error("00A40400\n#< ${RESET_N:1} 9000\n"),
+        "t.apdu:2:6: variable name \"RESET_N\" contains 'reset': scriptor resets the card at any line containing it"
+    );
 }
 
 #[test]

@@ -1,0 +1,191 @@
+//! The device-change functions in the ISD-R (docs/device-change-protocol.md): STORE DATA
+//! messages `BF66`-`BF6C` go to the method session ([`crate::method`]); FETCH and
+//! TERMINAL RESPONSE (ETSI TS 102 223 §6.3, §6.8) drive its proactive questions; the
+//! profile installs and removals it asks for are committed here, atomically, before the
+//! answer leaves the card.
+
+use super::Euicc;
+use crate::method::{CardView, Outcome};
+use crate::state::new_card::derive_aid;
+use crate::state::notification::Event;
+use crate::state::profile::Profile;
+use crate::state::{PersistentState, Secret};
+use apdu::crypto::IdentityKey;
+use apdu::devchange::{result, tags, DcRequest, DcResponse, InstallResult, OperatorProfile};
+use apdu::es10::{Iccid, ProfileClass, ProfileState};
+use apdu::{tlv, Eid, Response, StatusWord};
+
+/// True when a whole STORE DATA message carries one of our device-change tags.
+pub fn is_devchange(message: &[u8]) -> bool {
+    match message {
+        [0xBF, t, ..] => tags::ALL.contains(&(0xBF00 | u32::from(*t))),
+        _ => false,
+    }
+}
+
+/// The card as the method sees it.
+struct View<'a> {
+    state: &'a PersistentState,
+    identity: &'a IdentityKey,
+}
+
+impl CardView for View<'_> {
+    fn eid(&self) -> Eid {
+        self.state.eid
+    }
+
+    fn identity(&self) -> &IdentityKey {
+        self.identity
+    }
+
+    fn holds_op(&self, op_id: &str) -> bool {
+        self.state
+            .profiles
+            .iter()
+            .any(|p| p.msisdn.as_deref() == Some(op_id))
+    }
+}
+
+fn proactive(cmd: Vec<u8>) -> Response {
+    // Our proactive commands are far below 256 bytes.
+    Response::sw(StatusWord::ProactiveCommandPending(cmd.len().min(255) as u8))
+}
+
+impl Euicc {
+    /// Parses the identity key from the state, making (and saving) one on first use.
+    fn ensure_identity(&mut self) -> Result<(), StatusWord> {
+        if self.identity.is_some() {
+            return Ok(());
+        }
+        if let Some(der) = &self.state.identity_key {
+            let key = IdentityKey::from_pkcs8_der(der.expose())
+                .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+            self.identity = Some(key);
+            return Ok(());
+        }
+        let key =
+            IdentityKey::generate(&mut self.rng).map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        self.commit(|s| s.identity_key = Some(Secret::new(der.to_vec())))?;
+        self.identity = Some(key);
+        Ok(())
+    }
+
+    /// Runs `f` with the method session and the card's view.
+    fn with_method<R>(
+        &mut self,
+        f: impl FnOnce(&mut crate::method::MethodSession, &View<'_>) -> R,
+    ) -> Result<R, StatusWord> {
+        self.ensure_identity()?;
+        let identity = self
+            .identity
+            .as_ref()
+            .ok_or(StatusWord::NoPreciseDiagnosis)?;
+        let view = View {
+            state: &self.state,
+            identity,
+        };
+        Ok(f(&mut self.method, &view))
+    }
+
+    /// A whole STORE DATA message with a device-change tag.
+    pub(super) fn devchange(&mut self, message: &[u8]) -> Result<Response, StatusWord> {
+        let t = tlv::parse(message).map_err(|_| StatusWord::IncorrectData)?;
+        let req = match DcRequest::decode_tlv(&t) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => return Err(StatusWord::IncorrectData),
+            None => return Err(StatusWord::ReferencedDataNotFound),
+        };
+        match self.with_method(|m, view| m.request(req, view))? {
+            Outcome::Answer(bytes) => Ok(Response::ok(bytes)),
+            Outcome::Proactive(cmd) => Ok(proactive(cmd)),
+            Outcome::Install(profile) => self.install(&profile).map(Response::ok),
+            Outcome::Remove { op_id, iccid } => self.remove(&op_id, &iccid).map(Response::ok),
+        }
+    }
+
+    /// FETCH: the pending proactive command; `6985` when there is none.
+    pub(super) fn fetch(&mut self) -> Result<Response, StatusWord> {
+        self.method
+            .fetch()
+            .map(|c| Response::ok(c.to_vec()))
+            .ok_or(StatusWord::ConditionsNotSatisfied)
+    }
+
+    /// TERMINAL RESPONSE: `91xx` for the next question, `9000` when the session ended.
+    pub(super) fn terminal_response(&mut self, data: &[u8]) -> Result<Response, StatusWord> {
+        match self.with_method(|m, view| m.terminal_response(data, view))? {
+            Ok(Some(next)) => Ok(proactive(next)),
+            Ok(None) => Ok(Response::sw(StatusWord::Success)),
+            Err(sw) => Err(sw),
+        }
+    }
+
+    /// Installs and enables an operator profile (class operational), disabling the
+    /// enabled one (PP#0 after provisioning), in one saved change (A step 412, B 520).
+    fn install(&mut self, op: &OperatorProfile) -> Result<Vec<u8>, StatusWord> {
+        let code = self.commit(|s| {
+            if s.find_iccid(&op.iccid).is_some() {
+                return result::ALREADY_INSTALLED;
+            }
+            let Some(aid) = (1..=u8::MAX)
+                .map(derive_aid)
+                .find(|a| s.profiles.iter().all(|p| p.aid != *a))
+            else {
+                return result::UNDEFINED;
+            };
+            if let Some(i) = s.profiles.iter().position(|p| p.is_enabled()) {
+                s.profiles[i].state = ProfileState::Disabled;
+                s.notify(i, Event::Disable);
+            }
+            s.profiles.push(Profile {
+                iccid: op.iccid,
+                aid,
+                state: ProfileState::Enabled,
+                class: ProfileClass::Operational,
+                nickname: None,
+                service_provider: Some(op.service_provider.clone()),
+                name: Some(op.profile_name.clone()),
+                notification_address: None,
+                imsi: Some(op.imsi.clone()),
+                msisdn: Some(op.msisdn.clone()),
+                ki: Some(Secret::new(op.ki.to_vec())),
+                opc: Some(Secret::new(op.opc.to_vec())),
+            });
+            let i = s.profiles.len() - 1;
+            s.notify(i, Event::Install);
+            s.notify(i, Event::Enable);
+            result::OK
+        })?;
+        let iccid = (code == result::OK).then_some(op.iccid);
+        Ok(DcResponse::Installed(InstallResult { code, iccid }).encode())
+    }
+
+    /// Removes a profile that moved to another device (sync): disabled first, with the
+    /// provisioning profile enabled again if it was the enabled one.
+    fn remove(&mut self, op_id: &str, iccid: &Iccid) -> Result<Vec<u8>, StatusWord> {
+        let code = self.commit(|s| {
+            let Some(i) = s
+                .profiles
+                .iter()
+                .position(|p| p.iccid == *iccid && p.msisdn.as_deref() == Some(op_id))
+            else {
+                return result::NOT_FOUND;
+            };
+            if s.profiles[i].is_enabled() {
+                s.profiles[i].state = ProfileState::Disabled;
+                s.notify(i, Event::Disable);
+                if let Some(pp) = s.provisioning() {
+                    s.profiles[pp].state = ProfileState::Enabled;
+                    s.notify(pp, Event::Enable);
+                }
+            }
+            s.notify(i, Event::Delete);
+            s.profiles.remove(i);
+            result::OK
+        })?;
+        Ok(DcResponse::Removed { code }.encode())
+    }
+}

@@ -1,0 +1,384 @@
+//! The card side of the device-change method, in process: the functions BF66-BF6C,
+//! their proactive sessions (FETCH / TERMINAL RESPONSE) and what the card signs,
+//! checked with the SM's own verification calls from `apdu::crypto`.
+
+mod common;
+use apdu::cat::{Input, ProactiveCommand, TerminalData, TerminalResponse};
+use apdu::crypto::{self, KdfParams, PublicKey, Purpose, Salt, SignedMessage};
+use apdu::devchange::{result, DcRequest, DcResponse, Flow, KeySource, OperatorProfile};
+use apdu::es10::{Es10Request, Iccid, ProfileClass, ProfileInfoResponse, ProfileState};
+use card_sim::vpcd::Card;
+use common::*;
+use std::collections::VecDeque;
+use zeroize::Zeroizing;
+
+const IMEI: &str = "490154203237518";
+const OP: &str = "+8613800000001";
+
+/// Plays the terminal: sends `req`, answers the card's questions from `typed`
+/// (`None` = the user ends the session), then collects the answer with BF6A.
+fn run(card: &mut impl Card, ch: u8, req: &DcRequest, typed: &[Option<&str>]) -> DcResponse {
+    let mut typed: VecDeque<_> = typed.iter().copied().collect();
+    let (data, mut sw) = es10(card, ch, &req.encode(), 120);
+    if !sw.starts_with("91") {
+        assert_eq!(sw, "9000", "{req:?}");
+        return DcResponse::decode(&data).unwrap();
+    }
+    while let Some(len) = sw.strip_prefix("91") {
+        let (cmd, fsw) = split(&tx(card, &format!("80120000{len}")));
+        assert_eq!(fsw, "9000");
+        let pc = ProactiveCommand::decode(&cmd).unwrap();
+        let details = pc.details();
+        let tr = match pc {
+            ProactiveCommand::GetInput { .. } => match typed.pop_front().flatten() {
+                Some(t) => TerminalResponse {
+                    details,
+                    result: 0,
+                    data: TerminalData::Text(Input(Zeroizing::new(t.into()))),
+                },
+                None => TerminalResponse {
+                    details,
+                    result: apdu::cat::results::TERMINATED_BY_USER,
+                    data: TerminalData::None,
+                },
+            },
+            ProactiveCommand::ProvideImei { .. } => TerminalResponse {
+                details,
+                result: 0,
+                data: TerminalData::Imei(IMEI.into()),
+            },
+        };
+        let body = tr.encode();
+        let r = tx(
+            card,
+            &format!("80140000{:02X}{}", body.len(), hex::encode(&*body)),
+        );
+        sw = split(&r).1;
+    }
+    assert_eq!(sw, "9000");
+    let (data, sw) = es10(card, ch, &DcRequest::FetchResult.encode(), 120);
+    assert_eq!(sw, "9000");
+    DcResponse::decode(&data).unwrap()
+}
+
+fn operator_profile() -> OperatorProfile {
+    OperatorProfile {
+        iccid: Iccid::from_digits("89860000000000000018").unwrap(),
+        imsi: "460001234567890".into(),
+        msisdn: OP.into(),
+        ki: Zeroizing::new([0x11; 16]),
+        opc: Zeroizing::new([0x22; 16]),
+        service_provider: "Example Mobile".into(),
+        profile_name: "Example 5G".into(),
+    }
+}
+
+struct Provisioned {
+    public_key: PublicKey,
+    salt: Salt,
+}
+
+/// Flow A at the card: returns the public key the SM would store.
+fn provision(card: &mut impl Card, ch: u8, param: &str) -> Provisioned {
+    let begun = run(
+        card,
+        ch,
+        &DcRequest::Begin {
+            flow: Flow::Provision,
+        },
+        &[],
+    );
+    let DcResponse::Begun {
+        eid,
+        imei,
+        identity_key,
+        op_id,
+        ..
+    } = begun
+    else {
+        panic!("{begun:?}")
+    };
+    assert_eq!((eid, imei.as_str(), op_id), (common::eid(), IMEI, None));
+    let identity = PublicKey::from_der(&identity_key).unwrap();
+    let salt = Salt([7; 16]);
+    let challenge = [9u8; 32];
+    let req = DcRequest::GenerateKey {
+        flow: Flow::Provision,
+        op_id: OP.into(),
+        challenge: challenge.to_vec(),
+        salt: salt.0.to_vec(),
+        kdf: KdfParams::TEST.to_bytes().to_vec(),
+    };
+    let r = run(card, ch, &req, &[Some(param), Some(param)]);
+    let DcResponse::KeyGenerated {
+        public_key,
+        possession_signature,
+        identity_signature,
+    } = r
+    else {
+        panic!("{r:?}")
+    };
+    let pk = PublicKey::from_der(&public_key).unwrap();
+    let msg = SignedMessage::new(Purpose::NewKey, &challenge, OP, eid, IMEI).unwrap();
+    crypto::verify(&pk, &msg, &possession_signature).unwrap();
+    let msg = SignedMessage::new(Purpose::IdentityProof, &challenge, OP, eid, IMEI).unwrap();
+    crypto::signature::verify(&identity, &msg, &identity_signature).unwrap();
+    // The key for the wrong message does not verify.
+    let other = SignedMessage::new(Purpose::NewKey, &[8u8; 32], OP, eid, IMEI).unwrap();
+    assert!(crypto::verify(&pk, &other, &possession_signature).is_err());
+
+    let install = install_req(&pk, eid, KeySource::Parameter);
+    let r = run(card, ch, &install, &[]);
+    assert_eq!(
+        r,
+        DcResponse::Installed(apdu::devchange::InstallResult {
+            code: result::OK,
+            iccid: Some(operator_profile().iccid)
+        })
+    );
+    // The private key was deleted: a second delivery cannot be opened (A step 414).
+    assert_eq!(
+        run(card, ch, &install, &[]),
+        DcResponse::Installed(apdu::devchange::InstallResult {
+            code: result::NO_SESSION,
+            iccid: None
+        })
+    );
+    Provisioned {
+        public_key: pk,
+        salt,
+    }
+}
+
+fn install_req(pk: &PublicKey, eid: apdu::Eid, key: KeySource) -> DcRequest {
+    let aad = crypto::profile_aad(OP, &eid).unwrap();
+    let sealed = crypto::seal(pk, &operator_profile().encode(), &aad, &mut crypto::SysRng).unwrap();
+    DcRequest::InstallProfile {
+        op_id: OP.into(),
+        sealed: sealed.to_bytes(),
+        key,
+    }
+}
+
+fn profiles(card: &mut impl Card, ch: u8) -> Vec<apdu::es10::ProfileInfo> {
+    let (d, _) = es10(
+        card,
+        ch,
+        &Es10Request::GetProfilesInfo(Default::default()).encode(),
+        120,
+    );
+    match ProfileInfoResponse::decode(&d).unwrap() {
+        ProfileInfoResponse::List(l) => l,
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn flow_a_installs_the_profile_and_disables_pp0() {
+    let mut s = sim(0);
+    let ch = open_isdr(&mut s.card);
+    provision(&mut s.card, ch, "123456");
+    let list = profiles(&mut s.card, ch);
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].state, Some(ProfileState::Disabled));
+    assert_eq!(list[1].class, Some(ProfileClass::Operational));
+    assert_eq!(list[1].state, Some(ProfileState::Enabled));
+    assert_eq!(list[1].profile_name.as_deref(), Some("Example 5G"));
+    // Persisted, with the secrets stored but never in Debug.
+    let stored = s.storage.stored().unwrap();
+    let p = stored
+        .profiles
+        .iter()
+        .find(|p| p.msisdn.as_deref() == Some(OP))
+        .unwrap();
+    assert_eq!(p.ki.as_ref().unwrap().expose(), &[0x11; 16]);
+    assert!(stored.identity_key.is_some());
+    assert!(!format!("{stored:?}").contains("1111111111"));
+}
+
+#[test]
+fn flow_b_on_another_card_with_the_same_parameter() {
+    let mut old = sim(0);
+    let ch = open_isdr(&mut old.card);
+    let stored = provision(&mut old.card, ch, "123456");
+
+    let mut new = common::sim_with_eid(apdu::Eid::test_eid(777));
+    let ch = open_isdr(&mut new.card);
+    let begun = run(
+        &mut new.card,
+        ch,
+        &DcRequest::Begin {
+            flow: Flow::DeviceChange,
+        },
+        &[Some(OP)],
+    );
+    let DcResponse::Begun { op_id, eid, .. } = begun else {
+        panic!("{begun:?}")
+    };
+    assert_eq!(op_id.as_deref(), Some(OP));
+    let challenge = [3u8; 32];
+    let auth = |need| DcRequest::Authenticate {
+        flow: Flow::DeviceChange,
+        op_id: OP.into(),
+        challenge: challenge.to_vec(),
+        salt: stored.salt.0.to_vec(),
+        kdf: KdfParams::TEST.to_bytes().to_vec(),
+        need_parameter: need,
+    };
+    let msg = SignedMessage::new(Purpose::DeviceChange, &challenge, OP, eid, IMEI).unwrap();
+    // Wrong parameter: a signature the stored key rejects.
+    let DcResponse::Authenticated {
+        parameter_signature: Some(bad),
+        ..
+    } = run(&mut new.card, ch, &auth(true), &[Some("654321")])
+    else {
+        panic!()
+    };
+    assert!(crypto::verify(&stored.public_key, &msg, &bad).is_err());
+    // Right parameter: verifies; the profile sealed for the stored key opens.
+    let DcResponse::Authenticated {
+        parameter_signature: Some(good),
+        ..
+    } = run(&mut new.card, ch, &auth(true), &[Some("123456")])
+    else {
+        panic!()
+    };
+    crypto::verify(&stored.public_key, &msg, &good).unwrap();
+    let r = run(
+        &mut new.card,
+        ch,
+        &install_req(&stored.public_key, eid, KeySource::Parameter),
+        &[],
+    );
+    assert!(
+        matches!(r, DcResponse::Installed(ref i) if i.code == result::OK),
+        "{r:?}"
+    );
+    // A profile sealed for another card's EID does not open here.
+    let r = run(
+        &mut new.card,
+        ch,
+        &install_req(&stored.public_key, common::eid(), KeySource::Identity),
+        &[],
+    );
+    assert!(
+        matches!(
+            r,
+            DcResponse::Installed(apdu::devchange::InstallResult {
+                code: result::DECRYPTION_FAILED,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn refusals_and_resets() {
+    let mut s = sim(0);
+    let ch = open_isdr(&mut s.card);
+    // Out of order.
+    assert_eq!(
+        run(&mut s.card, ch, &DcRequest::FetchResult, &[]),
+        DcResponse::Failed {
+            tag: 0xBF6A,
+            code: result::NO_SESSION
+        }
+    );
+    assert_eq!(tx(&mut s.card, "8012000010"), "6985");
+    assert_eq!(tx(&mut s.card, "8014000005810301230400"), "6985");
+    // The user ends the session at the OP ID question.
+    let r = run(
+        &mut s.card,
+        ch,
+        &DcRequest::Begin {
+            flow: Flow::KeyChange,
+        },
+        &[None],
+    );
+    assert_eq!(
+        r,
+        DcResponse::Failed {
+            tag: 0xBF66,
+            code: result::USER_ABORTED
+        }
+    );
+    // Letters in an OP ID.
+    let r = run(
+        &mut s.card,
+        ch,
+        &DcRequest::Begin {
+            flow: Flow::KeyChange,
+        },
+        &[Some("abc")],
+    );
+    assert_eq!(
+        r,
+        DcResponse::Failed {
+            tag: 0xBF66,
+            code: result::INPUT_INVALID
+        }
+    );
+    // New parameter entries that differ.
+    run(
+        &mut s.card,
+        ch,
+        &DcRequest::Begin {
+            flow: Flow::Provision,
+        },
+        &[],
+    );
+    let gk = DcRequest::GenerateKey {
+        flow: Flow::Provision,
+        op_id: OP.into(),
+        challenge: vec![1; 32],
+        salt: vec![2; 16],
+        kdf: KdfParams::TEST.to_bytes().to_vec(),
+    };
+    let r = run(&mut s.card, ch, &gk, &[Some("123456"), Some("123457")]);
+    assert_eq!(
+        r,
+        DcResponse::Failed {
+            tag: 0xBF67,
+            code: result::PARAMETER_MISMATCH
+        }
+    );
+    // A KDF asking for 4 GiB is refused before any work.
+    let mut kdf = KdfParams::TEST.to_bytes().to_vec();
+    kdf[1..5].copy_from_slice(&[0xFF; 4]);
+    let r = run(
+        &mut s.card,
+        ch,
+        &DcRequest::GenerateKey {
+            flow: Flow::Provision,
+            op_id: OP.into(),
+            challenge: vec![1; 32],
+            salt: vec![2; 16],
+            kdf,
+        },
+        &[],
+    );
+    assert_eq!(
+        r,
+        DcResponse::Failed {
+            tag: 0xBF67,
+            code: result::BAD_REQUEST
+        }
+    );
+    // A reset ends the session: the next function has no session.
+    s.card.reset();
+    let ch = open_isdr(&mut s.card);
+    let r = run(&mut s.card, ch, &gk, &[]);
+    assert_eq!(
+        r,
+        DcResponse::Failed {
+            tag: 0xBF67,
+            code: result::NO_SESSION
+        }
+    );
+    // Malformed messages with our tags answer 6A80; the card still answers after.
+    let (_, sw) = es10(&mut s.card, ch, &[0xBF, 0x66, 0x03, 0x81, 0x01, 0x09], 120);
+    assert_eq!(sw, "6A80");
+    let (_, sw) = es10(&mut s.card, ch, &Es10Request::GetEid.encode(), 120);
+    assert_eq!(sw, "9000");
+}
