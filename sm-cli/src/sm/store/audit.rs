@@ -127,8 +127,7 @@ impl AuditAction {
         if let AuditAction::Other(s) = self {
             let ok = !s.is_empty()
                 && s.len() <= 32
-                && s
-                    .bytes()
+                && s.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if !ok {
                 return Err(StoreError::invalid(
@@ -226,7 +225,9 @@ fn leaks_secret(conn: &Connection, op_id: &str, details: &str) -> Result<bool, S
         return Ok(false);
     }
     let secrets: Option<(zeroize::Zeroizing<String>, zeroize::Zeroizing<String>)> = conn
-        .prepare_cached("SELECT lower(hex(ki)), lower(hex(opc)) FROM subscriptions WHERE op_id = ?1")?
+        .prepare_cached(
+            "SELECT lower(hex(ki)), lower(hex(opc)) FROM subscriptions WHERE op_id = ?1",
+        )?
         .query_row([op_id], |r| {
             Ok((
                 zeroize::Zeroizing::new(r.get::<_, String>(0)?),

@@ -77,7 +77,11 @@ fn summarize(mut samples: Vec<Duration>) -> Timing {
     let at = |q: usize| samples.get((n * q / 100).min(n.saturating_sub(1))).copied();
     Timing {
         ops: u32::try_from(n).unwrap_or(u32::MAX),
-        mean: if n == 0 { Duration::ZERO } else { total / u32::try_from(n).unwrap_or(u32::MAX) },
+        mean: if n == 0 {
+            Duration::ZERO
+        } else {
+            total / u32::try_from(n).unwrap_or(u32::MAX)
+        },
         median: at(50).unwrap_or_default(),
         p99: at(99).unwrap_or_default(),
     }

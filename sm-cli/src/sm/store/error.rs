@@ -44,6 +44,13 @@ pub enum StoreError {
     /// The database was written by a newer sm-cli.
     #[error("the SM database has schema version {found}, newer than this sm-cli supports ({supported}); use a newer sm-cli")]
     NewerSchema { found: u32, supported: u32 },
+    /// A schema step failed; the database stays at the previous version.
+    #[error("upgrading the SM database to schema version {version} ({name}) failed: {reason}")]
+    Migration {
+        version: u32,
+        name: &'static str,
+        reason: String,
+    },
     /// The file is an SQLite database, but not an SM store.
     #[error("{0} is not an SM store database")]
     NotOurDatabase(PathBuf),

@@ -16,6 +16,10 @@
 //! [`attempts`] (failure counter and lock), [`removals`], [`challenges`], [`bench`]
 //! (populate and time, for the benchmarks of issue 5).
 
+// A library-style API of which the binary uses a subset (operator commands, benchmark
+// helpers); test builds still report dead code, since the tests exercise all of it.
+#![cfg_attr(not(test), allow(dead_code))]
+
 pub mod attempts;
 pub mod audit;
 pub mod bench;
@@ -31,9 +35,13 @@ pub mod validate;
 #[cfg(test)]
 mod tests;
 
+// The store's public API: a binary need not name every type it receives.
+#[allow(unused_imports)]
 pub use audit::{Actor, AuditAction, AuditEntry, AuditResult};
+#[allow(unused_imports)]
 pub use challenges::{Challenge, ChallengeSubject};
 pub use error::StoreError;
+#[allow(unused_imports)]
 pub use model::{
     Binding, BindingState, Delivery, Device, FailureOutcome, KeyMaterial, NewSubscription,
     OperatorProfile, PendingRemoval, PreviousDevice, Purpose, SecretBytes, Subscription,
@@ -43,7 +51,7 @@ pub use model::{
 use clock::Now;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Failed authentications that lock a record (spec B.6 and C.3, [0155], [0192]).
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -93,9 +101,7 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(open_err)?;
+        let mode = enable_wal(&conn).map_err(open_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Open {
                 path: path.to_path_buf(),
@@ -187,6 +193,41 @@ impl Store {
         tx.commit()?;
         Ok(out)
     }
+}
+
+/// Switches a file to WAL mode (persistent: later opens only read the mode) and
+/// returns the resulting mode. The switch needs an exclusive lock, and SQLite answers
+/// `SQLITE_BUSY` at once, without its busy handler, when waiting could deadlock (two
+/// processes opening a new file together), so contention is retried here until
+/// [`BUSY_TIMEOUT`].
+fn enable_wal(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let attempt = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(mode)
+                } else {
+                    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+                }
+            });
+        match attempt {
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Creates the file's directory (0700 when we create it) and an empty file with mode

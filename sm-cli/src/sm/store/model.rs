@@ -29,14 +29,6 @@ impl SecretBytes {
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl fmt::Debug for SecretBytes {
@@ -91,7 +83,11 @@ pub struct KeyMaterial {
 
 impl KeyMaterial {
     pub(crate) fn validate(&self) -> Result<(), StoreError> {
-        validate::bytes("public key", &self.public_key, 1..=validate::MAX_KEY_DER_LEN)?;
+        validate::bytes(
+            "public key",
+            &self.public_key,
+            1..=validate::MAX_KEY_DER_LEN,
+        )?;
         validate::bytes("KDF salt", &self.kdf_salt, validate::SALT_LEN)?;
         validate::bytes(
             "KDF parameters",

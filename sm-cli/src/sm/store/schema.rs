@@ -187,7 +187,12 @@ pub(crate) fn migrate(
         if version >= step.version {
             continue; // dropping `tx` ends the read-only transaction
         }
-        tx.execute_batch(step.sql)?;
+        tx.execute_batch(step.sql)
+            .map_err(|e| StoreError::Migration {
+                version: step.version,
+                name: step.name,
+                reason: e.to_string(),
+            })?;
         if step.version == 1 {
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         }

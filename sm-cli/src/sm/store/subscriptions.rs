@@ -51,7 +51,12 @@ fn count_u32(v: i64, what: &str) -> Result<u32, StoreError> {
 /// A raw row before the checks that need `StoreError`.
 struct RawSubscription {
     sub: Subscription,
-    prev: (Option<String>, Option<String>, Option<Vec<u8>>, Option<String>),
+    prev: (
+        Option<String>,
+        Option<String>,
+        Option<Vec<u8>>,
+        Option<String>,
+    ),
     failures: i64,
     total_failures: i64,
     delivery: (String, Option<String>, Option<String>),
@@ -228,19 +233,22 @@ pub(crate) fn insert(
         actor,
         &AuditAction::Provision,
         AuditResult::Ok,
-        &format!(
-            "ICCID {}, bound to IMEI {} EID {}",
-            p.iccid, d.imei, d.eid
-        ),
+        &format!("ICCID {}, bound to IMEI {} EID {}", p.iccid, d.imei, d.eid),
     )?;
     Ok(())
 }
 
 fn start_binding(tx: &Connection, now: &Now, op_id: &str, d: &Device) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO bindings (op_id, imei, eid, state, started_at) VALUES (?1, ?2, ?3, 'active', ?4)",
+        "INSERT INTO bindings (op_id, imei, eid, state, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![op_id, d.imei, d.eid, now.text])?;
+    .execute(params![
+        op_id,
+        d.imei,
+        d.eid,
+        BindingState::Active.as_str(),
+        now.text
+    ])?;
     Ok(())
 }
 
@@ -442,7 +450,13 @@ impl Store {
                 "UPDATE subscriptions SET public_key = ?2, kdf_salt = ?3, kdf_params = ?4, \
                  updated_at = ?5 WHERE op_id = ?1",
             )?
-            .execute(params![op_id, key.public_key, key.kdf_salt, key.kdf_params, now.text])?;
+            .execute(params![
+                op_id,
+                key.public_key,
+                key.kdf_salt,
+                key.kdf_params,
+                now.text
+            ])?;
             audit::insert(
                 tx,
                 now,

@@ -42,12 +42,20 @@ pub fn id(field: &'static str, value: &str) -> Result<(), StoreError> {
 
 /// Text of at most `max` characters with no control characters (may be empty only if
 /// `allow_empty`).
-pub fn text(field: &'static str, value: &str, max: usize, allow_empty: bool) -> Result<(), StoreError> {
+pub fn text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+    allow_empty: bool,
+) -> Result<(), StoreError> {
     if value.is_empty() && !allow_empty {
         return Err(StoreError::invalid(field, "empty"));
     }
     if value.chars().count() > max {
-        return Err(StoreError::invalid(field, format!("longer than {max} characters")));
+        return Err(StoreError::invalid(
+            field,
+            format!("longer than {max} characters"),
+        ));
     }
     if value.chars().any(char::is_control) {
         return Err(StoreError::invalid(field, "contains control characters"));

@@ -14,9 +14,13 @@ fn op() -> ChallengeSubject {
 #[test]
 fn a_challenge_is_accepted_once() {
     let store = store_with_sub();
-    let issued = store.issue_challenge(&op(), Purpose::DeviceChange, &C1, TTL).unwrap();
+    let issued = store
+        .issue_challenge(&op(), Purpose::DeviceChange, &C1, TTL)
+        .unwrap();
     assert_eq!(issued.expires_at_ms - issued.issued_at_ms, 60_000);
-    let used = store.consume_challenge(&op(), Purpose::DeviceChange, &C1).unwrap();
+    let used = store
+        .consume_challenge(&op(), Purpose::DeviceChange, &C1)
+        .unwrap();
     assert_eq!(used, issued);
     assert!(matches!(
         store.consume_challenge(&op(), Purpose::DeviceChange, &C1),
@@ -31,7 +35,9 @@ fn a_challenge_is_accepted_once() {
 #[test]
 fn wrong_purpose_or_subject_is_refused_and_burns_the_challenge() {
     let store = store_with_sub();
-    store.issue_challenge(&op(), Purpose::DeviceChange, &C1, TTL).unwrap();
+    store
+        .issue_challenge(&op(), Purpose::DeviceChange, &C1, TTL)
+        .unwrap();
     assert!(matches!(
         store.consume_challenge(&op(), Purpose::KeyChange, &C1),
         Err(StoreError::ChallengeMismatch)
@@ -41,12 +47,20 @@ fn wrong_purpose_or_subject_is_refused_and_burns_the_challenge() {
         Err(StoreError::ChallengeUnknown)
     ));
     let eid = ChallengeSubject::Eid(device(1).eid);
-    store.issue_challenge(&eid, Purpose::RecordedDevice, &C1, TTL).unwrap();
+    store
+        .issue_challenge(&eid, Purpose::RecordedDevice, &C1, TTL)
+        .unwrap();
     assert!(matches!(
-        store.consume_challenge(&ChallengeSubject::Eid(device(2).eid), Purpose::RecordedDevice, &C1),
+        store.consume_challenge(
+            &ChallengeSubject::Eid(device(2).eid),
+            Purpose::RecordedDevice,
+            &C1
+        ),
         Err(StoreError::ChallengeMismatch)
     ));
-    store.issue_challenge(&eid, Purpose::Sync, &C1, TTL).unwrap();
+    store
+        .issue_challenge(&eid, Purpose::Sync, &C1, TTL)
+        .unwrap();
     assert!(matches!(
         store.consume_challenge(&ChallengeSubject::OpId(device(1).eid), Purpose::Sync, &C1),
         Err(StoreError::ChallengeMismatch)
@@ -56,19 +70,37 @@ fn wrong_purpose_or_subject_is_refused_and_burns_the_challenge() {
 #[test]
 fn expired_challenges_are_refused_and_purged() {
     let store = store_with_sub();
-    store.issue_challenge(&op(), Purpose::KeyChange, &[1; 16], Duration::ZERO).unwrap();
+    store
+        .issue_challenge(&op(), Purpose::KeyChange, &[1; 16], Duration::ZERO)
+        .unwrap();
     assert!(matches!(
         store.consume_challenge(&op(), Purpose::KeyChange, &[1; 16]),
         Err(StoreError::ChallengeExpired)
     ));
-    store.issue_challenge(&op(), Purpose::KeyChange, &[2; 16], Duration::from_millis(30)).unwrap();
-    store.issue_challenge(&op(), Purpose::KeyChange, &[3; 16], Duration::from_millis(30)).unwrap();
+    store
+        .issue_challenge(
+            &op(),
+            Purpose::KeyChange,
+            &[2; 16],
+            Duration::from_millis(30),
+        )
+        .unwrap();
+    store
+        .issue_challenge(
+            &op(),
+            Purpose::KeyChange,
+            &[3; 16],
+            Duration::from_millis(30),
+        )
+        .unwrap();
     std::thread::sleep(Duration::from_millis(60));
     assert!(matches!(
         store.consume_challenge(&op(), Purpose::KeyChange, &[2; 16]),
         Err(StoreError::ChallengeExpired)
     ));
-    store.issue_challenge(&op(), Purpose::KeyChange, &[4; 16], TTL).unwrap();
+    store
+        .issue_challenge(&op(), Purpose::KeyChange, &[4; 16], TTL)
+        .unwrap();
     let left: i64 = store
         .conn
         .query_row("SELECT count(*) FROM challenges", [], |r| r.get(0))
@@ -88,10 +120,17 @@ fn malformed_and_duplicate_challenges_are_refused() {
         Err(StoreError::Invalid { .. })
     ));
     assert!(matches!(
-        store.issue_challenge(&ChallengeSubject::Eid(String::new()), Purpose::Provision, &C1, TTL),
+        store.issue_challenge(
+            &ChallengeSubject::Eid(String::new()),
+            Purpose::Provision,
+            &C1,
+            TTL
+        ),
         Err(StoreError::Invalid { .. })
     ));
-    store.issue_challenge(&op(), Purpose::Provision, &C1, TTL).unwrap();
+    store
+        .issue_challenge(&op(), Purpose::Provision, &C1, TTL)
+        .unwrap();
     assert!(matches!(
         store.issue_challenge(&op(), Purpose::Provision, &C1, TTL),
         Err(StoreError::Invalid { .. })
@@ -106,8 +145,10 @@ fn a_challenge_used_through_one_connection_is_gone_for_all() {
     let dir = TempDir::new("challenge");
     let a = Store::open(dir.db()).unwrap();
     let b = Store::open(dir.db()).unwrap();
-    a.issue_challenge(&op(), Purpose::DeviceChange, &C1, TTL).unwrap();
-    b.consume_challenge(&op(), Purpose::DeviceChange, &C1).unwrap();
+    a.issue_challenge(&op(), Purpose::DeviceChange, &C1, TTL)
+        .unwrap();
+    b.consume_challenge(&op(), Purpose::DeviceChange, &C1)
+        .unwrap();
     assert!(matches!(
         a.consume_challenge(&op(), Purpose::DeviceChange, &C1),
         Err(StoreError::ChallengeUnknown)

@@ -14,22 +14,29 @@ fn own(t: usize) -> String {
     format!("+86138000001{t:02}")
 }
 
+/// SQLite refuses the WAL switch with an immediate SQLITE_BUSY when waiting could
+/// deadlock; `Store::open` must retry it. Repeated on fresh files to catch the race.
 #[test]
 fn simultaneous_first_opens_migrate_once() {
-    let dir = TempDir::new("first-open");
-    let path = dir.db();
-    let gate = Arc::new(Barrier::new(THREADS));
-    let handles: Vec<_> = (0..THREADS)
-        .map(|_| {
-            let (path, gate) = (path.clone(), gate.clone());
-            thread::spawn(move || {
-                gate.wait();
-                Store::open(&path).map(|s| s.schema_version())
+    for round in 0..10 {
+        let dir = TempDir::new("first-open");
+        let path = dir.db();
+        let gate = Arc::new(Barrier::new(THREADS));
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (path, gate) = (path.clone(), gate.clone());
+                thread::spawn(move || {
+                    gate.wait();
+                    Store::open(&path).and_then(|s| s.schema_version())
+                })
             })
-        })
-        .collect();
-    for h in handles {
-        assert_eq!(h.join().unwrap().unwrap().unwrap(), schema::current_version());
+            .collect();
+        for h in handles {
+            match h.join().unwrap() {
+                Ok(v) => assert_eq!(v, schema::current_version()),
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
     }
 }
 
@@ -41,10 +48,15 @@ fn parallel_writers_lose_no_update() {
         let setup = Store::open(&path).unwrap();
         for t in 0..THREADS {
             setup
-                .create_subscription(&new_sub(&own(t), &format!("89860000000000001{t:02}")), &Actor::Sm)
+                .create_subscription(
+                    &new_sub(&own(t), &format!("89860000000000001{t:02}")),
+                    &Actor::Sm,
+                )
                 .unwrap();
         }
-        setup.create_subscription(&new_sub(SHARED, "8986000000000000999"), &Actor::Sm).unwrap();
+        setup
+            .create_subscription(&new_sub(SHARED, "8986000000000000999"), &Actor::Sm)
+            .unwrap();
     }
     let gate = Arc::new(Barrier::new(THREADS));
     let handles: Vec<_> = (0..THREADS)
@@ -55,7 +67,8 @@ fn parallel_writers_lose_no_update() {
                 gate.wait();
                 let me = Actor::Terminal(format!("35000000000000{t}"));
                 for _ in 0..ROUNDS {
-                    let o = store.record_failure(&own(t), &me, Purpose::DeviceChange, MAX_ATTEMPTS)?;
+                    let o =
+                        store.record_failure(&own(t), &me, Purpose::DeviceChange, MAX_ATTEMPTS)?;
                     assert_eq!(o.attempts, 1);
                     store.record_success(&own(t), &me, Purpose::DeviceChange)?;
                     store.record_failure(SHARED, &me, Purpose::DeviceChange, u32::MAX)?;
@@ -91,9 +104,16 @@ fn racing_failures_lock_exactly_once_and_racing_consumers_win_once() {
     let subject = ChallengeSubject::OpId(OP.into());
     {
         let setup = Store::open(&path).unwrap();
-        setup.create_subscription(&new_sub(OP, ICCID), &Actor::Sm).unwrap();
         setup
-            .issue_challenge(&subject, Purpose::DeviceChange, &[0xab; 32], Duration::from_secs(60))
+            .create_subscription(&new_sub(OP, ICCID), &Actor::Sm)
+            .unwrap();
+        setup
+            .issue_challenge(
+                &subject,
+                Purpose::DeviceChange,
+                &[0xab; 32],
+                Duration::from_secs(60),
+            )
             .unwrap();
     }
     let gate = Arc::new(Barrier::new(THREADS));
@@ -121,5 +141,9 @@ fn racing_failures_lock_exactly_once_and_racing_consumers_win_once() {
     assert_eq!(lockers, 1);
     let mut attempts: Vec<u32> = results.iter().map(|(_, f)| f.attempts).collect();
     attempts.sort_unstable();
-    assert_eq!(attempts, (1..=THREADS as u32).collect::<Vec<_>>(), "each failure counted once");
+    assert_eq!(
+        attempts,
+        (1..=THREADS as u32).collect::<Vec<_>>(),
+        "each failure counted once"
+    );
 }

@@ -10,7 +10,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "SM_STORE_CRASH_CHILD_DB";
-const RECORDS: [&str; 4] = ["+8613800000011", "+8613800000012", "+8613800000013", "+8613800000014"];
+const RECORDS: [&str; 4] = [
+    "+8613800000011",
+    "+8613800000012",
+    "+8613800000013",
+    "+8613800000014",
+];
 
 /// Test name of `crash_child`, without the crate name.
 fn child_test_name() -> String {
@@ -68,11 +73,22 @@ fn check_consistent(store: &Store) -> HashMap<String, u64> {
         let sub = store.get(op).unwrap().expect("record survives");
         let log = store.audit(op).unwrap();
         let count = |a: AuditAction| log.iter().filter(|e| e.action == a).count() as u64;
-        assert_eq!(sub.total_failures, count(AuditAction::AuthFailure), "{op}: counter and audit agree");
+        assert_eq!(
+            sub.total_failures,
+            count(AuditAction::AuthFailure),
+            "{op}: counter and audit agree"
+        );
         assert!(u64::from(sub.failures) <= sub.total_failures);
-        assert_eq!(sub.locked, sub.failures >= MAX_ATTEMPTS, "{op}: lock matches the count");
+        assert_eq!(
+            sub.locked,
+            sub.failures >= MAX_ATTEMPTS,
+            "{op}: lock matches the count"
+        );
         let bindings = store.bindings(op).unwrap();
-        let active: Vec<_> = bindings.iter().filter(|b| b.state == BindingState::Active).collect();
+        let active: Vec<_> = bindings
+            .iter()
+            .filter(|b| b.state == BindingState::Active)
+            .collect();
         assert_eq!(active.len(), 1, "{op}: exactly one active binding");
         assert_eq!(active[0].eid, sub.device.eid);
         assert_eq!(bindings.len() as u64, 1 + count(AuditAction::DeviceChange));
@@ -95,7 +111,7 @@ fn killed_writers_leave_a_consistent_database() {
     }
     let exe = std::env::current_exe().unwrap();
     let mut previous: HashMap<String, u64> = RECORDS.iter().map(|op| (op.to_string(), 0)).collect();
-    for round in 0..8u64 {
+    for round in 0..20u64 {
         let children: Vec<_> = (0..2)
             .map(|_| {
                 Command::new(&exe)
@@ -107,7 +123,7 @@ fn killed_writers_leave_a_consistent_database() {
                     .unwrap()
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(150 + 53 * round));
+        std::thread::sleep(Duration::from_millis(80 + 17 * round));
         for mut child in children {
             let still_running = child.try_wait().unwrap().is_none();
             assert!(still_running, "a child exited on its own (failed?)");
@@ -122,5 +138,8 @@ fn killed_writers_leave_a_consistent_database() {
         previous = totals;
     }
     let done: u64 = previous.values().sum();
-    assert!(done > 20, "the children did too little work to prove anything ({done})");
+    assert!(
+        done > 20,
+        "the children did too little work to prove anything ({done})"
+    );
 }

@@ -17,20 +17,36 @@ fn a_new_file_is_private_wal_and_ours() {
     let path = dir.path().join("nested").join("veuicc").join("sm.sqlite3");
     let store = Store::open(&path).unwrap();
     assert_eq!(store.path(), Some(path.as_path()));
-    let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+    let mode: String = store
+        .conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
-    let sync: i64 = store.conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+    let sync: i64 = store
+        .conn
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .unwrap();
     assert_eq!(sync, 2, "FULL");
-    let fk: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+    let fk: i64 = store
+        .conn
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .unwrap();
     assert_eq!(fk, 1);
-    let app: i32 = store.conn.pragma_query_value(None, "application_id", |r| r.get(0)).unwrap();
+    let app: i32 = store
+        .conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .unwrap();
     assert_eq!(app, schema::APPLICATION_ID);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let file = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(file, 0o600);
-        let parent = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+        let parent = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(parent, 0o700);
     }
 }
@@ -52,7 +68,10 @@ fn a_newer_database_is_refused() {
     raw.pragma_update(None, "user_version", 99).unwrap();
     drop(raw);
     match Store::open(dir.db()) {
-        Err(StoreError::NewerSchema { found: 99, supported: 1 }) => {}
+        Err(StoreError::NewerSchema {
+            found: 99,
+            supported: 1,
+        }) => {}
         other => panic!("expected NewerSchema, got {other:?}"),
     }
 }
@@ -65,11 +84,17 @@ fn foreign_and_damaged_files_are_refused_cleanly() {
         .unwrap()
         .execute_batch("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('hello');")
         .unwrap();
-    assert!(matches!(Store::open(&other), Err(StoreError::NotOurDatabase(_))));
+    assert!(matches!(
+        Store::open(&other),
+        Err(StoreError::NotOurDatabase(_))
+    ));
     let raw = Connection::open(&other).unwrap();
     raw.pragma_update(None, "user_version", 1).unwrap();
     drop(raw);
-    assert!(matches!(Store::open(&other), Err(StoreError::NotOurDatabase(_))));
+    assert!(matches!(
+        Store::open(&other),
+        Err(StoreError::NotOurDatabase(_))
+    ));
 
     let garbage = dir.path().join("garbage.sqlite3");
     std::fs::write(&garbage, vec![0x5a; 8192]).unwrap();
@@ -94,7 +119,11 @@ fn steps_apply_in_order_and_only_once() {
     let path = std::path::Path::new(":memory:");
     assert_eq!(schema::migrate(&conn, &steps[..1], path).unwrap(), 1);
     assert_eq!(schema::migrate(&conn, &steps, path).unwrap(), 2);
-    assert_eq!(schema::migrate(&conn, &steps, path).unwrap(), 2, "idempotent");
+    assert_eq!(
+        schema::migrate(&conn, &steps, path).unwrap(),
+        2,
+        "idempotent"
+    );
     conn.query_row("SELECT note FROM subscriptions", [], |_| Ok(()))
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(()),
@@ -104,7 +133,10 @@ fn steps_apply_in_order_and_only_once() {
     // The binary that only knows step 1 now refuses this database.
     assert!(matches!(
         schema::migrate(&conn, &steps[..1], path),
-        Err(StoreError::NewerSchema { found: 2, supported: 1 })
+        Err(StoreError::NewerSchema {
+            found: 2,
+            supported: 1
+        })
     ));
 }
 
@@ -117,11 +149,24 @@ fn a_failing_step_leaves_the_previous_version_intact() {
         name: "test: broken",
         sql: "CREATE TABLE half (x INTEGER); INSERT INTO no_such_table VALUES (1);",
     };
-    assert!(schema::migrate(&conn, &[schema::MIGRATIONS[0], broken], path).is_err());
-    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert!(matches!(
+        schema::migrate(&conn, &[schema::MIGRATIONS[0], broken], path),
+        Err(StoreError::Migration {
+            version: 2,
+            name: "test: broken",
+            ..
+        })
+    ));
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
     assert_eq!(v, 1);
     let half: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'half'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'half'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(half, 0, "the failed step was rolled back as a whole");
 }

@@ -23,7 +23,10 @@ fn per_record_statements_use_indexes() {
         "DELETE FROM challenges WHERE expires_at_ms <= 5",
     ];
     for sql in statements {
-        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let mut stmt = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
         let plan: Vec<String> = stmt
             .query_map([], |r| r.get::<_, String>(3))
             .unwrap()
@@ -46,20 +49,33 @@ fn store_scaling() {
     let dir = TempDir::new("bench");
     let store = Store::open(dir.db()).unwrap();
     let mut have = 0;
-    println!("rows\tpopulate_s\tfile_MiB\tget_mean_us\tget_p50_us\tget_p99_us\tfail_mean_us\tfail_p50_us\tfail_p99_us");
-    for rows in [1u64, 10_000, 100_000, 1_000_000].into_iter().filter(|&n| n <= max) {
+    println!("rows\tget_ops\tfail_ops\tpopulate_s\tfile_MiB\tget_mean_us\tget_p50_us\tget_p99_us\tfail_mean_us\tfail_p50_us\tfail_p99_us");
+    for rows in [1u64, 10_000, 100_000, 1_000_000]
+        .into_iter()
+        .filter(|&n| n <= max)
+    {
         let t = Instant::now();
         bench::populate(&store, have..rows, 10_000).unwrap();
         let populate_s = t.elapsed().as_secs_f64();
         have = rows;
-        store.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        store
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
         let size = std::fs::metadata(dir.db()).unwrap().len() as f64 / 1_048_576.0;
         let get = bench::time_lookups(&store, rows, 5_000).unwrap();
         let fail = bench::time_record_failures(&store, rows, 500).unwrap();
         let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
         println!(
-            "{rows}\t{populate_s:.1}\t{size:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.0}\t{:.0}\t{:.0}",
-            us(get.mean), us(get.median), us(get.p99), us(fail.mean), us(fail.median), us(fail.p99)
+            "{rows}\t{}\t{}\t{populate_s:.1}\t{size:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.0}\t{:.0}\t{:.0}",
+            get.ops,
+            fail.ops,
+            us(get.mean),
+            us(get.median),
+            us(get.p99),
+            us(fail.mean),
+            us(fail.median),
+            us(fail.p99)
         );
     }
 }

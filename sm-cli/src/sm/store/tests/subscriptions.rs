@@ -18,7 +18,10 @@ fn create_then_get_round_trips_every_field() {
     assert_eq!(sub.key, key(1));
     assert_eq!(sub.device, device(1));
     assert_eq!(sub.previous_device, None);
-    assert_eq!((sub.failures, sub.total_failures, sub.locked), (0, 0, false));
+    assert_eq!(
+        (sub.failures, sub.total_failures, sub.locked),
+        (0, 0, false)
+    );
     assert_eq!(sub.locked_at, None);
     assert_eq!(sub.delivery, Delivery::Pending);
     assert!(sub.pending_removals.is_empty());
@@ -26,7 +29,10 @@ fn create_then_get_round_trips_every_field() {
     let b = store.bindings(OP).unwrap();
     assert_eq!(b.len(), 1);
     assert_eq!(b[0].state, BindingState::Active);
-    assert_eq!((b[0].imei.as_str(), b[0].eid.as_str()), (device(1).imei.as_str(), device(1).eid.as_str()));
+    assert_eq!(
+        (b[0].imei.as_str(), b[0].eid.as_str()),
+        (device(1).imei.as_str(), device(1).eid.as_str())
+    );
     let log = store.audit(OP).unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].action, AuditAction::Provision);
@@ -54,13 +60,22 @@ fn duplicates_and_malformed_input_are_refused() {
     ));
     let mut bad = new_sub("", "8986000000000000003");
     bad.op_id.clear();
-    assert!(matches!(store.create_subscription(&bad, &Actor::Sm), Err(StoreError::Invalid { .. })));
+    assert!(matches!(
+        store.create_subscription(&bad, &Actor::Sm),
+        Err(StoreError::Invalid { .. })
+    ));
     let mut bad = new_sub("+86 138", "8986000000000000003");
     bad.device.eid = "x".repeat(65);
-    assert!(matches!(store.create_subscription(&bad, &Actor::Sm), Err(StoreError::Invalid { .. })));
+    assert!(matches!(
+        store.create_subscription(&bad, &Actor::Sm),
+        Err(StoreError::Invalid { .. })
+    ));
     let mut bad = new_sub("+8613800000004", "8986000000000000004");
     bad.profile.spn = "line\nbreak".into();
-    assert!(matches!(store.create_subscription(&bad, &Actor::Sm), Err(StoreError::Invalid { .. })));
+    assert!(matches!(
+        store.create_subscription(&bad, &Actor::Sm),
+        Err(StoreError::Invalid { .. })
+    ));
     assert_eq!(store.list().unwrap().len(), 1);
 }
 
@@ -79,15 +94,34 @@ fn secrets_are_redacted_and_never_audited() {
         AuditResult::Ok,
         &format!("oops {}", ki_hex.to_uppercase()),
     );
-    assert!(matches!(refused, Err(StoreError::Invalid { field: "audit details", .. })));
+    assert!(matches!(
+        refused,
+        Err(StoreError::Invalid {
+            field: "audit details",
+            ..
+        })
+    ));
     store
-        .append_audit(OP, &Actor::Terminal(device(1).imei), AuditAction::DeviceChange, AuditResult::Refused, "record is locked")
+        .append_audit(
+            OP,
+            &Actor::Terminal(device(1).imei),
+            AuditAction::DeviceChange,
+            AuditResult::Refused,
+            "record is locked",
+        )
         .unwrap();
-    store.change_device(OP, &device(2), &Actor::Card(device(2).eid)).unwrap();
-    store.record_failure(OP, &Actor::Sm, Purpose::KeyChange, MAX_ATTEMPTS).unwrap();
+    store
+        .change_device(OP, &device(2), &Actor::Card(device(2).eid))
+        .unwrap();
+    store
+        .record_failure(OP, &Actor::Sm, Purpose::KeyChange, MAX_ATTEMPTS)
+        .unwrap();
     for entry in store.audit(OP).unwrap() {
         let d = entry.details.to_ascii_lowercase();
-        assert!(!d.contains(&ki_hex) && !d.contains(&hex_of(&OPC)), "{entry:?}");
+        assert!(
+            !d.contains(&ki_hex) && !d.contains(&hex_of(&OPC)),
+            "{entry:?}"
+        );
     }
 }
 
@@ -98,7 +132,9 @@ fn hex_of(b: &[u8]) -> String {
 #[test]
 fn audit_log_is_append_only() {
     let store = store_with_sub();
-    let err = store.conn.execute("UPDATE audit SET result = 'refused'", []);
+    let err = store
+        .conn
+        .execute("UPDATE audit SET result = 'refused'", []);
     assert!(err.is_err());
     let err = store.conn.execute("DELETE FROM audit", []);
     assert!(err.is_err());
@@ -109,14 +145,32 @@ fn audit_log_is_append_only() {
 fn audit_accepts_unknown_op_ids_and_checks_actions() {
     let store = store_with_sub();
     store
-        .append_audit("+8600000", &Actor::Terminal("356938035643809".into()), AuditAction::DeviceChange, AuditResult::Refused, "unknown OP ID")
+        .append_audit(
+            "+8600000",
+            &Actor::Terminal("356938035643809".into()),
+            AuditAction::DeviceChange,
+            AuditResult::Refused,
+            "unknown OP ID",
+        )
         .unwrap();
     assert_eq!(store.audit("+8600000").unwrap().len(), 1);
     assert!(store
-        .append_audit(OP, &Actor::Sm, AuditAction::Other("Bad Action".into()), AuditResult::Ok, "")
+        .append_audit(
+            OP,
+            &Actor::Sm,
+            AuditAction::Other("Bad Action".into()),
+            AuditResult::Ok,
+            ""
+        )
         .is_err());
     assert!(store
-        .append_audit(OP, &Actor::Card(String::new()), AuditAction::Lock, AuditResult::Ok, "")
+        .append_audit(
+            OP,
+            &Actor::Card(String::new()),
+            AuditAction::Lock,
+            AuditResult::Ok,
+            ""
+        )
         .is_err());
 }
 
@@ -127,7 +181,10 @@ fn list_and_lookup_by_eid() {
     second.device = device(2);
     store.create_subscription(&second, &Actor::Sm).unwrap();
     let all = store.list().unwrap();
-    assert_eq!(all.iter().map(|s| s.op_id.as_str()).collect::<Vec<_>>(), [OP, "+8613800000002"]);
+    assert_eq!(
+        all.iter().map(|s| s.op_id.as_str()).collect::<Vec<_>>(),
+        [OP, "+8613800000002"]
+    );
     assert_eq!(all[0].delivery, Delivery::Pending);
     let on2 = store.subscriptions_on_eid(&device(2).eid).unwrap();
     assert_eq!(on2.len(), 1);
@@ -138,17 +195,28 @@ fn list_and_lookup_by_eid() {
 #[test]
 fn change_device_stops_old_binding_and_starts_new_in_one_step() {
     let store = store_with_sub();
-    store.mark_delivered(OP, &device(1).eid, &Actor::Card(device(1).eid)).unwrap();
-    let old = store.change_device(OP, &device(2), &Actor::Card(device(2).eid)).unwrap();
+    store
+        .mark_delivered(OP, &device(1).eid, &Actor::Card(device(1).eid))
+        .unwrap();
+    let old = store
+        .change_device(OP, &device(2), &Actor::Card(device(2).eid))
+        .unwrap();
     assert_eq!(old, device(1));
     let sub = store.get(OP).unwrap().unwrap();
     assert_eq!(sub.device, device(2));
     let prev = sub.previous_device.expect("previous device");
     assert_eq!(prev.device, device(1));
-    assert_eq!(sub.delivery, Delivery::Pending, "the new card has not got it yet");
+    assert_eq!(
+        sub.delivery,
+        Delivery::Pending,
+        "the new card has not got it yet"
+    );
     assert_eq!(sub.pending_removals.len(), 1);
     assert_eq!(sub.pending_removals[0].eid, device(1).eid);
-    assert_eq!(sub.pending_removals[0].identity_public_key, device(1).identity_public_key);
+    assert_eq!(
+        sub.pending_removals[0].identity_public_key,
+        device(1).identity_public_key
+    );
     let b = store.bindings(OP).unwrap();
     assert_eq!(b.len(), 2);
     assert_eq!(b[0].state, BindingState::Stopped);
@@ -159,7 +227,14 @@ fn change_device_stops_old_binding_and_starts_new_in_one_step() {
     assert_eq!(b[1].eid, device(2).eid);
     assert_eq!(
         actions(&store, OP),
-        ["provision", "profile-delivered", "binding-stopped", "binding-started", "removal-requested", "device-change"]
+        [
+            "provision",
+            "profile-delivered",
+            "binding-stopped",
+            "binding-started",
+            "removal-requested",
+            "device-change"
+        ]
     );
     // All rows of one change carry one timestamp: they were one transaction.
     let log = store.audit(OP).unwrap();
@@ -181,7 +256,10 @@ fn change_device_is_all_or_nothing() {
         )
         .unwrap();
     assert!(store.change_device(OP, &device(2), &Actor::Sm).is_err());
-    store.conn.execute_batch("DROP TRIGGER temp.fail_change").unwrap();
+    store
+        .conn
+        .execute_batch("DROP TRIGGER temp.fail_change")
+        .unwrap();
     let sub = store.get(OP).unwrap().unwrap();
     assert_eq!(sub.device, device(1));
     assert_eq!(sub.previous_device, None);
@@ -195,12 +273,23 @@ fn change_device_is_all_or_nothing() {
 #[test]
 fn change_device_refusals() {
     let store = store_with_sub();
-    assert!(matches!(store.change_device("+1", &device(2), &Actor::Sm), Err(StoreError::NotFound(_))));
-    assert!(matches!(store.change_device(OP, &device(1), &Actor::Sm), Err(StoreError::Invalid { .. })));
+    assert!(matches!(
+        store.change_device("+1", &device(2), &Actor::Sm),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.change_device(OP, &device(1), &Actor::Sm),
+        Err(StoreError::Invalid { .. })
+    ));
     for _ in 0..MAX_ATTEMPTS {
-        store.record_failure(OP, &Actor::Sm, Purpose::DeviceChange, MAX_ATTEMPTS).unwrap();
+        store
+            .record_failure(OP, &Actor::Sm, Purpose::DeviceChange, MAX_ATTEMPTS)
+            .unwrap();
     }
-    assert!(matches!(store.change_device(OP, &device(2), &Actor::Sm), Err(StoreError::Locked(_))));
+    assert!(matches!(
+        store.change_device(OP, &device(2), &Actor::Sm),
+        Err(StoreError::Locked(_))
+    ));
     assert_eq!(store.get(OP).unwrap().unwrap().device, device(1));
     assert_eq!(store.bindings(OP).unwrap().len(), 1);
 }
@@ -210,21 +299,29 @@ fn moving_back_cancels_the_removal_on_the_card_that_is_bound_again() {
     let store = store_with_sub();
     store.change_device(OP, &device(2), &Actor::Sm).unwrap();
     store.change_device(OP, &device(1), &Actor::Sm).unwrap();
-    assert!(store.pending_removals_for(&device(1).eid).unwrap().is_empty());
+    assert!(store
+        .pending_removals_for(&device(1).eid)
+        .unwrap()
+        .is_empty());
     let on2 = store.pending_removals_for(&device(2).eid).unwrap();
     assert_eq!(on2.len(), 1);
     assert_eq!(on2[0].op_id, OP);
     assert_eq!(on2[0].iccid, ICCID);
     assert!(actions(&store, OP).contains(&"removal-cancelled".to_string()));
     let b = store.bindings(OP).unwrap();
-    assert_eq!(b.iter().filter(|b| b.state == BindingState::Active).count(), 1);
+    assert_eq!(
+        b.iter().filter(|b| b.state == BindingState::Active).count(),
+        1
+    );
     assert_eq!(b.len(), 3);
 }
 
 #[test]
 fn same_card_in_another_terminal_keeps_delivery_and_needs_no_removal() {
     let store = store_with_sub();
-    store.mark_delivered(OP, &device(1).eid, &Actor::Sm).unwrap();
+    store
+        .mark_delivered(OP, &device(1).eid, &Actor::Sm)
+        .unwrap();
     let mut moved = device(1);
     moved.imei = "356938035643899".into();
     store.change_device(OP, &moved, &Actor::Sm).unwrap();
@@ -240,15 +337,24 @@ fn delivery_and_old_card_removal() {
         store.mark_delivered(OP, &device(2).eid, &Actor::Sm),
         Err(StoreError::NotBoundDevice { .. })
     ));
-    store.mark_delivered(OP, &device(1).eid, &Actor::Card(device(1).eid)).unwrap();
+    store
+        .mark_delivered(OP, &device(1).eid, &Actor::Card(device(1).eid))
+        .unwrap();
     store.change_device(OP, &device(2), &Actor::Sm).unwrap();
-    store.mark_delivered(OP, &device(2).eid, &Actor::Card(device(2).eid)).unwrap();
+    store
+        .mark_delivered(OP, &device(2).eid, &Actor::Card(device(2).eid))
+        .unwrap();
     let sub = store.get(OP).unwrap().unwrap();
     assert!(matches!(sub.delivery, Delivery::Delivered { ref eid, .. } if *eid == device(2).eid));
     let owed = store.pending_removals_for(&device(1).eid).unwrap();
     assert_eq!(owed.len(), 1);
-    store.confirm_removal(OP, &device(1).eid, &Actor::Card(device(1).eid)).unwrap();
-    assert!(store.pending_removals_for(&device(1).eid).unwrap().is_empty());
+    store
+        .confirm_removal(OP, &device(1).eid, &Actor::Card(device(1).eid))
+        .unwrap();
+    assert!(store
+        .pending_removals_for(&device(1).eid)
+        .unwrap()
+        .is_empty());
     assert!(matches!(
         store.confirm_removal(OP, &device(1).eid, &Actor::Sm),
         Err(StoreError::NoPendingRemoval { .. })
@@ -263,15 +369,28 @@ fn delivery_and_old_card_removal() {
 #[test]
 fn replace_public_key_updates_and_audits() {
     let store = store_with_sub();
-    store.replace_public_key(OP, &key(2), &Actor::Card(device(1).eid)).unwrap();
+    store
+        .replace_public_key(OP, &key(2), &Actor::Card(device(1).eid))
+        .unwrap();
     assert_eq!(store.get(OP).unwrap().unwrap().key, key(2));
-    assert_eq!(actions(&store, OP).last().map(String::as_str), Some("rekey"));
+    assert_eq!(
+        actions(&store, OP).last().map(String::as_str),
+        Some("rekey")
+    );
     let mut bad = key(3);
     bad.kdf_salt = vec![1; 4];
-    assert!(matches!(store.replace_public_key(OP, &bad, &Actor::Sm), Err(StoreError::Invalid { .. })));
+    assert!(matches!(
+        store.replace_public_key(OP, &bad, &Actor::Sm),
+        Err(StoreError::Invalid { .. })
+    ));
     for _ in 0..MAX_ATTEMPTS {
-        store.record_failure(OP, &Actor::Sm, Purpose::KeyChange, MAX_ATTEMPTS).unwrap();
+        store
+            .record_failure(OP, &Actor::Sm, Purpose::KeyChange, MAX_ATTEMPTS)
+            .unwrap();
     }
-    assert!(matches!(store.replace_public_key(OP, &key(3), &Actor::Sm), Err(StoreError::Locked(_))));
+    assert!(matches!(
+        store.replace_public_key(OP, &key(3), &Actor::Sm),
+        Err(StoreError::Locked(_))
+    ));
     assert_eq!(store.get(OP).unwrap().unwrap().key, key(2));
 }
