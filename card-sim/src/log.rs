@@ -63,6 +63,12 @@ impl<C: Card> LoggedCard<C> {
         if ins == 0xC0 {
             return !self.redact_answer[ch];
         }
+        // A TERMINAL RESPONSE carries what the user typed, the hidden key-generation
+        // parameter included (ETSI TS 102 223 §6.8): never printed.
+        if ins == apdu::cat::INS_TERMINAL_RESPONSE {
+            self.redact_answer[ch] = false;
+            return false;
+        }
         if ins != apdu::store_data::INS_STORE_DATA || cla & 0x80 == 0 {
             self.redact_answer[ch] = false;
             return true;
@@ -192,6 +198,10 @@ mod tests {
         // The next ordinary command is printable again, and so is its GET RESPONSE.
         assert!(l.printable(&hex::decode("80E2910003BF2D00").unwrap()));
         assert!(l.printable(&hex::decode("80C0000010").unwrap()));
+        // A TERMINAL RESPONSE (the typed parameter) is never printed.
+        assert!(
+            !l.printable(&hex::decode("801400000F8103012304820282818301008D0404313233").unwrap())
+        );
         // Garbage never panics.
         assert!(l.printable(&[]));
         assert!(l.printable(&[0xA0]));
