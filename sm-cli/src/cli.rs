@@ -10,7 +10,13 @@ const EXIT_CODES: &str = "\
 Exit codes: 0 ok, 1 unexpected PC/SC or I/O error, 2 bad usage or input, 3 pcscd not running,
 4 no reader, 5 no such reader, 6 ambiguous reader, 7 no card, 8 card held by another program,
 9 card did not answer, 10 error status word, 11 undecodable answer, 12 not confirmed,
-13 not an eUICC, 20+N ES10 result code N (1-6), 29 other ES10 result codes.";
+13 not an eUICC, 20+N ES10 result code N (1-6), 29 other ES10 result codes.
+Device-change method: 30 unknown OP ID, 31 wrong parameter (attempts left), 32 locked,
+33 OP ID already provisioned, 34 card already holds the profile, 35 card signature or key
+does not verify, 36 invalid IMEI from the terminal, 37 challenge replayed or expired,
+38 card out of protocol, 39 SM database or cryptography failure, 40+N card result code N
+(1-10), 59 other card result codes.
+Scripts: 60 a script line failed (mismatch or error), 61 a script does not parse.";
 
 /// Drives virtual or real eUICCs through PC/SC.
 #[derive(Debug, Parser)]
@@ -47,6 +53,12 @@ pub struct Global {
     #[arg(long, global = true, default_value_t = DEFAULT_BLOCK_SIZE,
           value_parser = clap::value_parser!(u16).range(6..=255))]
     pub block_size: u16,
+    /// The SM database (SQLite) [default: <data dir>/veuicc/sm.sqlite3]
+    #[arg(long, global = true, env = "SM_CLI_DB", value_name = "PATH")]
+    pub sm_db: Option<std::path::PathBuf>,
+    /// Write this command's APDU exchanges to FILE as a replayable script (secrets masked)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +74,21 @@ pub enum Cmd {
     MemoryReset(MemoryResetArgs),
     /// Send raw APDUs (hex), printing each answer with its status word
     Apdu(ApduArgs),
+    /// Flow A: create a subscription and install its profile on this card; the card
+    /// asks for the key-generation parameter twice
+    Provision(crate::commands::provision::ProvisionArgs),
+    /// Flow B: move a subscription to this card (OP ID and parameter asked through the card)
+    DeviceChange(crate::commands::device_change::DeviceChangeArgs),
+    /// Flow C: change the key-generation parameter (current one, then the new one twice)
+    Rekey(crate::commands::rekey::RekeyArgs),
+    /// Have the SM remove from this card the profiles that moved to another device
+    Sync,
+    /// The subscription manager's records (operator commands; no card needed)
+    #[command(subcommand)]
+    Sm(crate::commands::sm_admin::SmCmd),
+    /// Replay APDU scripts and check every answer (docs/script-format.md)
+    #[command(subcommand)]
+    Script(crate::commands::script_cmd::ScriptCmd),
 }
 
 #[derive(Debug, Subcommand)]

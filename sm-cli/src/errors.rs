@@ -24,6 +24,7 @@
 //! | 13 | the card is not an eUICC (no ISD-R) |
 //! | 21-26 | an ES10 function answered result code 1-6 (exit = 20 + code) |
 //! | 29 | an ES10 function answered another result code (127 = undefined error) |
+//! | 30-59 | the device-change method's SM refused (see `sm::service::error`) |
 
 use apdu::StatusWord;
 use thiserror::Error;
@@ -80,6 +81,9 @@ pub enum CliError {
     Pcsc { op: &'static str, err: pcsc::Error },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A refusal or failure of the device-change method's SM (exit codes 30-59).
+    #[error(transparent)]
+    Sm(#[from] crate::sm::service::SmError),
 }
 
 fn list(readers: &[String]) -> String {
@@ -115,6 +119,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Pcsc { .. } | CliError::Io(_) => 1,
+            CliError::Sm(e) => e.exit_code(),
             CliError::Usage(_) => 2,
             CliError::NoService => 3,
             CliError::NoReaders => 4,
@@ -153,6 +158,7 @@ impl CliError {
             CliError::Es10 { .. } => "es10_result",
             CliError::Pcsc { .. } => "pcsc",
             CliError::Io(_) => "io",
+            CliError::Sm(e) => e.kind(),
         }
     }
 

@@ -10,6 +10,9 @@ mod errors;
 mod lpa;
 mod output;
 mod reader;
+mod script;
+mod sm;
+mod terminal;
 
 use clap::Parser;
 use errors::CliError;
@@ -54,8 +57,22 @@ fn main() -> ExitCode {
         Err(e) => return parse_failure(e),
     };
     let out = Output::new(cli.global.json);
-    match commands::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    if let Some(path) = &cli.global.record {
+        if let Err(e) = script::recorder::start(path, &script::recorder::command_words()) {
+            out.error(&e);
+            return ExitCode::from(e.exit_code());
+        }
+    }
+    let result = commands::run(cli);
+    // --record: written whatever the outcome, so failed sessions can be replayed too.
+    if let Err(e) = script::recorder::finish(result.as_ref().err()) {
+        eprintln!("error: {e}");
+        if result.is_ok() {
+            return ExitCode::from(e.exit_code());
+        }
+    }
+    match result {
+        Ok(()) => ExitCode::from(commands::script_cmd::exit_status()),
         // A closed stdout (`sm-cli readers | head -1`) is not worth a message.
         Err(CliError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(1),
         Err(e) => {

@@ -3,10 +3,17 @@
 //! (a plain session, or an ES10 session with the ISD-R).
 
 pub mod apdu_cmd;
+pub mod device_change;
 pub mod info;
 pub mod memory_reset;
+pub mod method;
 pub mod profiles;
+pub mod provision;
 pub mod readers;
+pub mod rekey;
+pub mod script_cmd;
+pub mod sm_admin;
+pub mod sync;
 pub mod target;
 
 use crate::cli::{Cli, Cmd, Global};
@@ -47,6 +54,10 @@ impl App {
         let out = self.out;
         Watchdog::start(Duration::from_secs(self.global.timeout), move |e| {
             out.error(&e);
+            // --record: keep what was exchanged before the card went silent.
+            if let Err(re) = crate::script::recorder::finish(Some(&e)) {
+                eprintln!("error: {re}");
+            }
             std::process::exit(e.exit_code().into());
         })
     }
@@ -76,5 +87,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Profiles(p) => profiles::run(&app, p),
         Cmd::MemoryReset(a) => memory_reset::run(&app, a),
         Cmd::Apdu(a) => apdu_cmd::run(&app, a),
+        Cmd::Provision(a) => provision::run(&app, a),
+        Cmd::DeviceChange(a) => device_change::run(&app, a),
+        Cmd::Rekey(a) => rekey::run(&app, a),
+        Cmd::Sync => sync::run(&app),
+        Cmd::Sm(c) => sm_admin::run(&app, c),
+        Cmd::Script(c) => script_cmd::run(&app, c),
     }
 }

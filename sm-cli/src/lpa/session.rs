@@ -8,7 +8,7 @@ use crate::reader::transport::{exchange, CardLink, Handling};
 use crate::reader::Secrecy;
 use apdu::es10::{Es10Request, ISDR_AID};
 use apdu::store_data::segment;
-use apdu::{Cla, Command, StatusWord};
+use apdu::{Cla, Command, Response, StatusWord};
 
 /// lpac's default STORE DATA block size.
 pub const DEFAULT_BLOCK_SIZE: u16 = 120;
@@ -105,22 +105,44 @@ impl<'a, L: CardLink> Es10Session<'a, L> {
         msg: &[u8],
         secrecy: Secrecy,
     ) -> Result<Vec<u8>, CliError> {
+        self.call_status(es10_function(tag), msg, secrecy)
+            .map(|r| r.data)
+    }
+
+    /// Sends an encoded message (named `what` in errors) and returns the answer of its
+    /// last block with the status word, which may be `91xx`: the device-change
+    /// functions open a proactive session that way (docs/device-change-protocol.md).
+    pub fn call_status(
+        &mut self,
+        what: &str,
+        msg: &[u8],
+        secrecy: Secrecy,
+    ) -> Result<Response, CliError> {
         let blocks = segment(self.channel, msg, self.block_size, false);
         let n = blocks.len();
-        let mut answer = Vec::new();
+        let mut answer = Response {
+            data: Vec::new(),
+            sw: StatusWord::Success,
+        };
         for (i, cmd) in blocks.iter().enumerate() {
             let r = exchange(self.link, cmd, secrecy, Handling::Auto)?;
             if !is_ok(r.sw) {
                 let what = if n == 1 {
-                    es10_function(tag).to_string()
+                    what.to_string()
                 } else {
-                    format!("{} (STORE DATA block {} of {n})", es10_function(tag), i + 1)
+                    format!("{what} (STORE DATA block {} of {n})", i + 1)
                 };
                 return Err(CliError::Status { what, sw: r.sw });
             }
-            answer = r.data;
+            answer = r;
         }
         Ok(answer)
+    }
+
+    /// Sends one more command on the same card (FETCH, TERMINAL RESPONSE), following
+    /// `61xx` and `6Cxx`; the caller judges the status word.
+    pub fn exchange(&mut self, cmd: &Command, secrecy: Secrecy) -> Result<Response, CliError> {
+        exchange(self.link, cmd, secrecy, Handling::Auto)
     }
 
     /// Closes the channel we opened.

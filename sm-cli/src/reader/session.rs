@@ -3,11 +3,15 @@
 //! `pcsc::Card` resets the card when dropped; a [`Session`] instead leaves it as it is
 //! (SCARD_LEAVE_CARD), so the eUICC keeps its state and other programs sharing the
 //! card are not disturbed.
+//!
+//! Every connect, transmit, reset and power-off is also reported to
+//! `script::recorder`, which writes them as a script under `--record FILE`.
 
 use crate::errors::{from_pcsc, CliError};
 use crate::reader::trace::{command_line, response_line, Secrecy, Tracer};
 use crate::reader::transport::{exchange, CardLink, Handling};
 use crate::reader::watchdog::Watchdog;
+use crate::script::recorder;
 use apdu::{Command, Response};
 use std::time::Instant;
 use zeroize::Zeroize;
@@ -28,13 +32,18 @@ impl Session {
         tracer: Tracer,
         watchdog: Watchdog,
     ) -> Session {
-        Session {
+        let session = Session {
             card: Some(card),
             reader,
             tracer,
             watchdog,
             buf: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
+        };
+        if recorder::active() {
+            let atr = session.status().ok().map(|(atr, _)| atr);
+            recorder::connected(&session.reader, atr.as_deref());
         }
+        session
     }
 
     /// The reader's name.
@@ -75,6 +84,47 @@ impl Session {
         self.disconnect()
     }
 
+    /// Resets the card (`SCardReconnect`): warm keeps power (`SCARD_RESET_CARD`), cold
+    /// cycles it (`SCARD_UNPOWER_CARD`). The card closes its logical channels.
+    pub fn reset(&mut self, cold: bool) -> Result<(), CliError> {
+        let card = self
+            .card
+            .as_mut()
+            .ok_or_else(|| CliError::no_card(&self.reader))?;
+        let how = if cold {
+            pcsc::Disposition::UnpowerCard
+        } else {
+            pcsc::Disposition::ResetCard
+        };
+        self.watchdog
+            .guard(&self.reader, "resetting the card", || {
+                card.reconnect(
+                    pcsc::ShareMode::Shared,
+                    pcsc::Protocols::T0 | pcsc::Protocols::T1,
+                    how,
+                )
+            })
+            .map_err(|e| from_pcsc(e, Some(&self.reader), "resetting the card"))?;
+        recorder::reset(cold);
+        Ok(())
+    }
+
+    /// Disconnects unpowering the card (`SCARD_UNPOWER_CARD`); connecting again powers
+    /// it up with a fresh ATR.
+    pub fn power_off(mut self) -> Result<(), CliError> {
+        let Some(card) = self.card.take() else {
+            return Ok(());
+        };
+        card.disconnect(pcsc::Disposition::UnpowerCard)
+            .map_err(|(card, e)| {
+                // As in `disconnect`: the handle is unusable, let the process exit free it.
+                std::mem::forget(card);
+                from_pcsc(e, Some(&self.reader), "powering the card off")
+            })?;
+        recorder::power_off();
+        Ok(())
+    }
+
     fn disconnect(&mut self) -> Result<(), CliError> {
         let Some(card) = self.card.take() else {
             return Ok(());
@@ -109,8 +159,15 @@ impl CardLink for Session {
         if secrecy.hides_response() {
             self.buf.as_mut_slice().zeroize();
         }
-        let answer =
-            result.map_err(|e| from_pcsc(e, Some(&self.reader), "transmitting an APDU"))?;
+        let answer = match result {
+            Ok(a) => a,
+            Err(e) => {
+                let e = from_pcsc(e, Some(&self.reader), "transmitting an APDU");
+                recorder::failed(apdu, secrecy, &e);
+                return Err(e);
+            }
+        };
+        recorder::exchange(apdu, &answer, secrecy);
         if self.tracer.enabled() {
             self.tracer.line(response_line(
                 apdu.first().copied(),

@@ -1,1 +1,4 @@
+//! The subscription manager: its store ([`store`]) and its policy ([`service`]).
+
+pub mod service;
 pub mod store;

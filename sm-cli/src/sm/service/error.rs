@@ -55,10 +55,7 @@ pub enum SmError {
     #[error("the SM challenge was already used or has expired ({0}): a replayed or stale answer is refused; start again")]
     Challenge(StoreError),
     #[error("the card answered {got} where the SM expected {expected}")]
-    Protocol {
-        expected: &'static str,
-        got: String,
-    },
+    Protocol { expected: &'static str, got: String },
     #[error("{function} failed on the card: {meaning} (result {code})")]
     Card {
         function: &'static str,

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Bounded fuzz run of every cargo-fuzz target in fuzz/ (issue 5, "Bad input"), for CI.
+#
+# Usage: scripts/fuzz-smoke.sh [SECONDS_PER_TARGET]      (default 30)
+#
+# - Installs cargo-fuzz from crates.io when it is missing (cargo install --locked).
+# - Builds the targets once with `--sanitizer none`: the toolchain is stable only, and
+#   only the sanitizers need nightly flags (-Zsanitizer); coverage instrumentation
+#   (sancov) works on stable. Our code is safe Rust, so panics (what the oracles assert)
+#   are the crashes we look for; out-of-memory and timeouts are caught by libFuzzer.
+# - Runs each target for SECONDS_PER_TARGET seconds on a copy of its committed corpus
+#   (fuzz/corpus/<target>/) in a temporary directory, so the tree stays clean, with
+#   -max_len, -rss_limit_mb=2048 and a per-input -timeout.
+# - Fails (exit 1) when any target finds a crash, a leak, an out-of-memory or a timeout;
+#   the input is left in fuzz/artifacts/<target>/ (git-ignored) and named in the output.
+#   Save a real finding under fuzz/regressions/<target>/ so `cargo test` in fuzz/ replays it.
+# - Prints one summary line per target.
+#
+# Environment: FUZZ_TARGETS="a b" runs a subset. Targets run one after the other on one
+# core each.
+set -euo pipefail
+
+SECONDS_PER_TARGET="${1:-30}"
+if ! [[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ ]] || [ "$SECONDS_PER_TARGET" -lt 1 ]; then
+    echo "usage: $0 [SECONDS_PER_TARGET]  (a positive integer, default 30)" >&2
+    exit 2
+fi
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FUZZ_DIR="$ROOT/fuzz"
+TARGETS="${FUZZ_TARGETS:-apdu_command ber_tlv es10_decode script_parser card_sequence sm_answers}"
+
+# Largest input per target: APDUs are at most 65 544 bytes, but the interesting ones are
+# short; sequences and scripts need room for many steps or lines.
+max_len() {
+    case "$1" in
+        apdu_command) echo 1024 ;;
+        ber_tlv | es10_decode | sm_answers) echo 4096 ;;
+        script_parser | card_sequence) echo 8192 ;;
+        *) echo 4096 ;;
+    esac
+}
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "fuzz-smoke: installing cargo-fuzz (cargo install cargo-fuzz --locked)"
+    cargo install cargo-fuzz --locked
+fi
+
+start=$(date +%s)
+echo "fuzz-smoke: building the targets (cargo fuzz build --sanitizer none)"
+(cd "$ROOT" && cargo fuzz build --sanitizer none)
+built=$(date +%s)
+echo "fuzz-smoke: build took $((built - start)) s"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/fuzz-smoke.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+failed=0
+summary=()
+for t in $TARGETS; do
+    corpus="$WORK/corpus/$t"
+    mkdir -p "$corpus" "$FUZZ_DIR/artifacts/$t"
+    if [ -d "$FUZZ_DIR/corpus/$t" ]; then
+        cp "$FUZZ_DIR/corpus/$t"/. "$corpus"/ -r
+    fi
+    if [ -d "$FUZZ_DIR/regressions/$t" ]; then
+        cp "$FUZZ_DIR/regressions/$t"/. "$corpus"/ -r
+    fi
+    seeds=$(find "$corpus" -type f | wc -l)
+    log="$WORK/$t.log"
+    echo "fuzz-smoke: $t for ${SECONDS_PER_TARGET} s on $seeds seeds"
+    t0=$(date +%s)
+    set +e
+    (cd "$ROOT" && cargo fuzz run --sanitizer none "$t" "$corpus" -- \
+        -max_total_time="$SECONDS_PER_TARGET" \
+        -max_len="$(max_len "$t")" \
+        -rss_limit_mb=2048 \
+        -timeout=30 \
+        -print_final_stats=1 \
+        -artifact_prefix="$FUZZ_DIR/artifacts/$t/") >"$log" 2>&1
+    rc=$?
+    set -e
+    t1=$(date +%s)
+    runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
+    cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+' || true)
+    peak=$(grep -Eo 'stat::peak_rss_mb: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
+    if [ "$rc" -eq 0 ]; then
+        verdict="ok"
+    else
+        verdict="FAILED (exit $rc)"
+        failed=1
+        echo "---- $t: last lines of the libFuzzer log ----"
+        grep -E 'ERROR|panicked|SUMMARY|artifact|Test unit written|leak|out-of-memory|timeout' "$log" | tail -20 || true
+        tail -40 "$log"
+        echo "---- end of $t ----"
+    fi
+    line=$(printf '%-14s %-18s %10s runs  cov %6s  peak %5s MB  %4ss' \
+        "$t" "$verdict" "${runs:-?}" "${cov:-?}" "${peak:-?}" "$((t1 - t0))")
+    summary+=("$line")
+    echo "fuzz-smoke: $line"
+done
+
+end=$(date +%s)
+echo
+echo "fuzz-smoke summary (${SECONDS_PER_TARGET} s per target, total $((end - start)) s including build):"
+for line in "${summary[@]}"; do
+    echo "  $line"
+done
+if [ "$failed" -ne 0 ]; then
+    echo "fuzz-smoke: FAILED: see the logs above; crashing inputs are in fuzz/artifacts/" >&2
+    exit 1
+fi
+echo "fuzz-smoke: all targets ok"

@@ -1,0 +1,268 @@
+//! Flow B, device change (spec device-change.md B.3-B.8; docs/device-change-protocol.md
+//! "B, device change"; issue 3, Security behaviour).
+//!
+//! After BF66 the SM looks the OP ID up: unknown or locked records are refused (and
+//! audited). A card claiming the bound EID *with the pinned identity key* is asked for
+//! an identity proof only (BF68 without parameter): if it verifies, the OP is sealed to
+//! that identity key again ([0074], re-serving the recorded device). Every other card is
+//! a device change: BF68 with the parameter, verified against the stored key; a failure
+//! counts towards the lock (3, durable), a success resets the count, stops the old
+//! device's binding and records the new device (steps 515-518), and the OP is sealed
+//! for the stored key (step 519).
+
+use super::super::store::{ChallengeSubject, Purpose as StorePurpose, Subscription};
+use super::conversation::{AuthStep, CardClaim, InstallStep, Phase};
+use super::error::SmError;
+use super::proof::{check_signature, seal_profile};
+use super::report::DeviceView;
+use super::{unexpected, Conversation, Next, SmService};
+use apdu::crypto::{KdfParams, PublicKey, Purpose};
+use apdu::devchange::{DcRequest, DcResponse, Flow, KeySource};
+
+impl SmService<'_> {
+    /// The record of `op_id` for a flow that needs it unlocked; unknown and locked
+    /// records are refused and the refusal audited.
+    pub(super) fn unlocked_subscription(
+        &self,
+        op_id: &str,
+        card: &CardClaim,
+        what: &str,
+    ) -> Result<Subscription, SmError> {
+        let refuse = |e: SmError| -> Result<Subscription, SmError> {
+            self.audit_refusal(op_id, &card.actor(), what, &e)?;
+            Err(e)
+        };
+        match self.store.get(op_id)? {
+            None => refuse(SmError::UnknownOpId(op_id.to_string())),
+            Some(s) if s.locked => refuse(SmError::Locked {
+                op_id: op_id.to_string(),
+                just_now: false,
+            }),
+            Some(s) => Ok(s),
+        }
+    }
+
+    /// BF66 answered in flow B: ask for the proof (BF68).
+    pub(super) fn begin_device_change(
+        &self,
+        conv: &mut Conversation,
+        card: CardClaim,
+        op_id: Option<String>,
+    ) -> Result<Next, SmError> {
+        let op_id = op_id.ok_or(SmError::Protocol {
+            expected: "an OP ID in the BF66 answer",
+            got: "none".into(),
+        })?;
+        conv.report.op_id = Some(op_id.clone());
+        let sub = self.unlocked_subscription(&op_id, &card, "device change")?;
+        let identity_only = sub.device.eid == card.eid.to_string()
+            && sub.device.identity_public_key == card.identity_der;
+        let purpose = if identity_only {
+            StorePurpose::RecordedDevice
+        } else {
+            StorePurpose::DeviceChange
+        };
+        let challenge = self.challenge(ChallengeSubject::OpId(op_id.clone()), purpose)?;
+        let req = DcRequest::Authenticate {
+            flow: Flow::DeviceChange,
+            op_id: op_id.clone(),
+            challenge: challenge.clone(),
+            salt: sub.key.kdf_salt.clone(),
+            kdf: sub.key.kdf_params.clone(),
+            need_parameter: !identity_only,
+        };
+        conv.phase = Phase::Authenticate(AuthStep {
+            op_id,
+            challenge,
+            card,
+            identity_only,
+        });
+        Ok(Next::Send(req))
+    }
+
+    /// BF68 answered in flow B.
+    pub(super) fn on_device_change_auth(
+        &self,
+        conv: &mut Conversation,
+        step: AuthStep,
+        answer: DcResponse,
+    ) -> Result<Next, SmError> {
+        let DcResponse::Authenticated {
+            parameter_signature,
+            identity_signature,
+        } = answer
+        else {
+            return Err(unexpected("the BF68 answer", &answer));
+        };
+        let purpose = if step.identity_only {
+            StorePurpose::RecordedDevice
+        } else {
+            StorePurpose::DeviceChange
+        };
+        self.consume(
+            ChallengeSubject::OpId(step.op_id.clone()),
+            purpose,
+            &step.challenge,
+        )?;
+        let sub = self.unlocked_subscription(&step.op_id, &step.card, "device change")?;
+        if step.identity_only {
+            return self.reserve_recorded_device(conv, step, sub, &identity_signature);
+        }
+        // The identity signature shows the card holds the identity key it will be
+        // pinned with; a card that cannot sign with it is refused without counting.
+        check_signature(
+            &step.card.identity,
+            Purpose::IdentityProof,
+            &step.challenge,
+            &step.op_id,
+            &step.card,
+            &identity_signature,
+            "identity signature",
+        )?;
+        let parameter_signature = parameter_signature.ok_or(SmError::Protocol {
+            expected: "a parameter signature in the BF68 answer",
+            got: "none".into(),
+        })?;
+        let stored = stored_key(&sub)?;
+        self.check_parameter(
+            &step,
+            &stored,
+            Purpose::DeviceChange,
+            StorePurpose::DeviceChange,
+            &parameter_signature,
+            conv,
+        )?;
+        let old = self
+            .store
+            .change_device(&step.op_id, &step.card.device(), &step.card.actor())?;
+        conv.report.previous_device = Some(DeviceView {
+            imei: old.imei,
+            eid: old.eid,
+        });
+        let sealed = seal_profile(&sub.profile, &stored, &step.op_id, &step.card.eid)?;
+        conv.report.key_source(KeySource::Parameter);
+        self.install(conv, step, sub, sealed, KeySource::Parameter)
+    }
+
+    /// Verifies a parameter signature against the stored key; counts a failure (the
+    /// third locks the record) or a success (clears the count).
+    pub(super) fn check_parameter(
+        &self,
+        step: &AuthStep,
+        stored: &PublicKey,
+        purpose: Purpose,
+        store_purpose: StorePurpose,
+        signature: &[u8],
+        conv: &mut Conversation,
+    ) -> Result<(), SmError> {
+        let verdict = check_signature(
+            stored,
+            purpose,
+            &step.challenge,
+            &step.op_id,
+            &step.card,
+            signature,
+            "parameter signature",
+        );
+        if verdict.is_err() {
+            let out = self.store.record_failure(
+                &step.op_id,
+                &step.card.actor(),
+                store_purpose,
+                self.policy.max_attempts,
+            )?;
+            return Err(if out.locked {
+                SmError::Locked {
+                    op_id: step.op_id.clone(),
+                    just_now: out.newly_locked,
+                }
+            } else {
+                SmError::WrongParameter {
+                    op_id: step.op_id.clone(),
+                    remaining: out.remaining(),
+                }
+            });
+        }
+        let cleared = self
+            .store
+            .record_success(&step.op_id, &step.card.actor(), store_purpose)?;
+        conv.report.failures_cleared = Some(cleared);
+        Ok(())
+    }
+
+    /// The bound card proved its identity: seal the OP to its identity key ([0074]).
+    fn reserve_recorded_device(
+        &self,
+        conv: &mut Conversation,
+        step: AuthStep,
+        sub: Subscription,
+        identity_signature: &[u8],
+    ) -> Result<Next, SmError> {
+        let pinned = PublicKey::from_der(&sub.device.identity_public_key)
+            .map_err(|e| SmError::Invalid(format!("the pinned identity key is unusable: {e}")))?;
+        let verdict = check_signature(
+            &pinned,
+            Purpose::IdentityProof,
+            &step.challenge,
+            &step.op_id,
+            &step.card,
+            identity_signature,
+            "identity proof of the recorded device",
+        );
+        if let Err(e) = verdict {
+            self.audit_refusal(&step.op_id, &step.card.actor(), "recorded device", &e)?;
+            return Err(e);
+        }
+        if sub.device.imei != step.card.imei {
+            // The same card in another terminal: record the new IMEI (same EID, so no
+            // removal is asked of anyone).
+            let old =
+                self.store
+                    .change_device(&step.op_id, &step.card.device(), &step.card.actor())?;
+            conv.report.previous_device = Some(DeviceView {
+                imei: old.imei,
+                eid: old.eid,
+            });
+        }
+        self.store.append_audit(
+            &step.op_id,
+            &step.card.actor(),
+            super::super::store::AuditAction::Other("recorded-device".into()),
+            super::super::store::AuditResult::Ok,
+            "identity proof verified with the pinned key; profile sealed to the identity key",
+        )?;
+        let sealed = seal_profile(&sub.profile, &pinned, &step.op_id, &step.card.eid)?;
+        conv.report.key_source(KeySource::Identity);
+        self.install(conv, step, sub, sealed, KeySource::Identity)
+    }
+
+    /// Sends BF69 with the sealed OP.
+    fn install(
+        &self,
+        conv: &mut Conversation,
+        step: AuthStep,
+        sub: Subscription,
+        sealed: Vec<u8>,
+        key: KeySource,
+    ) -> Result<Next, SmError> {
+        let req = DcRequest::InstallProfile {
+            op_id: step.op_id.clone(),
+            sealed,
+            key,
+        };
+        conv.phase = Phase::Install(InstallStep {
+            op_id: step.op_id,
+            iccid: sub.profile.iccid.clone(),
+            card: step.card,
+        });
+        Ok(Next::Send(req))
+    }
+}
+
+/// The record's public key and KDF parameters, checked.
+pub(super) fn stored_key(sub: &Subscription) -> Result<PublicKey, SmError> {
+    KdfParams::from_bytes(&sub.key.kdf_params)
+        .map_err(|e| SmError::Invalid(format!("the record's KDF parameters are unusable: {e}")))?;
+    PublicKey::from_der(&sub.key.public_key)
+        .map_err(|e| SmError::Invalid(format!("the record's public key is unusable: {e}")))
+}

@@ -1,0 +1,43 @@
+//! The last step of flows A and B (spec A.6-A.8, B.8): the card's BF69 answer. Result
+//! 0 marks the profile delivered to the bound card (audited); "already installed" and
+//! every other result are refusals the operator sees.
+
+use super::conversation::InstallStep;
+use super::error::SmError;
+use super::{unexpected, Conversation, Next, SmService};
+use apdu::devchange::{result, tags, DcResponse, InstallResult};
+
+impl SmService<'_> {
+    /// BF69 answered.
+    pub(super) fn on_installed(
+        &self,
+        conv: &mut Conversation,
+        step: InstallStep,
+        answer: DcResponse,
+    ) -> Result<Next, SmError> {
+        let DcResponse::Installed(InstallResult { code, iccid }) = answer else {
+            return Err(unexpected("the BF69 answer", &answer));
+        };
+        if code != result::OK {
+            let op_id = step.op_id.clone();
+            let phase = super::conversation::Phase::Install(step);
+            self.audit_card_failure(conv, &phase, tags::INSTALL_PROFILE, code)?;
+            return Err(match code {
+                result::ALREADY_INSTALLED => SmError::AlreadyOnCard(op_id),
+                c => SmError::card(tags::INSTALL_PROFILE, c),
+            });
+        }
+        if let Some(i) = iccid {
+            if i.digits() != step.iccid {
+                return Err(SmError::Protocol {
+                    expected: "the ICCID of the profile the SM sealed",
+                    got: format!("ICCID {}", i.digits()),
+                });
+            }
+        }
+        self.store
+            .mark_delivered(&step.op_id, &step.card.eid.to_string(), &step.card.actor())?;
+        conv.report.iccid = Some(step.iccid);
+        Ok(Next::Finished(Box::new(conv.report.clone())))
+    }
+}
