@@ -96,12 +96,10 @@ impl<'c, C: DcCard> Terminal<'c, C> {
         timing: &mut FunctionTiming,
     ) -> Result<DcResponse, CliError> {
         self.ended = None;
-        // The sealed profile is encrypted, but its bytes have no business in a trace.
-        let secrecy = if matches!(req, DcRequest::InstallProfile { .. }) {
-            Secrecy::Command
-        } else {
-            Secrecy::Public
-        };
+        // No request to the card carries a secret in clear: the sealed profile is
+        // ciphertext (RSA-OAEP + AES-GCM, bound to this card's EID), so it may be traced
+        // and recorded, which lets a recorded device change replay byte for byte.
+        let secrecy = Secrecy::Public;
         let msg = Zeroizing::new(req.encode());
         let t = Instant::now();
         let mut resp = self.card.store_data(what, &msg, secrecy)?;
