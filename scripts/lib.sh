@@ -15,6 +15,7 @@ STACK_DIR=${STACK_DIR:-$VEUICC_ROOT/.stack}
 # interop.md: slot N listens on 35963 + N.
 VPCD_BASE_PORT=35963
 # pcsc-lite keeps at most 16 reader contexts (PCSCLITE_MAX_READERS_CONTEXTS).
+# shellcheck disable=SC2034  # used by stack-up.sh
 STACK_MAX_SLOTS=16
 # Seconds to wait for a reader or a card to appear before giving up.
 STACK_TIMEOUT=${STACK_TIMEOUT:-30}
@@ -26,7 +27,7 @@ stack_err() { printf 'stack: error: %s\n' "$*" >&2; return 1; }
 # 2k and 2k+1 belong to the extra reader "Virtual PCD k" that stack-up.sh configures
 # (pcsc-lite names a reader "<FRIENDLYNAME> <reader number> <slot>").
 stack_reader_name() {
-    local slot=$1 pair=$(($1 / 2)) sub=$(($1 % 2))
+    local pair=$(($1 / 2)) sub=$(($1 % 2))
     if [ "$pair" -eq 0 ]; then
         printf 'Virtual PCD 00 %02X\n' "$sub"
     else
@@ -42,16 +43,16 @@ stack_pcsc_service_up() {
     timeout 10 pcsc_scan -r >/dev/null 2>&1
 }
 
-# Lines "<Yes|No><TAB><reader name>" for every reader pcscd knows.
+# Lines "<Yes|No><TAB><reader name>" for every reader pcscd knows. pcsc_scan only asks
+# pcscd for reader states; it never connects to a card. (opensc-tool -l does connect,
+# with T=0 or T=1, and leaves the card powered in T=1: a T=0-only client such as lpac
+# then gets SCARD_E_PROTO_MISMATCH until the card is reset. Never probe with it.)
 stack_readers() {
-    opensc-tool -l 2>/dev/null | awk '
-        /^[0-9]+ +(Yes|No) / {
-            present = $2
-            # The name follows the card column and the (possibly empty) features column.
-            line = $0
-            sub(/^[0-9]+ +(Yes|No) +/, "", line)
-            sub(/^PIN pad +/, "", line)
-            printf "%s\t%s\n", present, line
+    timeout 10 pcsc_scan -c -n -t 1 2>/dev/null | awk '
+        /^ Reader [0-9]+: / { name = $0; sub(/^ Reader [0-9]+: /, "", name); next }
+        /^  Card state: / && name != "" {
+            printf "%s\t%s\n", (index($0, "Card inserted") ? "Yes" : "No"), name
+            name = ""
         }'
 }
 
@@ -92,6 +93,7 @@ stack_pid_starttime() {
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
     # The command name (field 2) may hold spaces: cut everything up to its closing paren.
     stat=${stat##*) }
+    # shellcheck disable=SC2086  # split into fields on purpose
     set -- $stat
     [ "$1" != Z ] && [ "$1" != X ] || return 1
     echo "${20}"
@@ -126,6 +128,7 @@ stack_spawn() {
     local pidfile=$1 logfile=$2 pid start deadline
     shift 2
     rm -f "$pidfile"
+    # shellcheck disable=SC2016  # $$, $0 and $@ belong to the inner shell
     (setsid sh -c 'echo $$ > "$0.new"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null &)
     deadline=$((SECONDS + 5))
     until [ -s "$pidfile.new" ]; do

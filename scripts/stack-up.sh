@@ -100,7 +100,7 @@ stack_up_binaries() {
 }
 
 stack_up_main() {
-    local cards=2 slots= state_dir= ephemeral=0 seed= test_profiles= profile=release
+    local cards=2 slots='' state_dir='' ephemeral=0 seed='' test_profiles='' profile=release
     local build=1 owned=0 offered s name pidfile
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -134,12 +134,10 @@ stack_up_main() {
     [ -f "$STACK_DIR/.gitignore" ] || echo '*' >"$STACK_DIR/.gitignore"
     STACK_DIR=$(cd "$STACK_DIR" && pwd)
 
-    for tool in opensc-tool pcsc_scan; do
-        command -v "$tool" >/dev/null || {
-            stack_err "$tool not found: install opensc and pcsc-tools"
-            return 1
-        }
-    done
+    command -v pcsc_scan >/dev/null || {
+        stack_err "pcsc_scan not found: install pcsc-tools"
+        return 1
+    }
     stack_up_binaries "$profile" "$build" || return 1
 
     # pcscd: ours if we started it before, someone else's if a service answers, else start.

@@ -57,8 +57,8 @@ struct Cli {
     test_profiles: u8,
 
     /// Answer to reset in hex; must offer T=0 [default: 3B 80 80 01 01, T=0 and T=1].
-    #[arg(long, value_name = "HEX", value_parser = atr::parse)]
-    atr: Option<Vec<u8>>,
+    #[arg(long, value_name = "HEX", value_parser = parse_atr)]
+    atr: Option<AtrBytes>,
 
     /// Log control events and APDUs on stderr (secrets redacted).
     #[arg(short, long)]
@@ -101,7 +101,11 @@ fn run(cli: Cli) -> Result<()> {
         state.eid,
         state.profiles.len()
     );
-    let atr = cli.atr.clone().unwrap_or_else(|| atr::DEFAULT_ATR.to_vec());
+    let atr = cli
+        .atr
+        .clone()
+        .map(|a| a.0)
+        .unwrap_or_else(|| atr::DEFAULT_ATR.to_vec());
     let card = Transport::new(Euicc::new(state, storage, rng, atr));
     let mut card: Box<dyn Card> = if cli.verbose {
         Box::new(LoggedCard::new(card))
@@ -111,6 +115,15 @@ fn run(cli: Cli) -> Result<()> {
     let stop = AtomicBool::new(false);
     vpcd::run(&LinkConfig::new(addr), card.as_mut(), &stop);
     Ok(())
+}
+
+/// An ATR given on the command line. A newtype, because clap reads a bare `Vec<u8>` as a
+/// list of values, one byte each.
+#[derive(Debug, Clone)]
+struct AtrBytes(Vec<u8>);
+
+fn parse_atr(text: &str) -> Result<AtrBytes, String> {
+    atr::parse(text).map(AtrBytes)
 }
 
 /// Loads the stored card, or makes and saves a new one.

@@ -95,7 +95,16 @@ impl Pcsc {
         let card = watchdog
             .guard(&name, "connecting", || {
                 with_reestablish(&mut self.ctx, establish, |c| {
-                    c.connect(&cname, ShareMode::Shared, Protocols::T0 | Protocols::T1)
+                    // T=0 first: pcsc-lite keeps the protocol the first client negotiated
+                    // while the card stays powered, and prefers T=1 when both are asked
+                    // for. Connecting with T=0 leaves the card usable by T=0-only clients
+                    // such as lpac; a T=1-only card still connects on the second try.
+                    match c.connect(&cname, ShareMode::Shared, Protocols::T0) {
+                        Err(pcsc::Error::ProtoMismatch) => {
+                            c.connect(&cname, ShareMode::Shared, Protocols::T0 | Protocols::T1)
+                        }
+                        other => other,
+                    }
                 })
             })
             .map_err(|e| from_pcsc(e, Some(&name), "connecting to the card"))?;

@@ -98,11 +98,15 @@ impl Session {
         };
         self.watchdog
             .guard(&self.reader, "resetting the card", || {
-                card.reconnect(
-                    pcsc::ShareMode::Shared,
-                    pcsc::Protocols::T0 | pcsc::Protocols::T1,
-                    how,
-                )
+                // T=0 preferred, as in `Pcsc::connect`.
+                match card.reconnect(pcsc::ShareMode::Shared, pcsc::Protocols::T0, how) {
+                    Err(pcsc::Error::ProtoMismatch) => card.reconnect(
+                        pcsc::ShareMode::Shared,
+                        pcsc::Protocols::T0 | pcsc::Protocols::T1,
+                        how,
+                    ),
+                    other => other,
+                }
             })
             .map_err(|e| from_pcsc(e, Some(&self.reader), "resetting the card"))?;
         recorder::reset(cold);

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# scripts/test.sh: every test tier, through the real PC/SC stack. The one test command
+# of the README and of .ci/run.
+#
+#   scripts/test.sh [--no-deps] [--skip-bench]
+#
+#  1. installs missing Debian packages (scripts/install-deps.sh; skipped with --no-deps);
+#  2. builds card-sim, sm-cli and the system-test tools (release);
+#  3. brings the stack up (scripts/stack-up.sh --cards 0 --slots 6): its own pcscd with
+#     6 vpcd slots (or the pcscd that already runs), every slot free for the system tests;
+#  4. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
+#     system tier (tests/: card-sim processes behind pcscd, sm-cli, opensc-tool, scriptor);
+#  5. replays every scripts/*.apdu against a fresh card on slot 0 (`card-sim --slot 0
+#     --ephemeral --seed 1 --test-profiles 2`, what the recorded scripts expect), first
+#     with `sm-cli script run` (every answer checked), then with scriptor as an
+#     independent witness (scripts/scriptor-check.sh: status words checked) when the
+#     script is scriptor-compatible;
+#  6. the GetEID round-trip benchmark, quick mode (figures only; skipped with --skip-bench);
+#  7. tears the stack down (always, also on failure or Ctrl-C) and prints a summary.
+#
+# With CI set, system tests that cannot reach the stack fail instead of skipping.
+# Environment: STACK_DIR (default <repo>/.stack-test), TEST_TIMEOUT (seconds for
+# cargo test, default 2700).
+
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export STACK_DIR=${STACK_DIR:-$ROOT/.stack-test}
+export VEUICC_STACK_DIR=$STACK_DIR
+deps=1
+bench=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --no-deps) deps=0; shift ;;
+    --skip-bench) bench=0; shift ;;
+    -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+summary=()
+failed=0
+# step NAME CMD...: runs CMD, records "NAME: ok|FAILED (N s)".
+step() {
+    local name=$1 start=$SECONDS rc=0
+    shift
+    echo
+    echo "=== $name"
+    "$@" || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        summary+=("$(printf '%-44s ok      %4d s' "$name" $((SECONDS - start)))")
+    else
+        summary+=("$(printf '%-44s FAILED  %4d s (exit %d)' "$name" $((SECONDS - start)) "$rc")")
+        failed=1
+    fi
+    return 0
+}
+
+# shellcheck disable=SC2317  # runs from the EXIT trap
+finish() {
+    local rc=$?
+    trap - EXIT INT TERM
+    echo
+    echo "=== tear down"
+    # shellcheck source=scripts/stack-down.sh
+    . "$ROOT/scripts/stack-down.sh" || true
+    echo
+    echo "=== summary (total $SECONDS s)"
+    printf '  %s\n' "${summary[@]}"
+    if [ "$failed" -ne 0 ] || [ "$rc" -ne 0 ]; then
+        echo "RESULT: FAILED"
+        exit 1
+    fi
+    echo "RESULT: all passed"
+    exit 0
+}
+trap finish EXIT
+trap 'echo "test.sh: interrupted" >&2; failed=1; exit 130' INT TERM
+
+if [ "$deps" = 1 ]; then
+    step "install missing packages" "$ROOT/scripts/install-deps.sh"
+fi
+
+build() {
+    cargo build --release -p card-sim -p sm-cli -p system-tests --bins
+}
+step "cargo build --release (card-sim, sm-cli, tools)" build
+[ "$failed" -eq 0 ] || exit 1
+
+export VEUICC_CARD_SIM=$ROOT/target/release/card-sim
+export VEUICC_SM_CLI=$ROOT/target/release/sm-cli
+up() {
+    # shellcheck source=scripts/stack-up.sh
+    . "$ROOT/scripts/stack-up.sh" --cards 0 --slots 6 --no-build
+}
+step "stack up (pcscd, 6 vpcd slots)" up
+[ "$failed" -eq 0 ] || exit 1
+
+step "cargo test --workspace (all tiers)" \
+    timeout -k 30 "${TEST_TIMEOUT:-2700}" cargo test --workspace --no-fail-fast
+
+# A fresh card on slot 0, as the recorded scripts expect it.
+fresh_card0() {
+    . "$ROOT/scripts/lib.sh"
+    stack_stop "$STACK_DIR/card-sim-0.pid" card-sim-0 2>/dev/null
+    stack_wait_reader "$VEUICC_READER_0" no 20 || return 1
+    stack_spawn "$STACK_DIR/card-sim-0.pid" "$STACK_DIR/card-sim-0.log" \
+        "$VEUICC_CARD_SIM" --slot 0 --ephemeral --seed 1 --test-profiles 2 || return 1
+    stack_wait_reader "$VEUICC_READER_0" yes 20
+}
+
+replay_scripts() {
+    local f rc=0 n=0
+    for f in "$ROOT"/scripts/*.apdu; do
+        [ -e "$f" ] || continue
+        n=$((n + 1))
+        fresh_card0 || return 1
+        echo "--- sm-cli script run ${f#"$ROOT"/}"
+        "$VEUICC_SM_CLI" -r "$VEUICC_READER_0" script run "$f" || rc=1
+    done
+    echo "replayed $n scripts with sm-cli"
+    return $rc
+}
+step "replay scripts/*.apdu (sm-cli script run)" replay_scripts
+
+scriptor_witness() {
+    local f rc=0 out
+    for f in "$ROOT"/scripts/*.apdu; do
+        [ -e "$f" ] || continue
+        fresh_card0 || return 1
+        out=$("$ROOT/scripts/scriptor-check.sh" -r "$VEUICC_READER_0" "$f") || rc=1
+        printf '%s\n' "$out" | grep -v '^scriptor: '
+    done
+    return $rc
+}
+step "replay scripts/*.apdu (scriptor witness)" scriptor_witness
+
+if [ "$bench" = 1 ]; then
+    step "benchmark: GetEID round trip (quick)" "$ROOT/target/release/rtt-bench" --quick
+fi
