@@ -5,7 +5,8 @@
 #   scripts/test.sh [--no-deps] [--skip-bench]
 #
 #  1. installs missing Debian packages (scripts/install-deps.sh; skipped with --no-deps);
-#  2. builds card-sim, sm-cli and the system-test tools (release);
+#  2. checks formatting and lints (cargo fmt --check, cargo clippy -D warnings), builds
+#     card-sim, sm-cli and the system-test tools (release);
 #  3. brings the stack up (scripts/stack-up.sh --cards 0 --slots 6): its own pcscd with
 #     6 vpcd slots (or the pcscd that already runs), every slot free for the system tests;
 #  4. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
@@ -80,6 +81,10 @@ trap 'echo "test.sh: interrupted" >&2; failed=1; exit 130' INT TERM
 if [ "$deps" = 1 ]; then
     step "install missing packages" "$ROOT/scripts/install-deps.sh"
 fi
+
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy --all-targets -D warnings" \
+    cargo clippy --workspace --all-targets -- -D warnings
 
 build() {
     cargo build --release -p card-sim -p sm-cli -p system-tests --bins
