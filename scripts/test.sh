@@ -11,8 +11,8 @@
 #     6 vpcd slots (or the pcscd that already runs), every slot free for the system tests;
 #  4. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
 #     system tier (tests/: card-sim processes behind pcscd, sm-cli, opensc-tool, scriptor);
-#  5. replays every scripts/*.apdu against a fresh card on slot 0 (`card-sim --slot 0
-#     --ephemeral --seed 1 --test-profiles 2`, what the recorded scripts expect), first
+#  5. replays every scripts/*.apdu against fresh cards on slots 0 and 1 (`card-sim --slot N
+#     --ephemeral --seed N+1 --test-profiles 2`, what the recorded scripts expect), first
 #     with `sm-cli script run` (every answer checked), then with scriptor as an
 #     independent witness (scripts/scriptor-check.sh: status words checked) when the
 #     script is scriptor-compatible;
@@ -104,14 +104,19 @@ step "stack up (pcscd, 6 vpcd slots)" up
 step "cargo test --workspace (all tiers)" \
     timeout -k 30 "${TEST_TIMEOUT:-2700}" cargo test --workspace --no-fail-fast
 
-# A fresh card on slot 0, as the recorded scripts expect it.
-fresh_card0() {
+# Fresh cards on slots 0 and 1, as the recorded scripts expect them (scripts/README.md):
+# slot 0 `--seed 1`, slot 1 `--seed 2`, both with two test profiles.
+fresh_cards() {
     . "$ROOT/scripts/lib.sh"
-    stack_stop "$STACK_DIR/card-sim-0.pid" card-sim-0 2>/dev/null
-    stack_wait_reader "$VEUICC_READER_0" no 20 || return 1
-    stack_spawn "$STACK_DIR/card-sim-0.pid" "$STACK_DIR/card-sim-0.log" \
-        "$VEUICC_CARD_SIM" --slot 0 --ephemeral --seed 1 --test-profiles 2 || return 1
-    stack_wait_reader "$VEUICC_READER_0" yes 20
+    local s reader
+    for s in 0 1; do
+        reader=$(stack_reader_name "$s")
+        stack_stop "$STACK_DIR/card-sim-$s.pid" "card-sim-$s" 2>/dev/null
+        stack_wait_reader "$reader" no 20 || return 1
+        stack_spawn "$STACK_DIR/card-sim-$s.pid" "$STACK_DIR/card-sim-$s.log" \
+            "$VEUICC_CARD_SIM" --slot "$s" --ephemeral --seed $((s + 1)) --test-profiles 2 || return 1
+        stack_wait_reader "$reader" yes 20 || return 1
+    done
 }
 
 replay_scripts() {
@@ -119,9 +124,10 @@ replay_scripts() {
     for f in "$ROOT"/scripts/*.apdu; do
         [ -e "$f" ] || continue
         n=$((n + 1))
-        fresh_card0 || return 1
+        fresh_cards || return 1
         echo "--- sm-cli script run ${f#"$ROOT"/}"
-        "$VEUICC_SM_CLI" -r "$VEUICC_READER_0" script run "$f" || rc=1
+        # PARAM: the parameter typed in recorded device-change sessions (123456).
+        "$VEUICC_SM_CLI" -r "$VEUICC_READER_0" script run --var PARAM=313233343536 "$f" || rc=1
     done
     echo "replayed $n scripts with sm-cli"
     return $rc
@@ -132,7 +138,7 @@ scriptor_witness() {
     local f rc=0 out
     for f in "$ROOT"/scripts/*.apdu; do
         [ -e "$f" ] || continue
-        fresh_card0 || return 1
+        fresh_cards || return 1
         out=$("$ROOT/scripts/scriptor-check.sh" -r "$VEUICC_READER_0" "$f") || rc=1
         printf '%s\n' "$out" | grep -v '^scriptor: '
     done

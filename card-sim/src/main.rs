@@ -56,7 +56,7 @@ struct Cli {
           value_parser = clap::value_parser!(u8).range(0..=MAX_TEST_PROFILES as i64))]
     test_profiles: u8,
 
-    /// Answer to reset in hex; must offer T=0 [default: 3B 80 80 01 01, T=0 and T=1].
+    /// Answer to reset in hex; must offer T=0 [default: 3B 80 80 1F 07 18, T=0; 3B 80 80 01 01 offers T=0 and T=1].
     #[arg(long, value_name = "HEX", value_parser = parse_atr)]
     atr: Option<AtrBytes>,
 

@@ -60,7 +60,7 @@ fn serves_reconnects_and_survives_garbage() {
     let (mut s, _) = listener.accept().unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     send(&mut s, &[0x04]);
-    assert_eq!(recv(&mut s), vec![0x3B, 0x80, 0x80, 0x01, 0x01]);
+    assert_eq!(recv(&mut s), vec![0x3B, 0x80, 0x80, 0x1F, 0x07, 0x18]);
     send(&mut s, &[0x01]); // power on: no reply
     assert_eq!(xfer(&mut s, "0070000001"), "019000");
     send(&mut s, &[0x04]); // get-ATR poll: the channel stays open

@@ -1,10 +1,18 @@
-//! The answer to reset (ISO/IEC 7816-3 §8). The default `3B 80 80 01 01` offers T=0 and
-//! T=1 with no historical bytes: lpac connects with T=0 only and pcsc-lite refuses a
-//! T=1-only card (interop.md). [`parse`] checks a user-given ATR the same way.
+//! The answer to reset (ISO/IEC 7816-3 §8). The default `3B 80 80 1F 07 18` offers T=0
+//! only, with the global interface bytes (T=15) of a UICC, as real UICCs do
+//! (ETSI TS 102 221 §6.3). Why not T=0 and T=1 (`3B 80 80 01 01`, still available with
+//! `--atr`): pcsc-lite prefers T=1 when a client asks for either, and keeps the protocol
+//! the first client negotiated while the card stays powered. After any such client
+//! (opensc-tool, scriptor, pyscard's default), T=0-only clients are refused with
+//! `SCARD_E_PROTO_MISMATCH`: lpac connects with T=0 only, and pySim-shell sends T=0
+//! headers once it sees T=0 in the ATR (measured: docs/interop-results.md). A T=0-only
+//! card works with all of them. pcsc-lite refuses a T=1-only card for lpac, and
+//! [`parse`] refuses an ATR without T=0.
 
 /// Default ATR: TS=3B, T0=80 (TD1, no historical bytes), TD1=80 (T=0, TD2 follows),
-/// TD2=01 (T=1), TCK=01 (XOR of T0..TD2; present because T=1 is offered).
-pub const DEFAULT_ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
+/// TD2=1F (T=15 global bytes, TA3 follows), TA3=07 (classes A, B and C), TCK=18 (XOR of
+/// T0..TA3; present because T=15 is indicated).
+pub const DEFAULT_ATR: [u8; 6] = [0x3B, 0x80, 0x80, 0x1F, 0x07, 0x18];
 
 /// Longest ATR ISO/IEC 7816-3 allows.
 pub const MAX_ATR: usize = 33;
@@ -75,7 +83,9 @@ mod tests {
     #[test]
     fn default_is_valid() {
         check(&DEFAULT_ATR).unwrap();
-        assert_eq!(parse("3B 80 80 01 01").unwrap(), DEFAULT_ATR);
+        assert_eq!(parse("3B 80 80 1F 07 18").unwrap(), DEFAULT_ATR);
+        // T=0 and T=1 stays available.
+        check(&[0x3B, 0x80, 0x80, 0x01, 0x01]).unwrap();
     }
 
     #[test]

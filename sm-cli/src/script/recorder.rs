@@ -38,8 +38,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use zeroize::Zeroizing;
 
-/// card-sim's default ATR (card-sim/src/card/atr.rs): T=0 and T=1, no historical bytes.
-pub const CARD_SIM_ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
+/// card-sim's default ATR (card-sim/src/card/atr.rs): T=0 with a UICC's global bytes.
+pub const CARD_SIM_ATR: [u8; 6] = [0x3B, 0x80, 0x80, 0x1F, 0x07, 0x18];
 /// Distinct `${SECRET_n}` names before the rest share one (the format allows 256).
 const MAX_SECRET_NAMES: usize = 200;
 

@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 
 /// T=0 and T=1 (interop.md: lpac connects with T=0 only).
-const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
+const ATR: [u8; 6] = [0x3B, 0x80, 0x80, 0x1F, 0x07, 0x18];
 
 fn quickack(s: &TcpStream) {
     let one: libc::c_int = 1;

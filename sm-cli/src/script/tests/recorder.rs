@@ -116,7 +116,7 @@ fn recorded_sessions_parse_and_replay_against_a_fresh_card() {
     )));
     assert!(text.contains(": sm-cli info\n"), "{text}");
     assert!(
-        text.contains("# Reader: Fake Reader 0, ATR 3B80800101\n"),
+        text.contains("# Reader: Fake Reader 0, ATR 3B80801F0718\n"),
         "{text}"
     );
     assert!(
@@ -139,7 +139,7 @@ fn recorded_sessions_parse_and_replay_against_a_fresh_card() {
         "80CA000200\n#< 6100\n80C0000000\n#< ",
         "00B0000000\n#< 6C0A\n00B000000A\n#< 00010203040506070809 9000\n",
         "reset\n#! power off\n# not answered: 80CA000100: no card in reader 'Fake Reader 0'",
-        "#! power on\n# Fake Reader 0: ATR 3B80800101\n80CA000100\n#< 01 9000\n",
+        "#! power on\n# Fake Reader 0: ATR 3B80801F0718\n80CA000100\n#< 01 9000\n",
     ] {
         assert!(text.contains(line), "{line:?} missing in\n{text}");
     }
