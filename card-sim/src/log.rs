@@ -10,24 +10,8 @@ use apdu::es10::tags;
 use apdu::{Cla, StatusWord};
 use std::time::Instant;
 
-/// ES10 request tags whose messages may be printed in full.
-const PRINTABLE_TAGS: [u32; 15] = [
-    tags::GET_EID,
-    tags::EUICC_INFO1,
-    tags::EUICC_INFO2,
-    tags::CHALLENGE,
-    tags::PROFILES_INFO,
-    tags::ENABLE,
-    tags::DISABLE,
-    tags::DELETE,
-    tags::MEMORY_RESET,
-    tags::SET_NICKNAME,
-    tags::CONFIGURED_ADDRESSES,
-    tags::SET_DEFAULT_DP,
-    tags::LIST_NOTIFICATION,
-    tags::REMOVE_NOTIFICATION,
-    tags::GET_RAT,
-];
+/// ES10 request tags whose messages may be printed in full (none carries a secret).
+const PRINTABLE_TAGS: [u32; 15] = tags::ALL;
 
 /// Wraps a card and logs what passes.
 pub struct LoggedCard<C: Card> {

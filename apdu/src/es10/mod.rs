@@ -51,6 +51,24 @@ pub mod tags {
     pub const LIST_NOTIFICATION: u32 = 0xBF28;
     pub const REMOVE_NOTIFICATION: u32 = 0xBF30;
     pub const GET_RAT: u32 = 0xBF43;
+    /// Every ES10 function tag above.
+    pub const ALL: [u32; 15] = [
+        GET_EID,
+        EUICC_INFO1,
+        EUICC_INFO2,
+        CHALLENGE,
+        PROFILES_INFO,
+        ENABLE,
+        DISABLE,
+        DELETE,
+        MEMORY_RESET,
+        SET_NICKNAME,
+        CONFIGURED_ADDRESSES,
+        SET_DEFAULT_DP,
+        LIST_NOTIFICATION,
+        REMOVE_NOTIFICATION,
+        GET_RAT,
+    ];
 }
 
 /// `resetOptions` of eUICCMemoryReset (bits 0-2 of the BIT STRING).
@@ -167,24 +185,7 @@ impl Es10Request {
     }
 
     fn decode_tlv(tag: u32, t: &Tlv) -> std::result::Result<Es10Request, DecodeError> {
-        let known = [
-            tags::GET_EID,
-            tags::EUICC_INFO1,
-            tags::EUICC_INFO2,
-            tags::CHALLENGE,
-            tags::PROFILES_INFO,
-            tags::ENABLE,
-            tags::DISABLE,
-            tags::DELETE,
-            tags::MEMORY_RESET,
-            tags::SET_NICKNAME,
-            tags::CONFIGURED_ADDRESSES,
-            tags::SET_DEFAULT_DP,
-            tags::LIST_NOTIFICATION,
-            tags::REMOVE_NOTIFICATION,
-            tags::GET_RAT,
-        ];
-        if !known.contains(&tag) {
+        if !tags::ALL.contains(&tag) {
             return Err(DecodeError::Unknown(tag));
         }
         if !t.tag().is_constructed() {
