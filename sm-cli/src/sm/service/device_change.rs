@@ -108,29 +108,13 @@ impl SmService<'_> {
         if step.identity_only {
             return self.reserve_recorded_device(conv, step, sub, &identity_signature);
         }
-        // The identity signature shows the card holds the identity key it will be
-        // pinned with; a card that cannot sign with it is refused without counting.
-        check_signature(
-            &step.card.identity,
-            Purpose::IdentityProof,
-            &step.challenge,
-            &step.op_id,
-            &step.card,
-            &identity_signature,
-            "identity signature",
-        )?;
-        let parameter_signature = parameter_signature.ok_or(SmError::Protocol {
-            expected: "a parameter signature in the BF68 answer",
-            got: "none".into(),
-        })?;
-        let stored = stored_key(&sub)?;
-        self.check_parameter(
-            &step,
-            &stored,
-            Purpose::DeviceChange,
-            StorePurpose::DeviceChange,
-            &parameter_signature,
+        let stored = self.prove_parameter(
             conv,
+            &step,
+            &sub,
+            &identity_signature,
+            parameter_signature.as_deref(),
+            (Purpose::DeviceChange, StorePurpose::DeviceChange),
         )?;
         let old = self
             .store
@@ -142,6 +126,44 @@ impl SmService<'_> {
         let sealed = seal_profile(&sub.profile, &stored, &step.op_id, &step.card.eid)?;
         conv.report.key_source(KeySource::Parameter);
         self.install(conv, step, sub, sealed, KeySource::Parameter)
+    }
+
+    /// The checks of a BF68 answer made with the parameter (flows B and C): the identity
+    /// signature (the card holds the identity key it will be pinned with; a card that
+    /// cannot sign with it is refused without counting), then the parameter signature
+    /// against the stored key, counted. Returns the stored key.
+    pub(super) fn prove_parameter(
+        &self,
+        conv: &mut Conversation,
+        step: &AuthStep,
+        sub: &Subscription,
+        identity_signature: &[u8],
+        parameter_signature: Option<&[u8]>,
+        (purpose, store_purpose): (Purpose, StorePurpose),
+    ) -> Result<PublicKey, SmError> {
+        check_signature(
+            &step.card.identity,
+            Purpose::IdentityProof,
+            &step.challenge,
+            &step.op_id,
+            &step.card,
+            identity_signature,
+            "identity signature",
+        )?;
+        let parameter_signature = parameter_signature.ok_or(SmError::Protocol {
+            expected: "a parameter signature in the BF68 answer",
+            got: "none".into(),
+        })?;
+        let stored = stored_key(sub)?;
+        self.check_parameter(
+            step,
+            &stored,
+            purpose,
+            store_purpose,
+            parameter_signature,
+            conv,
+        )?;
+        Ok(stored)
     }
 
     /// Verifies a parameter signature against the stored key; counts a failure (the

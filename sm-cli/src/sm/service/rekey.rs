@@ -6,9 +6,7 @@
 
 use super::super::store::{ChallengeSubject, KeyMaterial, Purpose as StorePurpose};
 use super::conversation::{AuthStep, CardClaim, NewKeyStep, Phase};
-use super::device_change::stored_key;
 use super::error::SmError;
-use super::proof::check_signature;
 use super::{unexpected, Conversation, Next, Order, SmService};
 use apdu::crypto::{KdfParams, Purpose, Salt, SysRng};
 use apdu::devchange::{DcRequest, DcResponse, Flow};
@@ -68,27 +66,13 @@ impl SmService<'_> {
             &step.challenge,
         )?;
         let sub = self.unlocked_subscription(&step.op_id, &step.card, "key change")?;
-        check_signature(
-            &step.card.identity,
-            Purpose::IdentityProof,
-            &step.challenge,
-            &step.op_id,
-            &step.card,
-            &identity_signature,
-            "identity signature",
-        )?;
-        let parameter_signature = parameter_signature.ok_or(SmError::Protocol {
-            expected: "a parameter signature in the BF68 answer",
-            got: "none".into(),
-        })?;
-        let stored = stored_key(&sub)?;
-        self.check_parameter(
-            &step,
-            &stored,
-            Purpose::KeyChange,
-            StorePurpose::KeyChange,
-            &parameter_signature,
+        self.prove_parameter(
             conv,
+            &step,
+            &sub,
+            &identity_signature,
+            parameter_signature.as_deref(),
+            (Purpose::KeyChange, StorePurpose::KeyChange),
         )?;
         let kdf = match &conv.order {
             Order::Rekey { kdf: Some(k) } => *k,
