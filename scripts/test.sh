@@ -16,7 +16,9 @@
 #     with `sm-cli script run` (every answer checked), then with scriptor as an
 #     independent witness (scripts/scriptor-check.sh: status words checked) when the
 #     script is scriptor-compatible;
-#  6. the GetEID round-trip benchmark, quick mode (figures only; skipped with --skip-bench);
+#  6. a fuzz smoke (scripts/fuzz-smoke.sh, FUZZ_SECONDS per target, default 20);
+#     the GetEID round-trip benchmark and scripts/bench.sh, quick mode (figures only;
+#     skipped with --skip-bench);
 #  7. tears the stack down (always, also on failure or Ctrl-C) and prints a summary.
 #
 # With CI set, system tests that cannot reach the stack fail instead of skipping.
@@ -146,6 +148,10 @@ scriptor_witness() {
 }
 step "replay scripts/*.apdu (scriptor witness)" scriptor_witness
 
+# Bounded fuzzing on top of the committed corpus (issue 5); FUZZ_SECONDS per target.
+step "fuzz smoke (${FUZZ_SECONDS:-20} s per target)" "$ROOT/scripts/fuzz-smoke.sh" "${FUZZ_SECONDS:-20}"
+
 if [ "$bench" = 1 ]; then
     step "benchmark: GetEID round trip (quick)" "$ROOT/target/release/rtt-bench" --quick
+    step "benchmarks vs the floor (bench.sh --quick)" "$ROOT/scripts/bench.sh" --quick
 fi

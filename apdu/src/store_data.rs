@@ -18,9 +18,13 @@ pub const BLOCK_SIZES: std::ops::RangeInclusive<usize> = 6..=255;
 pub const MAX_MESSAGE: usize = 32 * 1024;
 
 /// Splits `message` into STORE DATA commands for `channel`. `block` is clamped to
-/// [`BLOCK_SIZES`]. With `le` set, each command carries `Le = 00` (as pySim sends).
+/// [`BLOCK_SIZES`] and raised when the message would need more than 256 blocks. With `le` set, each command carries `Le = 00` (as pySim sends).
 pub fn segment(channel: u8, message: &[u8], block: usize, le: bool) -> Vec<Command> {
-    let block = block.clamp(*BLOCK_SIZES.start(), *BLOCK_SIZES.end());
+    // P2 numbers blocks in one byte: a message that would need more than 256 blocks
+    // gets blocks just large enough to fit in 256.
+    let block = block
+        .clamp(*BLOCK_SIZES.start(), *BLOCK_SIZES.end())
+        .max(message.len().div_ceil(256));
     let cla = Cla::for_channel(true, channel).unwrap_or(Cla(0x80));
     let chunks: Vec<&[u8]> = if message.is_empty() {
         vec![&[][..]]
@@ -141,6 +145,19 @@ mod tests {
             assert_eq!(out.unwrap(), msg);
             assert!(!r.in_progress());
         }
+    }
+
+    #[test]
+    fn never_more_than_256_blocks() {
+        let msg = vec![0x5A; 4000];
+        let cmds = segment(0, &msg, 6, false);
+        assert!(cmds.len() <= 256);
+        let mut r = Reassembler::default();
+        let mut out = None;
+        for c in &cmds {
+            out = r.push(c.p1, c.p2, &c.data).unwrap();
+        }
+        assert_eq!(out.unwrap(), msg);
     }
 
     #[test]

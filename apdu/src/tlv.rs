@@ -56,6 +56,16 @@ fn scan_len(b: &[u8], pos: usize) -> Result<(usize, usize)> {
     }
     let bytes = b.get(pos + 1..pos + 1 + n).ok_or(Error::Truncated)?;
     let len = bytes.iter().fold(0usize, |acc, &x| (acc << 8) | x as usize);
+    // DER (X.690 §10.1): the shortest form only. `iso7816-tlv` sizes children by their
+    // re-encoded (minimal) length, so a longer form would make it read past the parent.
+    let minimal = match n {
+        1 => len >= 0x80,
+        2 => len >= 0x100,
+        _ => len >= 0x1_0000,
+    };
+    if !minimal {
+        return Err(Error::Malformed("length not in its shortest form"));
+    }
     Ok((len, pos + 1 + n))
 }
 

@@ -1,0 +1,22 @@
+//! The oracles of the cargo-fuzz targets (issue 5, "Bad input"), as plain functions so
+//! that the targets in `fuzz_targets/` are one line each, and so that the corpus
+//! generator (`src/bin/gen_corpus.rs`) and `cargo test` can replay inputs without
+//! libFuzzer. Every function panics when an invariant breaks; libFuzzer reports that as
+//! a crash and saves the input.
+//!
+//! - [`codecs`]: APDU parsing, BER-TLV, the ES10 / device-change / CAT / crypto decoders
+//!   and the script parser: no panic, and what decodes re-encodes to the same value.
+//! - [`sequence`]: the byte format that turns one fuzz input into a sequence of APDUs
+//!   and power/reset events.
+//! - [`harness`]: the card (card-sim's dispatcher on memory storage) driven by such a
+//!   sequence, with the response and state checks after every step.
+//! - [`answers`]: what the SM side does with a card's answers (61xx reassembly, the
+//!   ES10 and device-change decoders, the checks of BF66/BF67/BF6C contents).
+
+pub mod answers;
+pub mod codecs;
+pub mod harness;
+pub mod sequence;
+
+#[cfg(test)]
+mod tests;
