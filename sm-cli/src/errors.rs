@@ -202,6 +202,14 @@ pub fn from_pcsc(err: pcsc::Error, reader: Option<&str>, op: &'static str) -> Cl
                 detail: err.to_string(),
             }
         }
+        // pcsc-lite's answer when the reader driver could not exchange the APDU (vpcd
+        // lost card-sim, a card pulled mid-command): the card did not answer.
+        E::NotTransacted => CliError::CardMute {
+            reader,
+            detail: "the reader could not exchange the APDU with it; it was removed or stopped \
+                     answering during the command"
+                .into(),
+        },
         E::ResetCard => CliError::CardMute {
             reader,
             detail: "the card was reset by another program; run the command again".into(),

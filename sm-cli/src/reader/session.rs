@@ -171,6 +171,16 @@ impl CardLink for Session {
                 return Err(e);
             }
         };
+        // A card that goes away in the middle of a command (card-sim killed, card pulled)
+        // leaves pcscd nothing to return: an empty answer is no answer, not a malformed one.
+        if answer.is_empty() {
+            let e = CliError::CardMute {
+                reader: self.reader.clone(),
+                detail: "it returned nothing; it was removed or reset during the command".into(),
+            };
+            recorder::failed(apdu, secrecy, &e);
+            return Err(e);
+        }
         recorder::exchange(apdu, &answer, secrecy);
         if self.tracer.enabled() {
             self.tracer.line(response_line(

@@ -11,9 +11,14 @@
 //! - GetEID on logical channel 1 with the ISD-R selected: `81 E2 91 00 06 BF3E035C015A`;
 //! - a no-op on the same card: TERMINAL CAPABILITY (accepted and ignored, interop.md);
 //! - SELECT MF without FCP: `00 A4 00 0C 02 3F00`;
-//! - the same GetEID bytes against the floor-card.
+//! - the same GetEID bytes against the floor-card;
+//! - a 1 KiB ES10 message as chained STORE DATA, split with lpac's default block size of
+//!   120 bytes (interop.md, "ES10 transport"): GetProfilesInfo `BF2D { 5C <tag list> }`
+//!   with a 1015-byte tag list, 9 blocks, timed from the first block to the last answer,
+//!   on card-sim and (the same bytes) on the floor-card;
 //!
-//! and reports median, p90, p99, min and the ratios GetEID / no-op and GetEID / floor.
+//! and reports median, p90, p99, min and the ratios GetEID / no-op, GetEID / floor and
+//! chained STORE DATA / floor.
 
 use anyhow::{bail, ensure, Context as _, Result};
 use std::ffi::OsString;
@@ -27,6 +32,10 @@ const NOOP: &str = "80AA00000AA9088100820101830107";
 const SELECT_MF: &str = "00A4000C023F00";
 const OPEN_CHANNEL: &str = "0070000001";
 const SELECT_ISDR_CH1: &str = "01A4040010A0000005591010FFFFFFFF8900000100";
+/// lpac's default STORE DATA block size (interop.md).
+const LPAC_BLOCK: usize = 120;
+/// Size of the chained ES10 message.
+const CHAINED_MESSAGE: usize = 1024;
 
 struct Series {
     name: &'static str,
@@ -68,6 +77,57 @@ fn timed(conn: &Conn, apdu: &[u8], want_sw: u16, series: &mut Series) -> Result<
         up(&r)
     );
     Ok(r)
+}
+
+/// GetProfilesInfo asking only for ICCIDs (`5A`), its tag list padded so that the whole
+/// message is `CHAINED_MESSAGE` bytes, as STORE DATA blocks on channel 1 (SGP.22
+/// §5.7.2: CLA 81, INS E2, P1 11 more / 91 last, P2 block number, no Le).
+fn chained_store_data() -> Vec<Vec<u8>> {
+    let list = CHAINED_MESSAGE - 9;
+    let inner = list + 4;
+    let mut msg = vec![0xBF, 0x2D, 0x82, (inner >> 8) as u8, inner as u8];
+    msg.extend_from_slice(&[0x5C, 0x82, (list >> 8) as u8, list as u8]);
+    msg.resize(CHAINED_MESSAGE, 0x5A);
+    let n = msg.len().div_ceil(LPAC_BLOCK);
+    msg.chunks(LPAC_BLOCK)
+        .enumerate()
+        .map(|(i, c)| {
+            let p1 = if i + 1 == n { 0x91 } else { 0x11 };
+            let mut apdu = vec![0x81, 0xE2, p1, i as u8, c.len() as u8];
+            apdu.extend_from_slice(c);
+            apdu
+        })
+        .collect()
+}
+
+/// Sends the blocks; every answer must be 90 00, the last one of card-sim with the
+/// GetProfilesInfo answer (`BF2D ...`) in front. One sample: first block to last answer.
+fn timed_chain(
+    conn: &Conn,
+    blocks: &[Vec<u8>],
+    want_answer: bool,
+    series: &mut Series,
+) -> Result<()> {
+    let t = Instant::now();
+    let mut last = Vec::new();
+    for b in blocks {
+        last = conn.transmit(b)?;
+        ensure!(
+            sw(&last) == 0x9000,
+            "{}: block {} answered {}",
+            series.name,
+            up(&b[..5]),
+            up(&last)
+        );
+    }
+    series.times.push(t.elapsed());
+    ensure!(
+        !want_answer || last.starts_with(&[0xBF, 0x2D]),
+        "{}: the last block answered {} (wanted a GetProfilesInfo answer)",
+        series.name,
+        up(&last)
+    );
+    Ok(())
 }
 
 fn pcscd_logs_apdus(stack: &Stack) -> Option<bool> {
@@ -152,16 +212,28 @@ fn main() -> Result<()> {
     let mut s_noop = Series::new("TERMINAL CAPABILITY no-op (card-sim)");
     let mut s_mf = Series::new("SELECT MF (card-sim)");
     let mut s_floor = Series::new("GetEID bytes (floor-card)");
+    let mut s_chain = Series::new("1 KiB STORE DATA, 9 blocks (card-sim)");
+    let mut s_chain_floor = Series::new("1 KiB STORE DATA, 9 blocks (floor-card)");
+    let chain = chained_store_data();
     let warmup = (iterations / 10).max(10);
     for i in 0..warmup + iterations {
         timed(&conn, &get_eid, 0x9000, &mut s_eid)?;
         timed(&conn, &noop, 0x9000, &mut s_noop)?;
         timed(&conn, &mf, 0x9000, &mut s_mf)?;
+        timed_chain(&conn, &chain, true, &mut s_chain)?;
         if let Some(fc) = &floor_conn {
             timed(fc, &get_eid, 0x9000, &mut s_floor)?;
+            timed_chain(fc, &chain, false, &mut s_chain_floor)?;
         }
         if i + 1 == warmup {
-            for s in [&mut s_eid, &mut s_noop, &mut s_mf, &mut s_floor] {
+            for s in [
+                &mut s_eid,
+                &mut s_noop,
+                &mut s_mf,
+                &mut s_floor,
+                &mut s_chain,
+                &mut s_chain_floor,
+            ] {
                 s.times.clear();
             }
         }
@@ -171,7 +243,10 @@ fn main() -> Result<()> {
     let ratio_floor = floor_conn
         .as_ref()
         .map(|_| us(s_eid.pct(0.5)) / us(s_floor.pct(0.5)));
-    let all = [&s_eid, &s_noop, &s_mf, &s_floor];
+    let ratio_chain = floor_conn
+        .as_ref()
+        .map(|_| us(s_chain.pct(0.5)) / us(s_chain_floor.pct(0.5)));
+    let all = [&s_eid, &s_noop, &s_mf, &s_floor, &s_chain, &s_chain_floor];
     if json {
         let series: Vec<_> = all
             .iter()
@@ -188,6 +263,7 @@ fn main() -> Result<()> {
             "iterations": iterations, "eid": eid, "card_sim": stack.card_sim,
             "pcscd_apdu_logging": apdu_log, "series": series,
             "ratio_get_eid_to_noop": ratio_noop, "ratio_get_eid_to_floor": ratio_floor,
+            "ratio_store_data_1k_to_floor": ratio_chain,
         });
         println!("{doc:#}");
     } else {
@@ -218,6 +294,9 @@ fn main() -> Result<()> {
         println!("ratio GetEID / no-op on the same card (median): {ratio_noop:.2}");
         if let Some(r) = ratio_floor {
             println!("ratio GetEID card-sim / floor-card (median):  {r:.2}");
+        }
+        if let Some(r) = ratio_chain {
+            println!("ratio 1 KiB STORE DATA card-sim / floor-card (median): {r:.2}");
         }
     }
     conn.close()?;

@@ -1,6 +1,9 @@
 //! The last step of flows A and B (spec A.6-A.8, B.8): the card's BF69 answer. Result
 //! 0 marks the profile delivered to the bound card (audited); "already installed" and
-//! every other result are refusals the operator sees.
+//! every other result are refusals the operator sees. "Already installed" from the bound
+//! card also marks the record delivered: an earlier BF69 was installed and saved, but
+//! its answer never reached the SM (the card was reset or pulled right after its state
+//! write; issue 5, "Faults"), and the bound card's retry is how that record completes.
 
 use super::conversation::InstallStep;
 use super::error::SmError;
@@ -20,8 +23,15 @@ impl SmService<'_> {
         };
         if code != result::OK {
             let op_id = step.op_id.clone();
+            let (eid, actor) = (step.card.eid.to_string(), step.card.actor());
             let phase = super::conversation::Phase::Install(step);
             self.audit_card_failure(conv, &phase, tags::INSTALL_PROFILE, code)?;
+            if code == result::ALREADY_INSTALLED {
+                // The card opened the sealed profile (it answers this only after that) and
+                // holds this OP ID's profile: the record's ICCID, which never changes.
+                // `mark_delivered` refuses a card that is not the bound device.
+                self.store.mark_delivered(&op_id, &eid, &actor)?;
+            }
             return Err(match code {
                 result::ALREADY_INSTALLED => SmError::AlreadyOnCard(op_id),
                 c => SmError::card(tags::INSTALL_PROFILE, c),

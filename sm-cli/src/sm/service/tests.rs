@@ -371,6 +371,48 @@ fn the_bound_card_is_served_by_identity_without_parameter() {
 }
 
 #[test]
+fn a_lost_install_answer_is_completed_by_the_bound_cards_retry() {
+    let store = Store::open_in_memory().unwrap();
+    let sm = SmService::new(&store, Policy::default());
+    let mut card = FakeCard::new(1, IMEI_OLD);
+    card.types(&["123456", "123456"]);
+    // Flow A up to BF69: the card installs the profile, its answer never reaches the SM
+    // (card-sim killed after its state write; tests/tests/faults_kill.rs).
+    let (mut conv, mut req) = sm.start(provision_order(), card.eid).unwrap();
+    loop {
+        let install = matches!(req, DcRequest::InstallProfile { .. });
+        let answer = card.answer(req);
+        if install {
+            break;
+        }
+        match sm.step(&mut conv, answer).unwrap() {
+            Next::Send(r) => req = r,
+            Next::Finished(_) => panic!("the flow finished before BF69"),
+        }
+    }
+    assert!(card.holds(OP));
+    let pending = store.get(OP).unwrap().unwrap().delivery;
+    assert_eq!(pending, crate::sm::store::Delivery::Pending);
+    // Provisioning again is refused; the bound card's device change finds the profile
+    // on the card: still refused (nothing installed), but the record is now delivered.
+    card.types(&["123456", "123456"]);
+    let e = run(&sm, &mut card, provision_order()).unwrap_err();
+    assert_eq!(e.exit_code(), 33, "{e}");
+    card.types(&[]);
+    let e = run(&sm, &mut card, Order::DeviceChange).unwrap_err();
+    assert_eq!(e.exit_code(), 34, "{e}");
+    match store.get(OP).unwrap().unwrap().delivery {
+        crate::sm::store::Delivery::Delivered { eid, .. } => assert_eq!(eid, card.eid.to_string()),
+        other => panic!("still {other:?}"),
+    }
+    assert!(
+        actions(&store).iter().any(|a| a == "profile-delivered"),
+        "{:?}",
+        actions(&store)
+    );
+}
+
+#[test]
 fn three_failures_lock_durably_and_unlock_is_audited() {
     let dir = std::env::temp_dir().join(format!("sm-service-lock-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# scripts/bench.sh: the benchmarks of issue 5, each against a baseline measured in the
+# same run (results and how to read them: docs/benchmarks.md). Benchmarks, not timed
+# tests: the script fails only when a tool fails, never because a figure is slow.
+#
+#   scripts/bench.sh [--quick] [--no-build] [--out FILE]
+#
+#  1. the machine: nproc, CPU model, kernel, whether pcscd logs APDUs;
+#  2. APDU round trip through pcscd + vpcd (target/release/rtt-bench): GetEID and a 1 KiB
+#     ES10 message as chained STORE DATA (lpac's 120-byte blocks), on card-sim and on the
+#     floor-card (answers 90 00 to everything) over the same pcscd; ratios to the floor;
+#  3. the device-change cryptography (apdu example crypto_bench): Argon2id, RSA-2048 key
+#     generation from seeds, sign, verify, seal, open;
+#  4. each flow (provision, device change, rekey) split into KDF, key generation, card
+#     signatures, APDU traffic (against the floor-card), SM store and SM cryptography
+#     (target/release/flow-bench, production KDF);
+#  5. the SM store at 1, 10^4 (and 10^5, 10^6) subscriptions: lookup and durable update,
+#     with their ratio to the 1-subscription store (sm-cli's store_scaling benchmark).
+#
+# --quick (CI): fewer iterations, one flow run each, the store up to 10^4 rows with the
+# debug test build `cargo test --workspace` already made; about a minute. Without it:
+# 2000 round trips, 5 runs of each flow, the store up to 10^6 rows in release (several
+# minutes, about 1 GB of disk in a temporary directory).
+#
+# The PC/SC stack: the one described by $VEUICC_STACK_DIR (or $STACK_DIR, or <repo>/.stack)
+# when its stack.env exists and pcscd answers, else this script brings up its own
+# (scripts/stack-up.sh --cards 0 --slots 6 in $STACK_DIR, default <repo>/.stack-bench)
+# and takes it down at the end. --no-build uses the binaries already in target/release.
+
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+quick=0
+build=1
+out=''
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) quick=1; shift ;;
+    --no-build) build=0; shift ;;
+    --out) out=${2:-}; shift 2 || exit 2 ;;
+    -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+if [ -n "$out" ]; then
+    exec > >(tee "$out") 2>&1
+fi
+
+failed=0
+section() { printf '\n=== %s\n' "$*"; }
+run() {
+    "$@" || {
+        echo "bench.sh: FAILED: $*" >&2
+        failed=1
+    }
+}
+
+if [ "$build" = 1 ]; then
+    section "build (release)"
+    cargo build --release -p card-sim -p sm-cli -p system-tests --bins || exit 1
+    cargo build --release -p apdu --example crypto_bench || exit 1
+fi
+export VEUICC_CARD_SIM=${VEUICC_CARD_SIM:-$ROOT/target/release/card-sim}
+export VEUICC_SM_CLI=${VEUICC_SM_CLI:-$ROOT/target/release/sm-cli}
+export CRYPTO_BENCH=${CRYPTO_BENCH:-$ROOT/target/release/examples/crypto_bench}
+
+# The stack: an existing one, or our own.
+stack_dir=${VEUICC_STACK_DIR:-${STACK_DIR:-$ROOT/.stack}}
+ours=0
+if ! { [ -f "$stack_dir/stack.env" ] && timeout 10 pcsc_scan -r >/dev/null 2>&1; }; then
+    export STACK_DIR=${STACK_DIR:-$ROOT/.stack-bench}
+    stack_dir=$STACK_DIR
+    section "stack up ($STACK_DIR)"
+    # shellcheck source=scripts/stack-up.sh
+    . "$ROOT/scripts/stack-up.sh" --cards 0 --slots 6 --no-build || exit 1
+    ours=1
+    # shellcheck disable=SC2317  # runs from the EXIT trap
+    down() {
+        section "stack down"
+        # shellcheck source=scripts/stack-down.sh
+        . "$ROOT/scripts/stack-down.sh" || true
+    }
+    trap down EXIT
+fi
+export VEUICC_STACK_DIR=$stack_dir
+
+section "machine"
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "commit:  $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (+ local changes)')"
+echo "nproc:   $(nproc)"
+echo "CPU:     $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+echo "kernel:  $(uname -srm)"
+pcscd_pid=$(pgrep -x pcscd | head -n1 || true)
+if [ -n "$pcscd_pid" ] && tr '\0' ' ' <"/proc/$pcscd_pid/cmdline" | grep -qE '(^| )(-a|--apdu)( |$)'; then
+    echo "pcscd:   pid $pcscd_pid, logs every APDU (-a)$([ "$ours" = 1 ] && echo ', started by this script')"
+else
+    echo "pcscd:   pid ${pcscd_pid:-?}, no APDU logging"
+fi
+echo "mode:    $([ "$quick" = 1 ] && echo quick || echo full)"
+
+q=()
+[ "$quick" = 1 ] && q=(--quick)
+
+section "APDU round trip through pcscd + vpcd, against the floor-card"
+run "$ROOT/target/release/rtt-bench" "${q[@]}"
+
+section "device-change cryptography (one operation each)"
+run "$CRYPTO_BENCH" "${q[@]}"
+
+section "device-change flows, split"
+run "$ROOT/target/release/flow-bench" "${q[@]}"
+
+section "SM store: lookup (get) and durable update (record_failure) by size"
+store=$(mktemp)
+if [ "$quick" = 1 ]; then
+    profile=(); max=10000
+else
+    profile=(--release); max=1000000
+fi
+if SM_STORE_BENCH_MAX=$max cargo test -q "${profile[@]}" -p sm-cli --bin sm-cli store_scaling \
+    -- --ignored --nocapture >"$store" 2>&1; then
+    # The benchmark prints a header line starting with "rows" and one line per size.
+    awk -F'\t' '
+        $1 == "rows" { go = 1; next }
+        go && $1 ~ /^[0-9]+$/ {
+            if (!base) { g1 = $7; f1 = $10; base = 1
+                printf "%-9s %9s %9s %11s %8s %12s %12s %10s\n", "rows", "file MiB", "get p50", "get p50 x1", "get p99", "update p50", "update x1", "update p99" }
+            printf "%-9s %9s %7s us %10.2fx %5s us %9s us %11.2fx %7s us\n", $1, $5, $7, $7 / g1, $8, $10, $10 / f1, $11
+        }' "$store"
+    echo "(${profile[*]:-debug} build; x1 = the ratio to the store holding 1 subscription; an index lookup grows with log n)"
+else
+    cat "$store"
+    echo "bench.sh: FAILED: the SM store benchmark" >&2
+    failed=1
+fi
+rm -f "$store"
+
+section "result"
+if [ "$failed" = 0 ]; then
+    echo "all benchmarks ran (figures above; docs/benchmarks.md explains them)"
+else
+    echo "some benchmarks FAILED (see above)"
+fi
+exit "$failed"
