@@ -60,11 +60,11 @@ fn serves_reconnects_and_survives_garbage() {
     let (mut s, _) = listener.accept().unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     send(&mut s, &[0x04]);
-    assert_eq!(recv(&mut s), vec![0x3B, 0x80, 0x80, 0x1F, 0x07, 0x18]);
+    assert_eq!(recv(&mut s), card_sim::card::atr::DEFAULT_ATR.to_vec());
     send(&mut s, &[0x01]); // power on: no reply
     assert_eq!(xfer(&mut s, "0070000001"), "019000");
     send(&mut s, &[0x04]); // get-ATR poll: the channel stays open
-    assert_eq!(recv(&mut s).len(), 5);
+    assert_eq!(recv(&mut s).len(), card_sim::card::atr::DEFAULT_ATR.len());
     let eid = eid().digits();
     assert_eq!(
         xfer(&mut s, &format!("01A4040010{ISDR}")).get(..2),
@@ -97,7 +97,7 @@ fn serves_reconnects_and_survives_garbage() {
     let (mut s, _) = listener.accept().unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     send(&mut s, &[0x04]);
-    assert_eq!(recv(&mut s).len(), 5);
+    assert_eq!(recv(&mut s).len(), card_sim::card::atr::DEFAULT_ATR.len());
     assert_eq!(xfer(&mut s, "81E2910006BF3E035C015A"), "6881");
     assert_eq!(xfer(&mut s, "0070000001"), "019000");
 
