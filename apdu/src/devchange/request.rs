@@ -115,6 +115,17 @@ pub(crate) fn op_id_of(t: &Tlv) -> Result<String> {
     })
 }
 
+/// The fields the SM sends with BF67 and BF68: flow, OP ID, challenge, salt, KDF.
+fn sm_fields(flow: Flow, op_id: &str, challenge: &[u8], salt: &[u8], kdf: &[u8]) -> Vec<Tlv> {
+    vec![
+        prim(0x81, vec![flow as u8]),
+        prim(0x82, op_id.as_bytes().to_vec()),
+        prim(0x89, challenge.to_vec()),
+        prim(0x8A, salt.to_vec()),
+        prim(0x8B, kdf.to_vec()),
+    ]
+}
+
 fn bytes_of(t: &Tlv, tag: u32, max: usize) -> Result<Vec<u8>> {
     let v = tlv::require_bytes(t, tag)?;
     if v.len() > max {
@@ -148,13 +159,7 @@ impl DcRequest {
                 challenge,
                 salt,
                 kdf,
-            } => vec![
-                prim(0x81, vec![*flow as u8]),
-                prim(0x82, op_id.as_bytes().to_vec()),
-                prim(0x89, challenge.clone()),
-                prim(0x8A, salt.clone()),
-                prim(0x8B, kdf.clone()),
-            ],
+            } => sm_fields(*flow, op_id, challenge, salt, kdf),
             DcRequest::Authenticate {
                 flow,
                 op_id,
@@ -162,14 +167,11 @@ impl DcRequest {
                 salt,
                 kdf,
                 need_parameter,
-            } => vec![
-                prim(0x81, vec![*flow as u8]),
-                prim(0x82, op_id.as_bytes().to_vec()),
-                prim(0x89, challenge.clone()),
-                prim(0x8A, salt.clone()),
-                prim(0x8B, kdf.clone()),
-                prim(0x8C, vec![if *need_parameter { 0xFF } else { 0x00 }]),
-            ],
+            } => {
+                let mut c = sm_fields(*flow, op_id, challenge, salt, kdf);
+                c.push(prim(0x8C, vec![if *need_parameter { 0xFF } else { 0x00 }]));
+                c
+            }
             DcRequest::InstallProfile { op_id, sealed, key } => vec![
                 prim(0x82, op_id.as_bytes().to_vec()),
                 prim(0x8D, sealed.clone()),

@@ -49,11 +49,7 @@ impl SmService<'_> {
         card: CardClaim,
         op_id: Option<String>,
     ) -> Result<Next, SmError> {
-        let op_id = op_id.ok_or(SmError::Protocol {
-            expected: "an OP ID in the BF66 answer",
-            got: "none".into(),
-        })?;
-        conv.report.op_id = Some(op_id.clone());
+        let op_id = begun_op_id(conv, op_id)?;
         let sub = self.unlocked_subscription(&op_id, &card, "device change")?;
         let identity_only = sub.device.eid == card.eid.to_string()
             && sub.device.identity_public_key == card.identity_der;
@@ -282,6 +278,20 @@ impl SmService<'_> {
 }
 
 /// The record's public key and KDF parameters, checked.
+/// The OP ID the user typed on the card (the BF66 answer of flows B and C), recorded in
+/// the report.
+pub(super) fn begun_op_id(
+    conv: &mut Conversation,
+    op_id: Option<String>,
+) -> Result<String, SmError> {
+    let op_id = op_id.ok_or(SmError::Protocol {
+        expected: "an OP ID in the BF66 answer",
+        got: "none".into(),
+    })?;
+    conv.report.op_id = Some(op_id.clone());
+    Ok(op_id)
+}
+
 pub(super) fn stored_key(sub: &Subscription) -> Result<PublicKey, SmError> {
     KdfParams::from_bytes(&sub.key.kdf_params)
         .map_err(|e| SmError::Invalid(format!("the record's KDF parameters are unusable: {e}")))?;

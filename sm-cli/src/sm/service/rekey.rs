@@ -6,6 +6,7 @@
 
 use super::super::store::{ChallengeSubject, KeyMaterial, Purpose as StorePurpose};
 use super::conversation::{AuthStep, CardClaim, NewKeyStep, Phase};
+use super::device_change::begun_op_id;
 use super::error::SmError;
 use super::{unexpected, Conversation, Next, Order, SmService};
 use apdu::crypto::{KdfParams, Purpose, Salt, SysRng};
@@ -19,11 +20,7 @@ impl SmService<'_> {
         card: CardClaim,
         op_id: Option<String>,
     ) -> Result<Next, SmError> {
-        let op_id = op_id.ok_or(SmError::Protocol {
-            expected: "an OP ID in the BF66 answer",
-            got: "none".into(),
-        })?;
-        conv.report.op_id = Some(op_id.clone());
+        let op_id = begun_op_id(conv, op_id)?;
         let sub = self.unlocked_subscription(&op_id, &card, "key change")?;
         let challenge = self.challenge(
             ChallengeSubject::OpId(op_id.clone()),
