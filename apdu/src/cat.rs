@@ -9,7 +9,7 @@
 //! zeroizes it and never prints it.
 
 use crate::error::{Error, Result};
-use crate::tlv;
+use crate::iso7816::tlv;
 use std::fmt;
 use zeroize::Zeroizing;
 

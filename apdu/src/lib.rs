@@ -1,28 +1,25 @@
 //! The bytes both sides of the virtual eUICC speak, defined once.
 //!
-//! - [`command`], [`response`], [`sw`]: ISO/IEC 7816-4 APDUs and status words.
-//! - [`tlv`]: BER-TLV with size and depth caps checked before parsing.
-//! - [`store_data`]: STORE DATA segmentation and reassembly (SGP.22 §5.7.2).
-//! - [`eid`]: the eUICC identifier and its check digits.
-//! - [`es10`]: the SGP.22 ES10 functions, encoders and decoders for card and client.
+//! - [`iso7816`]: command and response APDUs, status words, capped BER-TLV.
+//! - [`sgp22`]: the eUICC identifier, STORE DATA segmentation and the ES10 functions.
+//! - [`devchange`]: the device-change method's card functions (our protocol).
+//! - [`cat`]: the Card Application Toolkit subset the card uses to ask its terminal.
+//! - [`crypto`]: the device-change cryptography (KDF, seeded RSA, signatures, sealing).
+//!
+//! The APDU script format, which only the client side uses, is its own crate
+//! (`apdu-script`).
 //!
 //! No I/O happens here.
 
 pub mod cat;
-pub mod command;
 pub mod crypto;
 pub mod devchange;
-pub mod eid;
 pub mod error;
-pub mod es10;
-pub mod response;
-pub mod script;
-pub mod store_data;
-pub mod sw;
-pub mod tlv;
+pub mod iso7816;
+pub mod sgp22;
 
-pub use command::{Cla, Command};
-pub use eid::Eid;
 pub use error::{Error, Result};
-pub use response::Response;
-pub use sw::StatusWord;
+pub use iso7816::command::{Cla, Command};
+pub use iso7816::response::Response;
+pub use iso7816::sw::StatusWord;
+pub use sgp22::eid::Eid;

@@ -4,7 +4,7 @@
 //!
 //! - Command APDUs (ISO/IEC 7816-4 §5.1): generated commands of every case, short and
 //!   extended, through `to_bytes` / `parse`; arbitrary bytes that parse re-parse equal.
-//! - BER-TLV (`apdu::tlv`): generated trees through `encode` / `parse` / `parse_all`.
+//! - BER-TLV (`apdu::iso7816::tlv`): generated trees through `encode` / `parse` / `parse_all`.
 //! - ES10 requests (SGP.22 §5.7) and device-change requests through `encode` / `decode`.
 //! - ICCID (ITU-T E.118 BCD) and EID check digits (ISO/IEC 7064 MOD 97-10).
 //! - STORE DATA (SGP.22 §5.7.2): `segment` then `Reassembler` for random messages,
@@ -14,12 +14,12 @@
 //! cargo-fuzz targets in `fuzz/` run the same oracles for longer.
 
 use apdu::devchange::{DcRequest, Flow, KeySource};
-use apdu::es10::{
+use apdu::iso7816::tlv::{self, Tag, Tlv, Value};
+use apdu::sgp22::es10::{
     Es10Request, Iccid, MemoryResetOptions, ProfileClass, ProfileInfoRequest, ProfileRef,
     ProfileSearch,
 };
-use apdu::store_data::{self, Reassembler, BLOCK_SIZES, P1_LAST, P1_MORE};
-use apdu::tlv::{self, Tag, Tlv, Value};
+use apdu::sgp22::store_data::{self, Reassembler, BLOCK_SIZES, P1_LAST, P1_MORE};
 use apdu::{Cla, Command, Eid};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -515,7 +515,7 @@ fn every_status_word_round_trips() {
 /// re-encoded, minimal size (`Tlv::read`, src/ber/tlv.rs: `while val.len_as_bytes() < len`),
 /// so a child with a non-minimal length makes it read past its parent: `parse_all` then
 /// returns a different structure than the bytes hold (`A0 04 21 82 00 00 | 04 00` comes
-/// back as one `A0 { 21, 04 }`). Un-ignore once `apdu::tlv` refuses such lengths (or
+/// back as one `A0 { 21, 04 }`). Un-ignore once `apdu::iso7816::tlv` refuses such lengths (or
 /// parses them faithfully).
 #[test]
 fn non_minimal_lengths_are_refused_or_parsed_faithfully() {

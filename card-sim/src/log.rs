@@ -6,7 +6,7 @@
 
 use crate::state::volatile::CHANNELS;
 use crate::vpcd::Card;
-use apdu::es10::tags;
+use apdu::sgp22::es10::tags;
 use apdu::{Cla, StatusWord};
 use std::time::Instant;
 
@@ -53,7 +53,7 @@ impl<C: Card> LoggedCard<C> {
             self.redact_answer[ch] = false;
             return false;
         }
-        if ins != apdu::store_data::INS_STORE_DATA || cla & 0x80 == 0 {
+        if ins != apdu::sgp22::store_data::INS_STORE_DATA || cla & 0x80 == 0 {
             self.redact_answer[ch] = false;
             return true;
         }

@@ -6,7 +6,7 @@ mod common;
 use apdu::cat::{Input, ProactiveCommand, TerminalData, TerminalResponse};
 use apdu::crypto::{self, KdfParams, PublicKey, Purpose, Salt, SignedMessage};
 use apdu::devchange::{result, DcRequest, DcResponse, Flow, KeySource, OperatorProfile};
-use apdu::es10::{Es10Request, Iccid, ProfileClass, ProfileInfoResponse, ProfileState};
+use apdu::sgp22::es10::{Es10Request, Iccid, ProfileClass, ProfileInfoResponse, ProfileState};
 use card_sim::vpcd::Card;
 use common::*;
 use std::collections::VecDeque;
@@ -160,7 +160,7 @@ fn install_req(pk: &PublicKey, eid: apdu::Eid, key: KeySource) -> DcRequest {
     }
 }
 
-fn profiles(card: &mut impl Card, ch: u8) -> Vec<apdu::es10::ProfileInfo> {
+fn profiles(card: &mut impl Card, ch: u8) -> Vec<apdu::sgp22::es10::ProfileInfo> {
     let (d, _) = es10(
         card,
         ch,

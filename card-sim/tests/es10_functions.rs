@@ -2,7 +2,7 @@
 //! every block size.
 
 mod common;
-use apdu::es10::{
+use apdu::sgp22::es10::{
     events, ChallengeResponse, ConfiguredAddresses, Es10Request, EuiccInfo1, Iccid,
     MemoryResetOptions, NotificationListResponse, ProfileClass, ProfileInfoRequest,
     ProfileInfoResponse, ProfileRef, ProfileSearch, ProfileState, ResultCode,
@@ -22,7 +22,7 @@ fn code(c: &mut impl Card, req: Es10Request) -> u8 {
     ResultCode::decode(tag, &call(c, &req)).unwrap().code
 }
 
-fn profiles(c: &mut impl Card) -> Vec<apdu::es10::ProfileInfo> {
+fn profiles(c: &mut impl Card) -> Vec<apdu::sgp22::es10::ProfileInfo> {
     match ProfileInfoResponse::decode(&call(c, &Es10Request::GetProfilesInfo(Default::default())))
         .unwrap()
     {
@@ -31,7 +31,7 @@ fn profiles(c: &mut impl Card) -> Vec<apdu::es10::ProfileInfo> {
     }
 }
 
-fn notifications(c: &mut impl Card) -> Vec<apdu::es10::NotificationMetadata> {
+fn notifications(c: &mut impl Card) -> Vec<apdu::sgp22::es10::NotificationMetadata> {
     match NotificationListResponse::decode(&call(
         c,
         &Es10Request::ListNotification { filter: None },

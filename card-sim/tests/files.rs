@@ -1,7 +1,7 @@
 //! The minimal UICC file system as pySim and other UICC tools walk it.
 
 mod common;
-use apdu::es10::{Es10Request, Iccid, ProfileRef};
+use apdu::sgp22::es10::{Es10Request, Iccid, ProfileRef};
 use common::*;
 
 #[test]

@@ -1,7 +1,7 @@
 //! The byte sequences lpac 2.3 and pySim send (interop.md), replayed through the card.
 
 mod common;
-use apdu::es10::{
+use apdu::sgp22::es10::{
     ConfiguredAddresses, EuiccInfo2, ProfileClass, ProfileInfoResponse, ProfileState,
 };
 use common::*;

@@ -2,7 +2,7 @@
 //! corrupt or foreign file is a clear error and is left untouched, one card-sim per file.
 
 mod common;
-use apdu::es10::ProfileState;
+use apdu::sgp22::es10::ProfileState;
 use card_sim::card::{atr, Euicc};
 use card_sim::state::new_card::{derive_eid, new_card};
 use card_sim::state::{FileStorage, PersistentState, Storage};
@@ -116,8 +116,8 @@ fn a_restarted_card_keeps_its_state() {
         ));
         card.power_on();
         open_isdr(&mut card);
-        let req = apdu::es10::Es10Request::EnableProfile {
-            target: apdu::es10::ProfileRef::Iccid(iccid),
+        let req = apdu::sgp22::es10::Es10Request::EnableProfile {
+            target: apdu::sgp22::es10::ProfileRef::Iccid(iccid),
             refresh: true,
         };
         assert_eq!(es10(&mut card, 1, &req.encode(), 120).1, "9000");

@@ -13,7 +13,7 @@
 use apdu::cat::{Input, ProactiveCommand, TerminalData, TerminalResponse};
 use apdu::crypto::{self, KdfParams, PublicKey};
 use apdu::devchange::{DcRequest, DcResponse, Flow, KeySource, OperatorProfile};
-use apdu::es10::{
+use apdu::sgp22::es10::{
     Es10Request, Iccid, MemoryResetOptions, ProfileClass, ProfileInfoRequest, ProfileRef,
     ProfileSearch,
 };
@@ -97,7 +97,7 @@ impl Rec {
     fn store_data(&mut self, ch: u8, msg: &[u8], block: usize) -> Response {
         self.messages.push(msg.to_vec());
         let f = function_of(msg);
-        let cmds = apdu::store_data::segment(ch, msg, block, false);
+        let cmds = apdu::sgp22::store_data::segment(ch, msg, block, false);
         let n = cmds.len();
         let mut last = Response::sw(StatusWord::Success);
         for (i, c) in cmds.iter().enumerate() {
@@ -290,7 +290,7 @@ fn every_es10_function(r: &mut Rec) {
             refresh: false,
         },
         Es10Request::ListNotification {
-            filter: Some(apdu::es10::events::ENABLE),
+            filter: Some(apdu::sgp22::es10::events::ENABLE),
         },
         Es10Request::RemoveNotification(1),
         Es10Request::RemoveNotification(99),
@@ -316,7 +316,7 @@ fn store_data_small_blocks(r: &mut Rec) {
     r.store_data(ch, &Es10Request::GetConfiguredAddresses.encode(), 6);
     // A client that gives up midway and starts again at block 0.
     let msg = Es10Request::GetProfilesInfo(ProfileInfoRequest::default()).encode();
-    let blocks = apdu::store_data::segment(ch, &msg, 6, true);
+    let blocks = apdu::sgp22::store_data::segment(ch, &msg, 6, true);
     r.tx(&blocks[0].to_bytes());
     r.store_data(ch, &Es10Request::GetEid.encode(), 6);
     // Out of sequence, bad P1, a last block with no first.
@@ -361,7 +361,7 @@ fn extended_apdu(r: &mut Rec) {
     r.messages.push(msg);
     r.exchange(
         &cmd.to_bytes(),
-        Some(Function::Es10(apdu::es10::tags::SET_DEFAULT_DP)),
+        Some(Function::Es10(apdu::sgp22::es10::tags::SET_DEFAULT_DP)),
     );
     // Extended Le on a long answer: still at most 256 bytes per response.
     let list = Es10Request::GetProfilesInfo(ProfileInfoRequest::default()).encode();
@@ -370,7 +370,7 @@ fn extended_apdu(r: &mut Rec) {
         .with_le(65_536);
     r.exchange(
         &cmd.to_bytes(),
-        Some(Function::Es10(apdu::es10::tags::PROFILES_INFO)),
+        Some(Function::Es10(apdu::sgp22::es10::tags::PROFILES_INFO)),
     );
 }
 
@@ -674,7 +674,7 @@ fn dc_interrupted(r: &mut Rec) {
     r.txh("801400000C810301260182028281830100");
     let ch = r.open_isdr();
     let long = Es10Request::SetDefaultDpAddress("smdp.example.com".into()).encode();
-    let blocks = apdu::store_data::segment(ch, &long, 6, false);
+    let blocks = apdu::sgp22::store_data::segment(ch, &long, 6, false);
     r.tx(&blocks[0].to_bytes());
     r.control(Step::Reset);
     r.tx(&blocks[1].to_bytes());
@@ -769,7 +769,7 @@ fn main() {
     answer_seeds.push((
         "6cxx-then-eid.ans".into(),
         answers::encode(
-            Function::Es10(apdu::es10::tags::GET_EID),
+            Function::Es10(apdu::sgp22::es10::tags::GET_EID),
             &[
                 h("6C15"),
                 [h("BF3E125A10"), eid().0.to_vec(), h("9000")].concat(),
@@ -779,7 +779,7 @@ fn main() {
     answer_seeds.push((
         "61xx-chain.ans".into(),
         answers::encode(
-            Function::Es10(apdu::es10::tags::GET_RAT),
+            Function::Es10(apdu::sgp22::es10::tags::GET_RAT),
             &[h("BF430261"), h("02A0006C02"), h("A0009000")],
         ),
     ));

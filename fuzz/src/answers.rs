@@ -19,7 +19,7 @@
 use apdu::cat::{imei_is_valid, ProactiveCommand};
 use apdu::crypto::{verify, PublicKey, Purpose, SignedMessage};
 use apdu::devchange::DcResponse;
-use apdu::es10::{
+use apdu::sgp22::es10::{
     tags, ChallengeResponse, ConfiguredAddresses, EidResponse, EuiccInfo1, EuiccInfo2,
     NotificationListResponse, ProfileInfoResponse, RatResponse, ResultCode,
 };

@@ -5,12 +5,12 @@
 use apdu::cat::{self, ProactiveCommand, TerminalResponse};
 use apdu::crypto::{KdfParams, Parameter, PublicKey, Salt, SealedBox};
 use apdu::devchange::{DcRequest, DcResponse, OperatorProfile};
-use apdu::es10::{
+use apdu::sgp22::es10::{
     ChallengeResponse, ConfiguredAddresses, EidResponse, Es10Request, EuiccInfo1, EuiccInfo2,
     Iccid, NotificationListResponse, ProfileInfoResponse, RatResponse, ResultCode,
 };
-use apdu::script::Script;
-use apdu::{tlv, Command, Eid, Response, StatusWord};
+use apdu_script::Script;
+use apdu::{iso7816::tlv, Command, Eid, Response, StatusWord};
 
 /// `apdu_command`: `Command::parse`, `to_bytes`, the class byte, `Response::parse`.
 pub fn apdu_command(data: &[u8]) {

@@ -224,11 +224,11 @@ pub fn from_pcsc(err: pcsc::Error, reader: Option<&str>, op: &'static str) -> Cl
 
 /// The meaning of an ES10 result code, per function (SGP.22 §5.7). `tag` is the
 /// function's top-level tag (`0xBF31` for EnableProfile, ...). The `{ 80 code }` results
-/// come from `apdu::es10::ResultCode`; GetProfilesInfo's own error codes are added here.
+/// come from `apdu::sgp22::es10::ResultCode`; GetProfilesInfo's own error codes are added here.
 pub fn es10_meaning(tag: u32, code: u8) -> &'static str {
     match (tag, code) {
         (0xBF2D, 1) => "incorrect input values",
-        _ => apdu::es10::ResultCode::new(tag, code).meaning(),
+        _ => apdu::sgp22::es10::ResultCode::new(tag, code).meaning(),
     }
 }
 

@@ -4,8 +4,8 @@
 //! before sealing. Ki and OPc are secrets: zeroized on drop, redacted in `Debug`.
 
 use crate::error::{Error, Result};
-use crate::es10::Iccid;
-use crate::tlv::{self, cons, prim};
+use crate::iso7816::tlv::{self, cons, prim};
+use crate::sgp22::es10::Iccid;
 use std::fmt;
 use zeroize::Zeroizing;
 

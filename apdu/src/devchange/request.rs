@@ -5,8 +5,8 @@
 
 use super::{tags, Flow};
 use crate::error::{Error, Result};
-use crate::es10::Iccid;
-use crate::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, Tlv};
+use crate::sgp22::es10::Iccid;
 
 /// Longest OP ID (bytes of UTF-8).
 pub const MAX_OP_ID: usize = 64;

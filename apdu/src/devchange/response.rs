@@ -6,10 +6,10 @@
 
 use super::request::{flow_of, op_id_of};
 use super::{result, tags, Flow};
-use crate::eid::Eid;
 use crate::error::{Error, Result};
-use crate::es10::Iccid;
-use crate::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, Tlv};
+use crate::sgp22::eid::Eid;
+use crate::sgp22::es10::Iccid;
 
 /// Largest key or signature field accepted.
 const MAX_FIELD: usize = 1024;

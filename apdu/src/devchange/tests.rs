@@ -2,8 +2,8 @@
 
 use super::request::KeySource;
 use super::*;
-use crate::eid::Eid;
-use crate::es10::Iccid;
+use crate::sgp22::eid::Eid;
+use crate::sgp22::es10::Iccid;
 
 #[test]
 fn requests_round_trip() {

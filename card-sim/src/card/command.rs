@@ -11,7 +11,7 @@ pub const INS_READ_BINARY: u8 = 0xB0;
 pub const INS_READ_RECORD: u8 = 0xB2;
 pub const INS_STATUS: u8 = 0xF2;
 pub const INS_TERMINAL_CAPABILITY: u8 = 0xAA;
-pub const INS_STORE_DATA: u8 = apdu::store_data::INS_STORE_DATA;
+pub const INS_STORE_DATA: u8 = apdu::sgp22::store_data::INS_STORE_DATA;
 /// FETCH (ETSI TS 102 221 §10.1.2, TS 102 223 §6.3).
 pub const INS_FETCH: u8 = apdu::cat::INS_FETCH;
 /// TERMINAL RESPONSE (ETSI TS 102 221 §10.1.2, TS 102 223 §6.8).

@@ -12,8 +12,8 @@ use crate::state::profile::Profile;
 use crate::state::{PersistentState, Secret};
 use apdu::crypto::IdentityKey;
 use apdu::devchange::{result, tags, DcRequest, DcResponse, InstallResult, OperatorProfile};
-use apdu::es10::{Iccid, ProfileClass, ProfileState};
-use apdu::{tlv, Eid, Response, StatusWord};
+use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileState};
+use apdu::{iso7816::tlv, Eid, Response, StatusWord};
 
 /// True when a whole STORE DATA message carries one of our device-change tags.
 pub fn is_devchange(message: &[u8]) -> bool {

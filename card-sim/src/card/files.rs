@@ -5,8 +5,8 @@
 //! and `80`, which pySim reads for record length and file size. Everything else, such
 //! as DF.GSM `7F20`, DF.TELECOM `7F10`... `7FE0`, `7F25`, is absent (`6A82`).
 
-use apdu::es10::{Iccid, ISDR_AID};
-use apdu::tlv::{self, cons, prim};
+use apdu::iso7816::tlv::{self, cons, prim};
+use apdu::sgp22::es10::{Iccid, ISDR_AID};
 
 pub const FID_MF: u16 = 0x3F00;
 pub const FID_EF_DIR: u16 = 0x2F00;

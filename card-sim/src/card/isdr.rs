@@ -1,5 +1,5 @@
 //! STORE DATA into the ISD-R (SGP.22 §5.7.2, GlobalPlatform 2.3 §11.11): blocks are
-//! joined per channel by `apdu::store_data::Reassembler` (any block size; out-of-order
+//! joined per channel by `apdu::sgp22::store_data::Reassembler` (any block size; out-of-order
 //! blocks `6A86`), intermediate blocks answer `9000`, the last one runs the ES10
 //! function and answers its response with `9000` (never `91xx`: lpac does not FETCH).
 //! Messages with our device-change tags (`BF66`-`BF6C`) go to [`super::devchange`].

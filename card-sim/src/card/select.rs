@@ -8,8 +8,8 @@ use super::command::{SelectReply, SelectTarget, StatusReply};
 use super::files::{self, FID_MF};
 use super::Euicc;
 use crate::state::volatile::Selection;
-use apdu::es10::ISDR_AID;
-use apdu::tlv::{self, cons, prim};
+use apdu::iso7816::tlv::{self, cons, prim};
+use apdu::sgp22::es10::ISDR_AID;
 use apdu::{Response, StatusWord};
 
 /// The ISD-R's FCI.
@@ -29,7 +29,7 @@ fn names_isdr(aid: &[u8]) -> bool {
 }
 
 impl Euicc {
-    fn enabled_iccid(&self) -> Option<apdu::es10::Iccid> {
+    fn enabled_iccid(&self) -> Option<apdu::sgp22::es10::Iccid> {
         self.state.enabled().map(|p| p.iccid)
     }
 

@@ -14,7 +14,7 @@ pub use session::MethodSession;
 
 use apdu::crypto::IdentityKey;
 use apdu::devchange::OperatorProfile;
-use apdu::es10::Iccid;
+use apdu::sgp22::es10::Iccid;
 use apdu::Eid;
 
 /// What the method needs to know about the card.

@@ -4,7 +4,7 @@
 
 use super::persistent::{PersistentState, SCHEMA_VERSION};
 use super::profile::Profile;
-use apdu::es10::{Iccid, ProfileClass, ProfileState};
+use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileState};
 use apdu::Eid;
 
 /// Most test profiles `--test-profiles` may preload.
@@ -34,7 +34,7 @@ pub fn derive_iccid(eid: &Eid, index: u8) -> Iccid {
 
 /// The ISD-P AID of profile `index`: SGP.02's `A0000005591010FFFFFFFF89 0000 1x00` pattern.
 pub fn derive_aid(index: u8) -> Vec<u8> {
-    let mut aid = apdu::es10::ISDR_AID.to_vec();
+    let mut aid = apdu::sgp22::es10::ISDR_AID.to_vec();
     aid[13] = 0x00;
     aid[14] = 0x10u8.wrapping_add(index);
     aid[15] = 0x00;

@@ -2,7 +2,7 @@
 //! what happened to which profile, under a sequence number that never repeats on a card.
 
 use super::profile::iccid_digits;
-use apdu::es10::{events, Iccid, NotificationMetadata};
+use apdu::sgp22::es10::{events, Iccid, NotificationMetadata};
 use serde::{Deserialize, Serialize};
 
 /// The profile management operation a notification reports.

@@ -7,7 +7,7 @@ use super::notification::{Event, Notification};
 use super::profile::Profile;
 use super::secret::Secret;
 use anyhow::{bail, Context, Result};
-use apdu::es10::{Iccid, ProfileClass, ProfileRef};
+use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileRef};
 use apdu::Eid;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;

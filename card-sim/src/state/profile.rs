@@ -3,7 +3,7 @@
 //! [`Secret`]s. ICCIDs are stored as digits, AIDs as hex, so the state file is readable.
 
 use super::secret::Secret;
-use apdu::es10::{Iccid, ProfileClass, ProfileInfo, ProfileState};
+use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileInfo, ProfileState};
 use serde::{Deserialize, Serialize};
 
 /// A profile on the card.
@@ -58,7 +58,7 @@ impl Profile {
 
 /// Serde for an [`Iccid`] as its decimal digits.
 pub mod iccid_digits {
-    use apdu::es10::Iccid;
+    use apdu::sgp22::es10::Iccid;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(i: &Iccid, s: S) -> Result<S::Ok, S::Error> {

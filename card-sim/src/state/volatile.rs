@@ -3,7 +3,7 @@
 //! [`TransportVolatile`] (open channels, pending responses, command chains); the card owns
 //! [`CardVolatile`] (selections, STORE DATA reassembly, the eUICC challenge).
 
-use apdu::store_data::Reassembler;
+use apdu::sgp22::store_data::Reassembler;
 
 /// Logical channels 0-19 (ISO/IEC 7816-4 §5.4.2: 4 first + 16 further interindustry).
 pub const CHANNELS: usize = 20;

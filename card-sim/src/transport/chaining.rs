@@ -7,7 +7,7 @@ use crate::state::volatile::Chain;
 use apdu::{Cla, Command, StatusWord};
 
 /// Largest command data a chain may build up.
-pub const MAX_CHAIN: usize = apdu::store_data::MAX_MESSAGE;
+pub const MAX_CHAIN: usize = apdu::sgp22::store_data::MAX_MESSAGE;
 
 impl<A: Applet> Transport<A> {
     /// Feeds `cmd` through the chain of channel `idx`. Returns the whole command when it

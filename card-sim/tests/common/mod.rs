@@ -63,7 +63,7 @@ pub fn split(r: &str) -> (Vec<u8>, String) {
 /// Sends an ES10 message on `ch` in blocks of `block` bytes (as lpac does), follows
 /// `61xx` with GET RESPONSE, and returns (whole response data, final SW).
 pub fn es10(card: &mut impl Card, ch: u8, msg: &[u8], block: usize) -> (Vec<u8>, String) {
-    let cmds = apdu::store_data::segment(ch, msg, block, false);
+    let cmds = apdu::sgp22::store_data::segment(ch, msg, block, false);
     let n = cmds.len();
     let mut data = Vec::new();
     let mut sw = String::new();

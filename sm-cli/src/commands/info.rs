@@ -5,7 +5,7 @@
 use crate::commands::App;
 use crate::errors::CliError;
 use crate::output::{rows, Report};
-use apdu::es10::{CardResources, ConfiguredAddresses, EuiccInfo2};
+use apdu::sgp22::es10::{CardResources, ConfiguredAddresses, EuiccInfo2};
 use serde::Serialize;
 
 #[derive(Serialize)]

@@ -7,7 +7,7 @@ use crate::cli::MemoryResetArgs;
 use crate::commands::App;
 use crate::errors::CliError;
 use crate::output::Report;
-use apdu::es10::MemoryResetOptions;
+use apdu::sgp22::es10::MemoryResetOptions;
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
 

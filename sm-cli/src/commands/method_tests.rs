@@ -9,7 +9,7 @@ use crate::lpa::Es10Session;
 use crate::reader::{CardLink, Secrecy};
 use crate::sm::store::BindingState;
 use crate::terminal::answers::GivenParameter;
-use apdu::es10::{ProfileClass, ProfileInfo, ProfileState};
+use apdu::sgp22::es10::{ProfileClass, ProfileInfo, ProfileState};
 use card_sim::card::{atr, Euicc};
 use card_sim::state::new_card::{derive_eid, new_card};
 use card_sim::state::{MemoryStorage, Storage};
@@ -292,9 +292,9 @@ fn the_bound_card_gets_its_profile_back_by_identity() {
     let iccid = operational(&mut old).unwrap().iccid.unwrap();
     {
         let mut es10 = Es10Session::open(&mut old, 120).unwrap();
-        es10.disable_profile(apdu::es10::ProfileRef::Iccid(iccid), false)
+        es10.disable_profile(apdu::sgp22::es10::ProfileRef::Iccid(iccid), false)
             .unwrap();
-        es10.delete_profile(apdu::es10::ProfileRef::Iccid(iccid))
+        es10.delete_profile(apdu::sgp22::es10::ProfileRef::Iccid(iccid))
             .unwrap();
         es10.close().unwrap();
     }

@@ -7,7 +7,7 @@ use crate::commands::target::{aid, describe, iccid, profile_ref};
 use crate::commands::App;
 use crate::errors::CliError;
 use crate::output::{table, Report};
-use apdu::es10::{ProfileClass, ProfileInfo, ProfileRef, ProfileSearch, ProfileState};
+use apdu::sgp22::es10::{ProfileClass, ProfileInfo, ProfileRef, ProfileSearch, ProfileState};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -196,7 +196,7 @@ fn nickname(app: &App, args: Vec<String>, by_aid: Option<String>) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apdu::es10::Iccid;
+    use apdu::sgp22::es10::Iccid;
 
     #[test]
     fn list_views() {

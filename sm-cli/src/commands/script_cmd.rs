@@ -16,7 +16,7 @@ use crate::script::engine::{self, Options};
 use crate::script::pcsc_card::PcscCard;
 use crate::script::report::{step_text, FileResult, RunReport};
 use crate::script::{atomic, junit};
-use apdu::script::{vars::check_name, ParseError, Script, Vars, MAX_FILE_BYTES};
+use apdu_script::{vars::check_name, ParseError, Script, Vars, MAX_FILE_BYTES};
 use clap::{Args, Subcommand};
 use std::io::Read;
 use std::path::{Path, PathBuf};

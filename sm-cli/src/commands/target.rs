@@ -3,7 +3,7 @@
 
 use crate::cli::Target;
 use crate::errors::CliError;
-use apdu::es10::{Iccid, ProfileRef};
+use apdu::sgp22::es10::{Iccid, ProfileRef};
 
 /// Parses an ICCID given as digits (18-20; spaces ignored).
 pub fn iccid(s: &str) -> Result<Iccid, CliError> {

@@ -1,11 +1,11 @@
-//! The ES10 functions sm-cli uses, typed: each builds its request with `apdu::es10`,
+//! The ES10 functions sm-cli uses, typed: each builds its request with `apdu::sgp22::es10`,
 //! sends it through the session and decodes the answer; a non-zero result code becomes
 //! a [`CliError::Es10`] with the function's meaning of that code (SGP.22 §5.7).
 
 use crate::errors::{es10_error, es10_function, CliError};
 use crate::lpa::session::Es10Session;
 use crate::reader::CardLink;
-use apdu::es10::{
+use apdu::sgp22::es10::{
     ConfiguredAddresses, EidResponse, Es10Request, EuiccInfo2, Iccid, MemoryResetOptions,
     ProfileInfo, ProfileInfoRequest, ProfileInfoResponse, ProfileRef, ProfileSearch, ResultCode,
 };

@@ -6,8 +6,8 @@
 use crate::errors::{es10_function, CliError};
 use crate::reader::transport::{exchange, CardLink, Handling};
 use crate::reader::Secrecy;
-use apdu::es10::{Es10Request, ISDR_AID};
-use apdu::store_data::segment;
+use apdu::sgp22::es10::{Es10Request, ISDR_AID};
+use apdu::sgp22::store_data::segment;
 use apdu::{Cla, Command, Response, StatusWord};
 
 /// lpac's default STORE DATA block size.

@@ -2,7 +2,7 @@
 
 use crate::lpa::Es10Session;
 use crate::reader::transport::fake::ScriptedCard;
-use apdu::es10::{
+use apdu::sgp22::es10::{
     Iccid, MemoryResetOptions, ProfileClass, ProfileInfo, ProfileInfoResponse, ProfileRef,
     ProfileState,
 };
@@ -64,7 +64,7 @@ fn long_answers_are_reassembled_from_61xx() {
 #[test]
 fn result_codes_become_errors_with_their_meaning() {
     let iccid = Iccid::from_digits("8949000000000000001").unwrap();
-    let msg = apdu::es10::Es10Request::EnableProfile {
+    let msg = apdu::sgp22::es10::Es10Request::EnableProfile {
         target: ProfileRef::Iccid(iccid),
         refresh: false,
     }
@@ -94,7 +94,7 @@ fn small_blocks_are_segmented_with_p1_11_then_91() {
         delete_field_loaded_test: true,
         reset_default_dp: true,
     };
-    let msg = apdu::es10::Es10Request::MemoryReset(opts).encode();
+    let msg = apdu::sgp22::es10::Es10Request::MemoryReset(opts).encode();
     assert_eq!(hex::encode_upper(&msg), "BF3404820205E0");
     let mut script = prologue();
     script.push(("81E2110006BF3404820205", "9000"));

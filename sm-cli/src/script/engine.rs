@@ -3,7 +3,7 @@
 //! "Expectations", "Secret").
 //!
 //! - Commands are rendered from their template with the run's variables, moved to the
-//!   current logical channel (`apdu::script::apply_channel`), sent, and checked against
+//!   current logical channel (`apdu_script::apply_channel`), sent, and checked against
 //!   their `#<` alternatives; captures update the variables.
 //! - `#! auto-get-response on`: a `6Cxx` answer resends the command once with Le = xx,
 //!   `61xx` is followed by GET RESPONSE (`CLA C0 00 00 xx`, the CLA of the command as
@@ -19,11 +19,11 @@ use crate::errors::CliError;
 use crate::reader::{CardLink, Secrecy};
 use crate::script::clock;
 use crate::script::report::{FileReport, FileResult, Status, Step};
-use apdu::script::{
+use apdu::{Cla, Command, Response, StatusWord};
+use apdu_script::{
     apply_channel, Expectation, ItemKind, Mismatch, ReaderRef, RenderError, ResetKind, Script,
     Template, Vars,
 };
-use apdu::{Cla, Command, Response, StatusWord};
 use std::time::Instant;
 use zeroize::Zeroizing;
 

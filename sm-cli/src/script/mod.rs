@@ -1,4 +1,4 @@
-//! APDU scripts in sm-cli: the I/O halves of issue 4 on top of `apdu::script` (which
+//! APDU scripts in sm-cli: the I/O halves of issue 4 on top of `apdu_script` (which
 //! parses, matches and writes scripts without I/O; format: `docs/script-format.md`).
 //!
 //! - [`engine`]: replays a parsed script through a [`engine::ScriptCard`] and checks

@@ -14,7 +14,7 @@ use crate::commands::App;
 use crate::errors::CliError;
 use crate::reader::{CardLink, Pcsc, Secrecy, Session};
 use crate::script::engine::ScriptCard;
-use apdu::script::{ReaderRef, ResetKind};
+use apdu_script::{ReaderRef, ResetKind};
 
 /// The card a script talks to (module docs).
 pub struct PcscCard<'a> {

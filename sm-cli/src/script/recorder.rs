@@ -29,11 +29,11 @@
 use crate::errors::CliError;
 use crate::reader::Secrecy;
 use crate::script::{atomic, clock};
-use apdu::script::{
+use apdu::{Command, Eid};
+use apdu_script::{
     ByteMask, Element, Expectation, Item, ItemKind, Piece, ReaderRef, ResetKind, ResponsePattern,
     Script, Template, VarRef,
 };
-use apdu::{Command, Eid};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use zeroize::Zeroizing;
@@ -399,7 +399,7 @@ fn data_field(apdu: &[u8]) -> Option<(usize, usize)> {
 pub fn card_sim_hint(card_sim_atr: bool, eid: Option<&Eid>) -> Vec<String> {
     let serial = eid.and_then(|e| {
         let d = e.digits();
-        d.strip_prefix(apdu::eid::TEST_PREFIX)
+        d.strip_prefix(apdu::sgp22::eid::TEST_PREFIX)
             .and_then(|rest| rest.get(..22))
             .and_then(|s| s.parse::<u64>().ok())
     });

@@ -35,7 +35,7 @@ use crate::reader::Secrecy;
 use crate::sm::service::error::function_name;
 use apdu::cat::{self, Input, ProactiveCommand, TerminalData, TerminalResponse};
 use apdu::devchange::{tags, DcRequest, DcResponse};
-use apdu::{tlv, Command, StatusWord};
+use apdu::{iso7816::tlv, Command, StatusWord};
 use std::time::Instant;
 use zeroize::{Zeroize, Zeroizing};
 

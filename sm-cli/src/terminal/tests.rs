@@ -267,7 +267,7 @@ fn direct_answers_need_no_bf6a() {
     let mut t = Terminal::new(&mut card, answers(Box::new(NoPrompter)));
     let req = DcRequest::RemoveProfile {
         op_id: "+8613800000001".into(),
-        iccid: apdu::es10::Iccid::from_digits("89999100000000000009").unwrap(),
+        iccid: apdu::sgp22::es10::Iccid::from_digits("89999100000000000009").unwrap(),
     };
     assert_eq!(t.run(&req).unwrap(), answer);
     assert_eq!(t.timings[0].apdus, 1);

@@ -3,7 +3,7 @@
 //! SetDefaultDpAddress, §5.7.22 GetRAT). The eUICC's capabilities are constants here.
 
 use super::super::Euicc;
-use apdu::es10::{
+use apdu::sgp22::es10::{
     result, tags, ChallengeResponse, ConfiguredAddresses, EidResponse, EuiccInfo1, EuiccInfo2,
     RatResponse, ResultCode,
 };

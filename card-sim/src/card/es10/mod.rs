@@ -1,5 +1,5 @@
 //! The ES10 functions of the ISD-R (SGP.22 §5.7), executed on the card's state. A whole
-//! STORE DATA message is decoded by `apdu::es10::Es10Request::decode`, then dispatched:
+//! STORE DATA message is decoded by `apdu::sgp22::es10::Es10Request::decode`, then dispatched:
 //!
 //! - [`info`]: GetEID, GetEUICCInfo1/2, GetEUICCChallenge, configured addresses,
 //!   SetDefaultDpAddress, GetRAT.
@@ -21,7 +21,7 @@ pub mod notifications;
 pub mod profiles;
 
 use super::Euicc;
-use apdu::es10::{
+use apdu::sgp22::es10::{
     result, tags, DecodeError, Es10Request, NotificationListResponse, ProfileInfoResponse,
 };
 use apdu::StatusWord;

@@ -3,7 +3,7 @@
 //! The optional filter is the `NotificationEvent` bit string: only those events are listed.
 
 use super::super::Euicc;
-use apdu::es10::{result, tags, NotificationListResponse, ResultCode};
+use apdu::sgp22::es10::{result, tags, NotificationListResponse, ResultCode};
 use apdu::StatusWord;
 
 impl Euicc {

@@ -12,7 +12,7 @@
 
 use super::super::Euicc;
 use crate::state::notification::Event;
-use apdu::es10::{
+use apdu::sgp22::es10::{
     result, tags, Iccid, MemoryResetOptions, ProfileClass, ProfileInfoRequest, ProfileInfoResponse,
     ProfileRef, ProfileState, ResultCode,
 };

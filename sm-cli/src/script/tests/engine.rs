@@ -5,7 +5,7 @@ use super::fake::{eid, long_answer, FakeCard};
 use crate::reader::Secrecy;
 use crate::script::engine::{not_run_file, replay_file, Options};
 use crate::script::report::{FileReport, FileResult, RunReport, Status};
-use apdu::script::{ResetKind, Script, Vars};
+use apdu_script::{ResetKind, Script, Vars};
 
 pub fn run_with(card: &mut FakeCard, text: &str, vars: Vars, keep_going: bool) -> FileReport {
     let script = Script::parse("t.apdu", text).unwrap();
@@ -368,7 +368,7 @@ fn answers_without_status_word_are_errors() {
         }
         fn use_reader(
             &mut self,
-            _: &apdu::script::ReaderRef,
+            _: &apdu_script::ReaderRef,
         ) -> Result<String, crate::errors::CliError> {
             Ok(String::new())
         }

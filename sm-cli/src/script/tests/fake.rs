@@ -6,8 +6,8 @@
 use crate::errors::CliError;
 use crate::reader::{CardLink, Secrecy};
 use crate::script::engine::ScriptCard;
-use apdu::script::{ReaderRef, ResetKind};
 use apdu::{Cla, Command};
+use apdu_script::{ReaderRef, ResetKind};
 
 /// The EID the fake card reports: card-sim's for --seed 1 --slot 0 (serial 1000).
 pub fn eid() -> apdu::Eid {
@@ -93,7 +93,7 @@ impl FakeCard {
                 self.channels[usize::from(n)] = false;
                 sw(0x9000)
             }
-            (0xA4, 0x04, 0x00) if cmd.data == AID || cmd.data == apdu::es10::ISDR_AID => {
+            (0xA4, 0x04, 0x00) if cmd.data == AID || cmd.data == apdu::sgp22::es10::ISDR_AID => {
                 ok(vec![0x6F, 0x05, 0x84, 0x03, 0xA0, 0x00, 0x01])
             }
             (0xA4, _, _) => sw(0x6A82),

@@ -6,7 +6,7 @@ use super::fake::FakeCard;
 use crate::script::engine::not_run_file;
 use crate::script::junit::{escape, render};
 use crate::script::report::RunReport;
-use apdu::script::{Script, Vars};
+use apdu_script::{Script, Vars};
 
 /// An element as the checker read it: name, attributes (decoded), text (decoded).
 #[derive(Debug, Clone)]

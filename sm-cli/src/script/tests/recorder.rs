@@ -11,8 +11,8 @@ use crate::reader::{CardLink, Secrecy};
 use crate::script::engine::ScriptCard;
 use crate::script::recorder::{card_sim_hint, Recording, CARD_SIM_ATR};
 use crate::script::report::{FileResult, Status};
-use apdu::script::{ResetKind, Script, Vars};
 use apdu::Command;
+use apdu_script::{ResetKind, Script, Vars};
 
 /// The fake card with the session's recorder hooks around it.
 struct Recorded {
@@ -246,7 +246,7 @@ fn reader_switches_and_unanswered_commands() {
     assert!(text.contains("ex-it of a card"), "{text}");
     assert!(matches!(
         s.items.last().map(|i| &i.kind),
-        Some(apdu::script::ItemKind::Comment(_))
+        Some(apdu_script::ItemKind::Comment(_))
     ));
     assert!(
         text.contains("# Reader: A, ATR 3B00\n# Reader: B, ATR unknown\n"),

@@ -2,7 +2,7 @@
 //! every one, and its "scriptor" column tells the truth: "yes" only for scripts scriptor
 //! can replay unchanged, "no" only for scripts it cannot.
 
-use apdu::script::Script;
+use apdu_script::Script;
 use std::path::PathBuf;
 
 fn scripts_dir() -> PathBuf {

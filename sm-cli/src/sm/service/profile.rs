@@ -11,7 +11,7 @@ use super::super::store::{OperatorProfile as StoredProfile, SecretBytes};
 use super::error::SmError;
 use apdu::crypto::{random_array, SysRng};
 use apdu::devchange::OperatorProfile;
-use apdu::es10::Iccid;
+use apdu::sgp22::es10::Iccid;
 use zeroize::Zeroizing;
 
 /// ICCID prefix (19 digits are this prefix and random digits, then the check digit).

@@ -16,7 +16,7 @@ use super::report::RemovalView;
 use super::{unexpected, Next, SmService, SYNC_IMEI, SYNC_OP_ID};
 use apdu::crypto::{PublicKey, Purpose};
 use apdu::devchange::{result, tags, DcRequest, DcResponse};
-use apdu::es10::Iccid;
+use apdu::sgp22::es10::Iccid;
 use std::collections::VecDeque;
 
 impl SmService<'_> {

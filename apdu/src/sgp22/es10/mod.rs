@@ -23,7 +23,7 @@ pub use profile::{
 pub use result::ResultCode;
 
 use crate::error::{Error, Result};
-use crate::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, Tlv};
 
 /// AID of the ISD-R (SGP.02 §2.2.3, SGP.22 §2.2.3).
 pub const ISDR_AID: [u8; 16] = [

@@ -1,6 +1,6 @@
 //! Response APDUs (ISO/IEC 7816-4 §5.1): a data field and a status word.
 
-use crate::sw::StatusWord;
+use crate::iso7816::sw::StatusWord;
 use std::fmt;
 
 /// A response APDU.

@@ -5,7 +5,7 @@
 //! whenever it fits. [`Cla`] reads and writes the logical channel in CLA, for the
 //! first (channels 0-3) and further (channels 4-19) interindustry encodings.
 
-use crate::sw::StatusWord;
+use crate::iso7816::sw::StatusWord;
 use std::fmt;
 
 /// The largest command data field we accept (extended Lc).

@@ -2,7 +2,7 @@
 //! BOOLEAN and named-bit BIT STRINGs (X.690 §8.6, §11.2.2: trailing zero bits removed).
 
 use crate::error::{Error, Result};
-use crate::tlv::{self, Tlv};
+use crate::iso7816::tlv::{self, Tlv};
 
 /// A UTF8String value, capped at `max` bytes.
 pub fn utf8(tag: u32, v: &[u8], max: usize) -> Result<String> {

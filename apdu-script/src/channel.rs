@@ -11,7 +11,7 @@
 //! other CLA (already naming a channel, or without channel coding such as `A0`) is sent
 //! as written. So `#! channel 0` restores "as written".
 
-use crate::command::{Cla, ClaKind};
+use apdu::iso7816::command::{Cla, ClaKind};
 use thiserror::Error;
 
 /// Why a command cannot be moved to the current channel.

@@ -3,9 +3,9 @@
 //! EuiccConfiguredAddresses (`BF3C`) and GetRAT (`BF43`).
 
 use super::der;
-use crate::eid::Eid;
 use crate::error::{Error, Result};
-use crate::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, Tlv};
+use crate::sgp22::eid::Eid;
 
 /// `GetEuiccDataResponse ::= [62] SEQUENCE { eidValue [APPLICATION 26] Octet16 }`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use super::der;
 use crate::error::Result;
-use crate::tlv::{self, cons, prim};
+use crate::iso7816::tlv::{self, cons, prim};
 
 // Result code values; their meaning depends on the function ([`ResultCode::meaning`]).
 pub const OK: u8 = 0;

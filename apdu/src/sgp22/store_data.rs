@@ -3,8 +3,8 @@
 //! number from 0. [`segment`] splits a message for the client side (block size 6..=255,
 //! as lpac's option); [`Reassembler`] joins the blocks on the card side.
 
-use crate::command::{Cla, Command};
-use crate::sw::StatusWord;
+use crate::iso7816::command::{Cla, Command};
+use crate::iso7816::sw::StatusWord;
 
 /// INS of STORE DATA.
 pub const INS_STORE_DATA: u8 = 0xE2;

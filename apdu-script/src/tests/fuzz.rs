@@ -116,7 +116,7 @@ fn random_token_soup_never_panics_and_round_trips() {
 
 #[test]
 fn mutated_examples_never_panic() {
-    let base = include_str!("../../../../scripts/es10-basics.apdu").as_bytes();
+    let base = include_str!("../../../scripts/es10-basics.apdu").as_bytes();
     let mut rng = Rng(42);
     for _ in 0..2000 {
         let mut b = base.to_vec();

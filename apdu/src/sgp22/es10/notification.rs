@@ -4,7 +4,7 @@
 use super::der;
 use super::iccid::Iccid;
 use crate::error::{Error, Result};
-use crate::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, Tlv};
 
 /// Event bits of `NotificationEvent` (bit 0 = most significant bit of the byte).
 pub mod events {

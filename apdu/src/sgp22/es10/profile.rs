@@ -5,7 +5,7 @@
 use super::der;
 use super::iccid::Iccid;
 use crate::error::{Error, Result};
-use crate::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, Tlv};
 
 /// Tag of ProfileInfoListRequest/Response.
 pub const TAG_PROFILES_INFO: u32 = 0xBF2D;

@@ -3,8 +3,8 @@
 
 use super::*;
 
-const ES10_BASICS: &str = include_str!("../../../../scripts/es10-basics.apdu");
-const MALFORMED: &str = include_str!("../../../../scripts/malformed.apdu");
+const ES10_BASICS: &str = include_str!("../../../scripts/es10-basics.apdu");
+const MALFORMED: &str = include_str!("../../../scripts/malformed.apdu");
 
 fn clean(name: &str, text: &str) -> Script {
     let s = Script::parse(name, text).unwrap_or_else(|e| panic!("{e}"));
@@ -119,12 +119,12 @@ fn malformed_battery_passes_against_the_required_status_words() {
         .collect();
     for bad in &literal[..3] {
         assert_eq!(
-            crate::Command::parse(bad),
-            Err(crate::StatusWord::WrongLength),
+            apdu::Command::parse(bad),
+            Err(apdu::StatusWord::WrongLength),
             "{bad:02X?}"
         );
     }
     for ok in &literal[3..] {
-        assert!(crate::Command::parse(ok).is_ok(), "{ok:02X?}");
+        assert!(apdu::Command::parse(ok).is_ok(), "{ok:02X?}");
     }
 }

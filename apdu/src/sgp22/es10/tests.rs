@@ -1,7 +1,7 @@
 //! ES10 codec tests against the byte strings of interop.md (lpac 2.3 and pySim).
 
 use super::*;
-use crate::eid::Eid;
+use crate::sgp22::eid::Eid;
 
 fn h(s: &str) -> Vec<u8> {
     hex::decode(s.replace(' ', "")).unwrap()

@@ -1,0 +1,7 @@
+//! GSMA SGP.22 (remote SIM provisioning for consumer devices) as the ISD-R speaks it:
+//! the eUICC identifier (SGP.29), STORE DATA segmentation (§5.7.2) and the ES10
+//! functions (§5.7).
+
+pub mod eid;
+pub mod es10;
+pub mod store_data;
