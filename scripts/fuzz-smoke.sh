@@ -16,8 +16,10 @@
 #   spends the whole budget on them (measured: 1 400 runs in 30 s instead of 116 000,
 #   with less coverage).
 # - Fails (exit 1) when any target finds a crash (panic, abort, stack overflow), an
-#   out-of-memory, a timeout or (with FUZZ_SANITIZER) a leak or memory error;
-#   the input is left in fuzz/artifacts/<target>/ (git-ignored) and named in the output.
+#   out-of-memory, a timeout or (with FUZZ_SANITIZER) a leak or memory error, or dies
+#   or ends without libFuzzer's final stats; the input is left in fuzz/artifacts/<target>/
+#   (git-ignored) and named in the output, and so is the failed target's whole log
+#   (fuzz/artifacts/<target>/fuzz-smoke.log; its last lines are printed).
 #   Save a real finding under fuzz/regressions/<target>/ so `cargo test` in fuzz/ replays it.
 # - Prints one summary line per target.
 #
@@ -74,6 +76,11 @@ echo "fuzz-smoke: building the targets (cargo fuzz build --sanitizer $SANITIZER)
 built=$(date +%s)
 echo "fuzz-smoke: build took $((built - start)) s"
 
+# The last number matching PATTERN in FILE, or nothing (never a failing status).
+stat_of() {
+    grep -Eo "$1" "$2" | grep -Eo '[0-9]+$' | tail -1 || true
+}
+
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/fuzz-smoke.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -104,15 +111,24 @@ for t in $TARGETS; do
     rc=$?
     set -e
     t1=$(date +%s)
-    runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
-    cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+' || true)
-    peak=$(grep -Eo 'stat::peak_rss_mb: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
-    if [ "$rc" -eq 0 ]; then
+    # A target that dies before libFuzzer prints its final stats leaves these empty
+    # (each grep finds nothing): "?" in the summary, never an abort of the script.
+    runs=$(stat_of 'stat::number_of_executed_units: *[0-9]+' "$log")
+    cov=$(stat_of 'cov: [0-9]+' "$log")
+    peak=$(stat_of 'stat::peak_rss_mb: *[0-9]+' "$log")
+    if [ "$rc" -eq 0 ] && [ -n "$runs" ]; then
         verdict="ok"
     else
-        verdict="FAILED (exit $rc)"
+        if [ "$rc" -eq 0 ]; then
+            verdict="FAILED (no stats)"
+        else
+            verdict="FAILED (exit $rc)"
+        fi
         failed=1
-        echo "---- $t: last lines of the libFuzzer log ----"
+        # Keep the whole log where the artifacts go (git-ignored): $WORK is deleted at exit.
+        kept="$FUZZ_DIR/artifacts/$t/fuzz-smoke.log"
+        cp "$log" "$kept"
+        echo "---- $t: last lines of the libFuzzer log (all of it: $kept) ----"
         grep -E 'ERROR|panicked|SUMMARY|artifact|Test unit written|leak|out-of-memory|timeout' "$log" | tail -20 || true
         tail -40 "$log"
         echo "---- end of $t ----"

@@ -1,29 +1,64 @@
 #!/usr/bin/env bash
-# scripts/install-deps.sh: installs the Debian packages the stack and the tests need,
-# when any is missing: pcscd (pcsc-lite), libpcsclite-dev (for the pcsc crate), the vpcd
-# driver (vsmartcard-vpcd), pcsc-tools (scriptor, pcsc_scan) and opensc (opensc-tool).
-# Needs root (or sudo) only when something is missing. Safe to run again.
+# scripts/install-deps.sh: installs the Debian packages the stack and the tests need; the
+# one list of them (scripts/test.sh, scripts/demo.sh and .ci/run all call this script):
+# pcscd (pcsc-lite) and the vpcd driver (vsmartcard-vpcd): the stack; libpcsclite-dev and
+# pkg-config: the pcsc crate; pcsc-tools (scriptor, pcsc_scan) and opensc (opensc-tool):
+# the witnesses; ca-certificates (cargo fetching from crates.io over HTTPS), procps
+# (pgrep, used by scripts/stack-up.sh and bench.sh) and python3 (scripts/check-imports.py;
+# 3.11 or newer, Debian 12's).
+#
+#   scripts/install-deps.sh            installs what is missing (apt-get update first,
+#                                      only then); nothing to do: no root needed, no network
+#   scripts/install-deps.sh --update   always runs apt-get update first, then installs what
+#                                      is missing (CI: the package lists of a fresh machine
+#                                      may be stale or absent)
+#   scripts/install-deps.sh --list     prints the package names, one a line
+#
+# Needs root (or sudo) only when it runs apt-get. Safe to run again.
 set -euo pipefail
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc pkg-config)
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc pkg-config ca-certificates procps python3)
+
+update=0
+case "${1:-}" in
+"") ;;
+--update) update=1 ;;
+--list)
+    printf '%s\n' "${pkgs[@]}"
+    exit 0
+    ;;
+-h | --help)
+    sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
+    exit 0
+    ;;
+*)
+    echo "install-deps: unknown option $1 (try --help)" >&2
+    exit 2
+    ;;
+esac
+
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ "$update" = 0 ]; then
     exit 0
 fi
-echo "install-deps: installing ${missing[*]}" >&2
+
 sudo=()
 if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null || {
-        echo "install-deps: need root to install ${missing[*]} (apt-get install ${missing[*]})" >&2
+        echo "install-deps: need root to run apt-get (apt-get install ${missing[*]:-})" >&2
         exit 1
     }
     sudo=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: apt-get update" >&2
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}" >&2
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 command -v cargo >/dev/null || {
     echo "install-deps: cargo not found: install a Rust toolchain >= 1.88 (rustup)" >&2
     exit 1

@@ -5,8 +5,11 @@
 #   scripts/test.sh [--no-deps] [--skip-bench]
 #
 #  1. installs missing Debian packages (scripts/install-deps.sh; skipped with --no-deps);
-#  2. checks formatting and lints (cargo fmt --check, cargo clippy -D warnings), builds
-#     card-sim, sm-cli and the system-test tools (release);
+#  2. checks formatting and lints (cargo fmt --check, cargo clippy -D warnings), that no
+#     two files import each other in a circle (scripts/check-imports.py), licences and
+#     duplicate crates (cargo deny check bans licenses, deny.toml; installs cargo-deny
+#     from crates.io when missing), builds card-sim, sm-cli and the system-test tools
+#     (release);
 #  3. brings the stack up (scripts/stack-up.sh --cards 0 --slots 6): its own pcscd with
 #     6 vpcd slots (or the pcscd that already runs), every slot free for the system tests;
 #  4. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
@@ -87,6 +90,19 @@ fi
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy --all-targets -D warnings" \
     cargo clippy --workspace --all-targets -- -D warnings
+step "no import circles (scripts/check-imports.py)" python3 "$ROOT/scripts/check-imports.py"
+
+# Licences and duplicate crates (deny.toml). Advisories are not checked: their database
+# is fetched from GitHub, which CI cannot reach (README).
+deny() {
+    if ! cargo deny --version >/dev/null 2>&1; then
+        # Measured on the project machine: about 3 min (2 shared cores).
+        echo "test.sh: installing cargo-deny (cargo install --locked cargo-deny)"
+        cargo install --locked cargo-deny || return 1
+    fi
+    cargo deny check bans licenses
+}
+step "cargo deny check bans licenses" deny
 
 build() {
     cargo build --release -p card-sim -p sm-cli -p system-tests --bins

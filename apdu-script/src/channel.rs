@@ -15,6 +15,7 @@ use apdu::iso7816::command::{Cla, ClaKind};
 use thiserror::Error;
 
 /// Why a command cannot be moved to the current channel.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ChannelError {
     #[error("logical channel {0} does not exist (0-19)")]
@@ -26,7 +27,7 @@ pub enum ChannelError {
 /// Puts `channel` into the CLA of `command` (its first byte) following the rule above.
 /// Returns whether the byte changed. An empty command is left alone.
 pub fn apply_channel(command: &mut [u8], channel: u8) -> Result<bool, ChannelError> {
-    if channel > super::MAX_CHANNEL {
+    if channel > crate::limits::MAX_CHANNEL {
         return Err(ChannelError::NoSuchChannel(channel));
     }
     let Some(cla) = command.first_mut() else {

@@ -4,7 +4,7 @@
 //! variables and the directives that change what is sent or where are not.
 //! CI replays a script with scriptor too when this list is empty.
 
-use super::{ItemKind, ResetKind, Script};
+use crate::script::{ItemKind, ResetKind, Script};
 
 /// An item scriptor would not replay the same way.
 #[derive(Debug, Clone, PartialEq, Eq)]

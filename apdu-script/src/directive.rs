@@ -11,9 +11,10 @@
 //! #! secret                       marks the next command
 //! ```
 
-use super::error::At;
-use super::scan::{decimal, Cursor};
-use super::{ItemKind, ReaderRef, ResetKind, MAX_CHANNEL, MAX_PAUSE};
+use crate::error::At;
+use crate::limits::{MAX_CHANNEL, MAX_PAUSE};
+use crate::scan::{decimal, Cursor};
+use crate::script::{ItemKind, ReaderRef, ResetKind};
 use std::time::Duration;
 
 /// What a directive line asks for.

@@ -3,9 +3,9 @@
 //! [`Mismatch`] says in words which field or byte differs, where, what was expected
 //! and what came.
 
-use super::pattern::{ByteMask, Element, ResponsePattern};
-use super::vars::Vars;
-use super::{MAX_VALUE_BYTES, MAX_VARIABLES};
+use crate::limits::{MAX_VALUE_BYTES, MAX_VARIABLES};
+use crate::pattern::{ByteMask, Element, ResponsePattern};
+use crate::vars::Vars;
 use std::fmt;
 
 /// The expected response of one command: one or more alternatives.
@@ -15,6 +15,7 @@ pub struct Expectation {
 }
 
 /// Why a response did not match. Offsets count from 0 in the response data field.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mismatch {
     /// SW1 SW2 differ from the pattern (e.g. `61xx`).

@@ -9,17 +9,50 @@
 //! 5. anything else is command bytes; a trailing `\` joins the next command line
 //!    (comments, blank lines and resets in between are handled as they come).
 
-use super::directive::{self, Directive};
-use super::error::{At, ParseError};
-use super::expect::Expectation;
-use super::pattern::{Element, ResponsePattern};
-use super::scan::Cursor;
-use super::template::CommandBuilder;
-use super::{
-    Item, ItemKind, Script, Warning, MAX_ALTERNATIVES, MAX_FILE_BYTES, MAX_LINE_CHARS,
-    MAX_VARIABLES,
-};
+use crate::directive::{self, Directive};
+use crate::error::{At, ParseError};
+use crate::expect::Expectation;
+use crate::limits::{MAX_ALTERNATIVES, MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_VARIABLES};
+use crate::pattern::{Element, ResponsePattern};
+use crate::scan::Cursor;
+use crate::script::{Item, ItemKind, ResetKind, Script, Warning};
+use crate::template::CommandBuilder;
 use std::collections::HashSet;
+
+impl Script {
+    /// Parses script text. `file` only names the source in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Script, ParseError> {
+        parse(file, text)
+    }
+
+    /// Parses raw file contents: checks the size cap and UTF-8 before parsing.
+    pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Script, ParseError> {
+        parse_bytes(file, bytes)
+    }
+
+    /// Checks that `Script::to_string()` parses back to the same items (line numbers
+    /// aside). Scripts built in code (the recorder) call this before writing a file.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        let text = self.to_string();
+        let back = Script::parse("<generated>", &text)?;
+        let same = back.items.len() == self.items.len()
+            && back
+                .items
+                .iter()
+                .zip(&self.items)
+                .all(|(a, b)| a.kind == b.kind);
+        if same {
+            Ok(())
+        } else {
+            Err(ParseError::new(
+                "<generated>",
+                0,
+                0,
+                "the script does not survive writing and reading back (an item holds a value the format cannot express)",
+            ))
+        }
+    }
+}
 
 /// Checks size and UTF-8, then parses.
 pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Script, ParseError> {
@@ -179,7 +212,7 @@ impl Parser<'_> {
                     ),
                 ));
             }
-            self.push(n, ItemKind::Reset(super::ResetKind::Warm));
+            self.push(n, ItemKind::Reset(ResetKind::Warm));
             self.last_command = None;
             return Ok(Flow::Go);
         }
@@ -205,16 +238,17 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn expectation(&mut self, n: usize, rest: &str) -> Result<(), ParseError> {
+    /// `#<` and `#!` lines may not come between the parts of a `\`-continued command.
+    fn not_in_continuation(&self, n: usize, what: &str) -> Result<(), ParseError> {
         if self.pending.is_some() {
-            return Err(self.err(
-                n,
-                At::new(
-                    1,
-                    "an expectation cannot interrupt a command continued with '\\'",
-                ),
-            ));
+            let msg = format!("{what} cannot interrupt a command continued with '\\'");
+            return Err(self.err(n, At::new(1, msg)));
         }
+        Ok(())
+    }
+
+    fn expectation(&mut self, n: usize, rest: &str) -> Result<(), ParseError> {
+        self.not_in_continuation(n, "an expectation")?;
         let Some(idx) = self.last_command else {
             return Err(self.err(
                 n,
@@ -251,15 +285,7 @@ impl Parser<'_> {
     }
 
     fn directive(&mut self, n: usize, rest: &str) -> Result<(), ParseError> {
-        if self.pending.is_some() {
-            return Err(self.err(
-                n,
-                At::new(
-                    1,
-                    "a directive cannot interrupt a command continued with '\\'",
-                ),
-            ));
-        }
+        self.not_in_continuation(n, "a directive")?;
         let mut cur = Cursor::new(rest, 3);
         match directive::parse(&mut cur).map_err(|at| self.err(n, at))? {
             Directive::Secret => self.secret_line = Some(n),

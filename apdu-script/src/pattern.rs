@@ -8,9 +8,8 @@
 //! never backtracks. A `:` outside `${}` ends the pattern; the rest of the line is a
 //! free-text note (scriptor prints `< 90 00 : Normal processing.`).
 
-use super::error::At;
-use super::scan::{hex_value, var_ref, Cursor};
-use super::template::VarRef;
+use crate::error::At;
+use crate::scan::{hex_value, var_ref, Cursor, VarRef};
 use std::fmt;
 
 /// One expected byte: `value` on the bits set in `mask`, whole nibbles only.

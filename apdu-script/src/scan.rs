@@ -1,10 +1,17 @@
 //! A character cursor over one line that knows its column, and the small lexical pieces
 //! shared by command lines, expectations and directives: hex digits and `${NAME[:N]}`.
 
-use super::error::{describe, At};
-use super::template::VarRef;
-use super::vars::check_name;
-use super::{MAX_NAME_CHARS, MAX_VALUE_BYTES};
+use crate::error::{describe, At};
+use crate::limits::{MAX_NAME_CHARS, MAX_VALUE_BYTES};
+use crate::vars::check_name;
+
+/// A variable mentioned in a template or a pattern, `${NAME}` or `${NAME:N}`; `len` is
+/// the `:N` byte count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarRef {
+    pub name: String,
+    pub len: Option<usize>,
+}
 
 /// Walks a line character by character; `col` is the 1-based column of `peek()`.
 #[derive(Debug, Clone)]

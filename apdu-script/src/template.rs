@@ -2,18 +2,12 @@
 //! of a variable at replay time. `${NAME:N}` also requires the value to be N bytes.
 //! A template without variables is a plain scriptor command.
 
-use super::error::At;
-use super::scan::{hex_value, var_ref, Cursor};
-use super::vars::Vars;
-use super::MAX_COMMAND_BYTES;
+use crate::error::At;
+use crate::limits::MAX_COMMAND_BYTES;
+pub use crate::scan::VarRef;
+use crate::scan::{hex_value, var_ref, Cursor};
+use crate::vars::Vars;
 use thiserror::Error;
-
-/// A variable mentioned in a template or a pattern; `len` is the `:N` byte count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VarRef {
-    pub name: String,
-    pub len: Option<usize>,
-}
 
 /// A run of literal bytes or a variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +23,7 @@ pub struct Template {
 }
 
 /// Why a template could not become bytes.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RenderError {
     #[error(

@@ -4,13 +4,14 @@
 //! Values may be secrets (a key-generation parameter given on the command line), so
 //! `Debug` shows names and lengths only, and values are overwritten with zeros on drop.
 
-use super::{MAX_NAME_CHARS, MAX_VALUE_BYTES, MAX_VARIABLES};
+use crate::limits::{MAX_NAME_CHARS, MAX_VALUE_BYTES, MAX_VARIABLES};
 use std::collections::BTreeMap;
 use std::fmt;
 use thiserror::Error;
 use zeroize::Zeroize;
 
 /// Why a variable could not be set.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum VarError {
     #[error("variable name {0:?} is not a letter or '_' followed by letters, digits or '_'")]

@@ -4,9 +4,10 @@
 //! scriptor. `Script::to_string()` parses back to the same items; see
 //! [`Script::validate`] for scripts built in code.
 
-use super::pattern::{Element, ResponsePattern};
-use super::template::{Piece, Template, VarRef};
-use super::{ItemKind, ReaderRef, ResetKind, Script};
+use crate::pattern::{Element, ResponsePattern};
+use crate::scan::VarRef;
+use crate::script::{ItemKind, ReaderRef, ResetKind, Script};
+use crate::template::{Piece, Template};
 use std::fmt;
 
 impl fmt::Display for VarRef {

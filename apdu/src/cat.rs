@@ -13,10 +13,8 @@ use crate::iso7816::tlv;
 use std::fmt;
 use zeroize::Zeroizing;
 
-/// INS of FETCH.
-pub const INS_FETCH: u8 = 0x12;
-/// INS of TERMINAL RESPONSE.
-pub const INS_TERMINAL_RESPONSE: u8 = 0x14;
+/// INS of FETCH and TERMINAL RESPONSE, from the one table.
+pub use crate::iso7816::ins::{FETCH as INS_FETCH, TERMINAL_RESPONSE as INS_TERMINAL_RESPONSE};
 /// Proactive command type GET INPUT.
 pub const TYPE_GET_INPUT: u8 = 0x23;
 /// Proactive command type PROVIDE LOCAL INFORMATION.
@@ -76,8 +74,8 @@ impl ProactiveCommand {
     /// Encodes as `D0 len ...`.
     pub fn encode(&self) -> Vec<u8> {
         let mut c = vec![
-            tlv::prim(0x81, self.details().to_vec()),
-            tlv::prim(0x82, vec![0x81, 0x82]),
+            tlv::prim::<0x81>(self.details().to_vec()),
+            tlv::prim::<0x82>(vec![0x81, 0x82]),
         ];
         if let ProactiveCommand::GetInput {
             prompt, min, max, ..
@@ -85,11 +83,11 @@ impl ProactiveCommand {
         {
             let mut text = vec![0x04];
             text.extend_from_slice(prompt.as_bytes());
-            c.push(tlv::prim(0x8D, text));
-            c.push(tlv::prim(0x91, vec![*min, *max]));
+            c.push(tlv::prim::<0x8D>(text));
+            c.push(tlv::prim::<0x91>(vec![*min, *max]));
         }
         // `D0` is a BER-TLV tag whose value is COMPREHENSION-TLVs (TS 102 223 §6.6, §9.1).
-        tlv::encode(&tlv::prim(0xD0, tlv::encode_all(&c)))
+        tlv::encode(&tlv::prim::<0xD0>(tlv::encode_all(&c)))
     }
 
     /// Decodes a FETCH answer.
@@ -102,11 +100,7 @@ impl ProactiveCommand {
                 .find(|t| tlv::tag_num(t) & 0x7F == tag & 0x7F)
                 .and_then(tlv::bytes)
         };
-        let det = find(0x81).ok_or(Error::MissingTag(0x81))?;
-        let [number, kind, qual]: [u8; 3] = det.try_into().map_err(|_| Error::InvalidValue {
-            tag: 0x81,
-            reason: "command details are 3 bytes",
-        })?;
+        let [number, kind, qual] = command_details(b)?;
         match kind {
             TYPE_GET_INPUT => {
                 let text = find(0x8D).ok_or(Error::MissingTag(0x8D))?;
@@ -139,6 +133,23 @@ impl ProactiveCommand {
             }),
         }
     }
+}
+
+/// The command details (`81`: number, type, qualifier; TS 102 223 §8.6) of a FETCH
+/// answer `D0 ...`, also of a command this module does not decode: the TERMINAL
+/// RESPONSE echoes them (§6.8).
+pub fn command_details(b: &[u8]) -> Result<[u8; 3]> {
+    let outer = tlv::parse_expect(b, 0xD0)?;
+    let items = tlv::parse_all(tlv::bytes(&outer).unwrap_or(&[]))?;
+    let det = items
+        .iter()
+        .find(|t| tlv::tag_num(t) & 0x7F == 0x01)
+        .and_then(tlv::bytes)
+        .ok_or(Error::MissingTag(0x81))?;
+    det.try_into().map_err(|_| Error::InvalidValue {
+        tag: 0x81,
+        reason: "command details are 3 bytes",
+    })
 }
 
 /// Text typed by the user; zeroized on drop, never shown by `Debug`.
@@ -175,18 +186,18 @@ impl TerminalResponse {
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::new());
         let mut c = vec![
-            tlv::prim(0x81, self.details.to_vec()),
-            tlv::prim(0x82, vec![0x82, 0x81]),
-            tlv::prim(0x83, vec![self.result]),
+            tlv::prim::<0x81>(self.details.to_vec()),
+            tlv::prim::<0x82>(vec![0x82, 0x81]),
+            tlv::prim::<0x83>(vec![self.result]),
         ];
         match &self.data {
             TerminalData::None => {}
             TerminalData::Text(t) => {
                 let mut v = Zeroizing::new(vec![0x04]);
                 v.extend_from_slice(t.0.as_bytes());
-                c.push(tlv::prim(0x8D, v.to_vec()));
+                c.push(tlv::prim::<0x8D>(v.to_vec()));
             }
-            TerminalData::Imei(i) => c.push(tlv::prim(0x94, imei_to_bcd(i).unwrap_or_default())),
+            TerminalData::Imei(i) => c.push(tlv::prim::<0x94>(imei_to_bcd(i).unwrap_or_default())),
         }
         out.extend_from_slice(&tlv::encode_all(&c));
         // The TLV tree copies above hold the text too; they are dropped here. A typed
@@ -295,24 +306,7 @@ pub fn imei_from_bcd(b: &[u8]) -> Result<String> {
 
 /// Checks an IMEI: 15 digits with a valid Luhn check digit (3GPP TS 23.003 §6.2.1).
 pub fn imei_is_valid(imei: &str) -> bool {
-    if imei.len() != 15 || !imei.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let sum: u32 = imei
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = (b - b'0') as u32;
-            if i % 2 == 1 {
-                let x = d * 2;
-                x / 10 + x % 10
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+    imei.len() == 15 && crate::luhn::is_valid(imei)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use thiserror::Error;
 
-/// Why bytes could not be decoded.
+/// Why bytes could not be decoded (or, [`Error::InvalidTag`], encoded).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Error {
     #[error("TLV data of {len} bytes exceeds the limit of {max} bytes")]
@@ -20,6 +21,9 @@ pub enum Error {
     MissingTag(u32),
     #[error("invalid value in tag {tag:X}: {reason}")]
     InvalidValue { tag: u32, reason: &'static str },
+    /// A tag number that is no valid BER-TLV tag of the kind asked for (encoding side).
+    #[error("{0:X} is not a valid tag for this TLV")]
+    InvalidTag(u32),
 }
 
 /// Result with this crate's [`Error`].

@@ -5,6 +5,7 @@
 //! - [`devchange`]: the device-change method's card functions (our protocol).
 //! - [`cat`]: the Card Application Toolkit subset the card uses to ask its terminal.
 //! - [`crypto`]: the device-change cryptography (KDF, seeded RSA, signatures, sealing).
+//! - [`luhn`]: the Luhn check digit of ICCIDs and IMEIs.
 //!
 //! The APDU script format, which only the client side uses, is its own crate
 //! (`apdu-script`).
@@ -16,6 +17,7 @@ pub mod crypto;
 pub mod devchange;
 pub mod error;
 pub mod iso7816;
+pub mod luhn;
 pub mod sgp22;
 
 pub use error::{Error, Result};

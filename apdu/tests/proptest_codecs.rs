@@ -76,7 +76,7 @@ proptest! {
 
     #[test]
     fn command_encode_parse_round_trip(cmd in command()) {
-        let bytes = cmd.to_bytes();
+        let bytes = cmd.to_bytes().map_err(|e| TestCaseError::fail(e.to_string()))?;
         let back = Command::parse(&bytes).map_err(|sw| TestCaseError::fail(format!("{sw}")))?;
         prop_assert_eq!(&back, &cmd);
         // Short form whenever it fits (Lc <= 255 and Ne <= 256).
@@ -98,7 +98,7 @@ proptest! {
     fn any_bytes_that_parse_reparse_equal(raw in vec(any::<u8>(), 0..300)) {
         if let Ok(cmd) = Command::parse(&raw) {
             prop_assert!(raw.len() >= 4);
-            let again = Command::parse(&cmd.to_bytes());
+            let again = Command::parse(&cmd.to_bytes().map_err(|e| TestCaseError::fail(e.to_string()))?);
             prop_assert_eq!(again, Ok(cmd));
         }
     }
@@ -419,7 +419,8 @@ fn reassemble(cmds: &[Command]) -> Result<Vec<u8>, String> {
     let mut r = Reassembler::default();
     for (i, c) in cmds.iter().enumerate() {
         // Each command goes over the wire as bytes and is parsed back, as on the card.
-        let wire = Command::parse(&c.to_bytes()).map_err(|sw| format!("block {i}: {sw}"))?;
+        let bytes = c.to_bytes().map_err(|e| format!("block {i}: {e}"))?;
+        let wire = Command::parse(&bytes).map_err(|sw| format!("block {i}: {sw}"))?;
         match r.push(wire.p1, wire.p2, &wire.data) {
             Ok(Some(msg)) if i + 1 == cmds.len() => return Ok(msg),
             Ok(Some(_)) => return Err(format!("message complete early at block {i}")),

@@ -6,6 +6,7 @@
 
 use crate::state::volatile::CHANNELS;
 use crate::vpcd::Card;
+use apdu::iso7816::ins;
 use apdu::sgp22::es10::tags;
 use apdu::{Cla, StatusWord};
 use std::time::Instant;
@@ -44,16 +45,16 @@ impl<C: Card> LoggedCard<C> {
         let Some(ch) = Cla(cla).channel().map(usize::from) else {
             return true;
         };
-        if ins == 0xC0 {
+        if ins == ins::GET_RESPONSE {
             return !self.redact_answer[ch];
         }
         // A TERMINAL RESPONSE carries what the user typed, the hidden key-generation
         // parameter included (ETSI TS 102 223 §6.8): never printed.
-        if ins == apdu::cat::INS_TERMINAL_RESPONSE {
+        if ins == ins::TERMINAL_RESPONSE {
             self.redact_answer[ch] = false;
             return false;
         }
-        if ins != apdu::sgp22::store_data::INS_STORE_DATA || cla & 0x80 == 0 {
+        if ins != ins::STORE_DATA || cla & 0x80 == 0 {
             self.redact_answer[ch] = false;
             return true;
         }

@@ -3,63 +3,16 @@
 //! checked with the SM's own verification calls from `apdu::crypto`.
 
 mod common;
-use apdu::cat::{Input, ProactiveCommand, TerminalData, TerminalResponse};
 use apdu::crypto::{self, KdfParams, PublicKey, Purpose, Salt, SignedMessage};
-use apdu::devchange::{result, DcRequest, DcResponse, Flow, KeySource, OperatorProfile};
+use apdu::devchange::{
+    DcRequest, DcResponse, DcResult, Flow, Function, KeySource, OperatorProfile,
+};
 use apdu::sgp22::es10::{Es10Request, Iccid, ProfileClass, ProfileInfoResponse, ProfileState};
 use card_sim::vpcd::Card;
 use common::*;
-use std::collections::VecDeque;
 use zeroize::Zeroizing;
 
-const IMEI: &str = "490154203237518";
 const OP: &str = "+8613800000001";
-
-/// Plays the terminal: sends `req`, answers the card's questions from `typed`
-/// (`None` = the user ends the session), then collects the answer with BF6A.
-fn run(card: &mut impl Card, ch: u8, req: &DcRequest, typed: &[Option<&str>]) -> DcResponse {
-    let mut typed: VecDeque<_> = typed.iter().copied().collect();
-    let (data, mut sw) = es10(card, ch, &req.encode(), 120);
-    if !sw.starts_with("91") {
-        assert_eq!(sw, "9000", "{req:?}");
-        return DcResponse::decode(&data).unwrap();
-    }
-    while let Some(len) = sw.strip_prefix("91") {
-        let (cmd, fsw) = split(&tx(card, &format!("80120000{len}")));
-        assert_eq!(fsw, "9000");
-        let pc = ProactiveCommand::decode(&cmd).unwrap();
-        let details = pc.details();
-        let tr = match pc {
-            ProactiveCommand::GetInput { .. } => match typed.pop_front().flatten() {
-                Some(t) => TerminalResponse {
-                    details,
-                    result: 0,
-                    data: TerminalData::Text(Input(Zeroizing::new(t.into()))),
-                },
-                None => TerminalResponse {
-                    details,
-                    result: apdu::cat::results::TERMINATED_BY_USER,
-                    data: TerminalData::None,
-                },
-            },
-            ProactiveCommand::ProvideImei { .. } => TerminalResponse {
-                details,
-                result: 0,
-                data: TerminalData::Imei(IMEI.into()),
-            },
-        };
-        let body = tr.encode();
-        let r = tx(
-            card,
-            &format!("80140000{:02X}{}", body.len(), hex::encode(&*body)),
-        );
-        sw = split(&r).1;
-    }
-    assert_eq!(sw, "9000");
-    let (data, sw) = es10(card, ch, &DcRequest::FetchResult.encode(), 120);
-    assert_eq!(sw, "9000");
-    DcResponse::decode(&data).unwrap()
-}
 
 fn operator_profile() -> OperatorProfile {
     OperatorProfile {
@@ -132,7 +85,7 @@ fn provision(card: &mut impl Card, ch: u8, param: &str) -> Provisioned {
     assert_eq!(
         r,
         DcResponse::Installed(apdu::devchange::InstallResult {
-            code: result::OK,
+            code: DcResult::Ok,
             iccid: Some(operator_profile().iccid)
         })
     );
@@ -140,7 +93,7 @@ fn provision(card: &mut impl Card, ch: u8, param: &str) -> Provisioned {
     assert_eq!(
         run(card, ch, &install, &[]),
         DcResponse::Installed(apdu::devchange::InstallResult {
-            code: result::NO_SESSION,
+            code: DcResult::NoSession,
             iccid: None
         })
     );
@@ -251,7 +204,7 @@ fn flow_b_on_another_card_with_the_same_parameter() {
         &[],
     );
     assert!(
-        matches!(r, DcResponse::Installed(ref i) if i.code == result::OK),
+        matches!(r, DcResponse::Installed(ref i) if i.code == DcResult::Ok),
         "{r:?}"
     );
     // A profile sealed for another card's EID does not open here.
@@ -265,7 +218,7 @@ fn flow_b_on_another_card_with_the_same_parameter() {
         matches!(
             r,
             DcResponse::Installed(apdu::devchange::InstallResult {
-                code: result::DECRYPTION_FAILED,
+                code: DcResult::DecryptionFailed,
                 ..
             })
         ),
@@ -281,8 +234,8 @@ fn refusals_and_resets() {
     assert_eq!(
         run(&mut s.card, ch, &DcRequest::FetchResult, &[]),
         DcResponse::Failed {
-            tag: 0xBF6A,
-            code: result::NO_SESSION
+            tag: Function::FetchResult,
+            code: DcResult::NoSession
         }
     );
     assert_eq!(tx(&mut s.card, "8012000010"), "6985");
@@ -299,8 +252,8 @@ fn refusals_and_resets() {
     assert_eq!(
         r,
         DcResponse::Failed {
-            tag: 0xBF66,
-            code: result::USER_ABORTED
+            tag: Function::Begin,
+            code: DcResult::UserAborted
         }
     );
     // Letters in an OP ID.
@@ -315,8 +268,8 @@ fn refusals_and_resets() {
     assert_eq!(
         r,
         DcResponse::Failed {
-            tag: 0xBF66,
-            code: result::INPUT_INVALID
+            tag: Function::Begin,
+            code: DcResult::InputInvalid
         }
     );
     // New parameter entries that differ.
@@ -339,8 +292,8 @@ fn refusals_and_resets() {
     assert_eq!(
         r,
         DcResponse::Failed {
-            tag: 0xBF67,
-            code: result::PARAMETER_MISMATCH
+            tag: Function::GenerateKey,
+            code: DcResult::ParameterMismatch
         }
     );
     // A KDF asking for 4 GiB is refused before any work.
@@ -361,8 +314,8 @@ fn refusals_and_resets() {
     assert_eq!(
         r,
         DcResponse::Failed {
-            tag: 0xBF67,
-            code: result::BAD_REQUEST
+            tag: Function::GenerateKey,
+            code: DcResult::BadRequest
         }
     );
     // A reset ends the session: the next function has no session.
@@ -372,8 +325,8 @@ fn refusals_and_resets() {
     assert_eq!(
         r,
         DcResponse::Failed {
-            tag: 0xBF67,
-            code: result::NO_SESSION
+            tag: Function::GenerateKey,
+            code: DcResult::NoSession
         }
     );
     // Malformed messages with our tags answer 6A80; the card still answers after.
@@ -381,4 +334,34 @@ fn refusals_and_resets() {
     assert_eq!(sw, "6A80");
     let (_, sw) = es10(&mut s.card, ch, &Es10Request::GetEid.encode(), 120);
     assert_eq!(sw, "9000");
+}
+
+#[test]
+fn an_unreadable_identity_key_answers_6f00() {
+    use card_sim::card::{atr, Euicc};
+    use card_sim::state::{MemoryStorage, Secret, Storage};
+    use card_sim::transport::Transport;
+    use rand_core::SeedableRng;
+    let mut state = card_sim::state::new_card::new_card(common::eid(), 0);
+    state.identity_key = Some(Secret::new(vec![0x30, 0x03, 0x02, 0x01, 0x00]));
+    let storage = std::sync::Arc::new(MemoryStorage::new());
+    storage.save(&state).unwrap();
+    let mut card = Transport::new(Euicc::new(
+        state,
+        Box::new(storage.clone()),
+        rand_chacha::ChaCha20Rng::seed_from_u64(1),
+        atr::DEFAULT_ATR.to_vec(),
+    ));
+    card.power_on();
+    let ch = open_isdr(&mut card);
+    let req = DcRequest::Identity {
+        challenge: vec![5; 32],
+    };
+    let (_, sw) = es10(&mut card, ch, &req.encode(), 120);
+    assert_eq!(sw, "6F00");
+    // Kept as it was: never replaced by a new key.
+    assert_eq!(
+        storage.stored().unwrap().identity_key.unwrap().expose(),
+        &[0x30, 0x03, 0x02, 0x01, 0x00]
+    );
 }

@@ -187,7 +187,10 @@ fn check_state(s: &Sim) -> Result<(), TestCaseError> {
         .storage
         .stored()
         .ok_or_else(|| TestCaseError::fail("no stored state"))?;
-    let reloaded = PersistentState::from_json(&stored.to_json())
+    let json = stored
+        .to_json()
+        .map_err(|e| TestCaseError::fail(format!("stored state does not serialize: {e}")))?;
+    let reloaded = PersistentState::from_json(&json)
         .map_err(|e| TestCaseError::fail(format!("stored state does not load: {e:#}")))?;
     prop_assert_eq!(&reloaded, &stored);
     stored

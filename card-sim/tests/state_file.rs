@@ -22,6 +22,16 @@ fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
+/// The names in `dir`, sorted.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn sample_v1_still_loads() {
     let s = PersistentState::from_json(SAMPLE_V1.as_bytes()).unwrap();
@@ -39,7 +49,7 @@ fn sample_v1_still_loads() {
     assert_eq!(s.notifications.len(), 2);
     // Writing it back gives the same document but for the schema number.
     assert_eq!(
-        String::from_utf8(s.to_json()).unwrap(),
+        String::from_utf8(s.to_json().unwrap()).unwrap(),
         SAMPLE_V1.replacen("\"schema\": 1,", "\"schema\": 2,", 1)
     );
 }
@@ -81,6 +91,11 @@ fn file_storage_round_trip_and_corruption() {
     assert!(
         !dir.join("card.json.tmp").exists(),
         "temp file renamed away"
+    );
+    assert_eq!(
+        names(&dir),
+        ["card.json", "card.json.lock"],
+        "nothing but the state and its lock"
     );
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -127,5 +142,33 @@ fn a_restarted_card_keeps_its_state() {
     let s = st.load().unwrap().unwrap();
     assert_eq!(s.enabled().unwrap().iccid, iccid);
     assert_eq!(s.notifications.len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn temporaries_of_a_killed_save_are_removed_at_open() {
+    let dir = tmpdir("stale");
+    let path = dir.join("card.json");
+    let s = new_card(derive_eid(None, 4), 0);
+    {
+        let st = FileStorage::open(&path).unwrap();
+        st.save(&s).unwrap();
+    }
+    // What a card-sim killed between creating and renaming its temporary file leaves:
+    // this crate's name, the name of versions before it; other files stay.
+    for n in [
+        ".card.json.Ab3xY9",
+        "card.json.tmp",
+        ".card.json.notours",
+        "other",
+    ] {
+        std::fs::write(dir.join(n), b"{ torn").unwrap();
+    }
+    let st = FileStorage::open(&path).unwrap();
+    assert_eq!(
+        names(&dir),
+        [".card.json.notours", "card.json", "card.json.lock", "other"]
+    );
+    assert_eq!(st.load().unwrap(), Some(s));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,14 +9,14 @@ use apdu::sgp22::es10::{
     ChallengeResponse, ConfiguredAddresses, EidResponse, Es10Request, EuiccInfo1, EuiccInfo2,
     Iccid, NotificationListResponse, ProfileInfoResponse, RatResponse, ResultCode,
 };
-use apdu_script::Script;
 use apdu::{iso7816::tlv, Command, Eid, Response, StatusWord};
+use apdu_script::Script;
 
 /// `apdu_command`: `Command::parse`, `to_bytes`, the class byte, `Response::parse`.
 pub fn apdu_command(data: &[u8]) {
     if let Ok(cmd) = Command::parse(data) {
         assert!(data.len() >= 4, "a command of {} bytes parsed", data.len());
-        let bytes = cmd.to_bytes();
+        let bytes = cmd.to_bytes().expect("a parsed command re-encodes");
         let back = Command::parse(&bytes).expect("an encoded command parses");
         assert_eq!(back, cmd, "parse(to_bytes(c)) != c");
         // The encoder picks the short form whenever it fits: never longer than the input.
@@ -115,7 +115,8 @@ pub fn es10_decode(data: &[u8]) {
     if let [a, b, ..] = data {
         let tag = u32::from(u16::from_be_bytes([*a, *b]));
         if let Ok(rc) = ResultCode::decode(tag, data) {
-            assert_eq!(ResultCode::decode(tag, &rc.encode()), Ok(rc));
+            let bytes = rc.encode().expect("a decoded result code re-encodes");
+            assert_eq!(ResultCode::decode(tag, &bytes), Ok(rc));
             let _ = rc.meaning();
         }
     }

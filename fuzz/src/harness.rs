@@ -14,7 +14,7 @@
 //! skip the RSA key generation of the first BF66 and answer the same on every run.
 
 use crate::sequence::{self, Step};
-use apdu::crypto::{PrivateKey, Seed};
+use apdu::crypto::{IdentityKey, PrivateKey, Seed};
 use apdu::Eid;
 use card_sim::card::{atr, Euicc};
 use card_sim::state::new_card::{derive_eid, new_card};
@@ -41,6 +41,15 @@ pub fn identity_pkcs8() -> &'static [u8] {
             .and_then(|k| k.to_pkcs8_der())
             .map(|der| der.to_vec())
             .expect("deriving the fuzz identity key")
+    })
+}
+
+/// The card's identity key (from [`identity_pkcs8`]), for the `sm_answers` card that
+/// signs BF6C as this card does.
+pub fn identity_key() -> &'static IdentityKey {
+    static KEY: OnceLock<IdentityKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        IdentityKey::from_pkcs8_der(identity_pkcs8()).expect("loading the fuzz identity key")
     })
 }
 
@@ -121,7 +130,11 @@ impl Sim {
         }
         self.saves_checked = saves;
         let stored = self.storage.stored().expect("a saved state");
-        let reloaded = match PersistentState::from_json(&stored.to_json()) {
+        let json = match stored.to_json() {
+            Ok(j) => j,
+            Err(e) => panic!("the stored state does not serialize: {e:#}"),
+        };
+        let reloaded = match PersistentState::from_json(&json) {
             Ok(s) => s,
             Err(e) => panic!("the stored state does not load back: {e:#}"),
         };

@@ -1,6 +1,6 @@
 //! The oracles of the cargo-fuzz targets (issue 5, "Bad input"), as plain functions so
 //! that the targets in `fuzz_targets/` are one line each, and so that the corpus
-//! generator (`src/bin/gen_corpus.rs`) and `cargo test` can replay inputs without
+//! generator (`examples/gen_corpus/`) and `cargo test` can replay inputs without
 //! libFuzzer. Every function panics when an invariant breaks; libFuzzer reports that as
 //! a crash and saves the input.
 //!
@@ -10,8 +10,10 @@
 //!   and power/reset events.
 //! - [`harness`]: the card (card-sim's dispatcher on memory storage) driven by such a
 //!   sequence, with the response and state checks after every step.
-//! - [`answers`]: what the SM side does with a card's answers (61xx reassembly, the
-//!   ES10 and device-change decoders, the checks of BF66/BF67/BF6C contents).
+//! - [`answers`]: sm-cli's own code (the `sm_cli` library: transport, ES10 session and
+//!   functions, the device-change terminal, the SM flows) against a card whose answers
+//!   come from the input, with checks on every command sm-cli sends and on the SM's
+//!   outcome.
 
 pub mod answers;
 pub mod codecs;

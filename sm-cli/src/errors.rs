@@ -4,28 +4,9 @@
 //! [`from_pcsc`], status words keep their ISO 7816-4 meaning from `apdu::StatusWord`,
 //! and ES10 result codes (SGP.22 §5.7) carry the meaning of the function that answered.
 //!
-//! Exit codes (stable; scripts may rely on them):
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | success |
-//! | 1 | unexpected PC/SC or I/O error |
-//! | 2 | invalid command line or input (clap uses 2 as well) |
-//! | 3 | pcscd is not running |
-//! | 4 | no smart card reader |
-//! | 5 | no reader matches `-r`, or the reader went away |
-//! | 6 | the reader choice is ambiguous |
-//! | 7 | no card in the reader (or it was removed) |
-//! | 8 | the card is held exclusively by another program |
-//! | 9 | the card did not answer (mute, reset by someone else, protocol mismatch) |
-//! | 10 | the card answered an error status word |
-//! | 11 | the card's answer could not be decoded |
-//! | 12 | the operation was not confirmed |
-//! | 13 | the card is not an eUICC (no ISD-R) |
-//! | 21-26 | an ES10 function answered result code 1-6 (exit = 20 + code) |
-//! | 29 | an ES10 function answered another result code (127 = undefined error) |
-//! | 30-59 | the device-change method's SM refused (see `sm::service::error`) |
+//! Exit codes: each error names its row of the one table, [`crate::exit::ROWS`].
 
+use crate::exit::Exit;
 use apdu::StatusWord;
 use thiserror::Error;
 
@@ -115,28 +96,30 @@ fn ambiguous(selector: &Option<String>, matches: &[(usize, String)]) -> String {
 }
 
 impl CliError {
-    /// The process exit code (see the module docs).
-    pub fn exit_code(&self) -> u8 {
+    /// Why the process exits (its row of [`crate::exit::ROWS`]).
+    pub fn exit(&self) -> Exit {
         match self {
-            CliError::Pcsc { .. } | CliError::Io(_) => 1,
-            CliError::Sm(e) => e.exit_code(),
-            CliError::Usage(_) => 2,
-            CliError::NoService => 3,
-            CliError::NoReaders => 4,
-            CliError::ReaderNotFound { .. } | CliError::ReaderGone(_) => 5,
-            CliError::ReaderAmbiguous { .. } => 6,
-            CliError::NoCard(_) => 7,
-            CliError::CardBusy(_) => 8,
-            CliError::CardMute { .. } => 9,
-            CliError::Status { .. } => 10,
-            CliError::Malformed { .. } => 11,
-            CliError::NotConfirmed(_) => 12,
-            CliError::NotEuicc(_) => 13,
-            CliError::Es10 { code, .. } => match code {
-                1..=6 => 20 + code,
-                _ => 29,
-            },
+            CliError::Pcsc { .. } | CliError::Io(_) => Exit::Unexpected,
+            CliError::Sm(e) => e.exit(),
+            CliError::Usage(_) => Exit::Usage,
+            CliError::NoService => Exit::NoService,
+            CliError::NoReaders => Exit::NoReaders,
+            CliError::ReaderNotFound { .. } | CliError::ReaderGone(_) => Exit::NoSuchReader,
+            CliError::ReaderAmbiguous { .. } => Exit::AmbiguousReader,
+            CliError::NoCard(_) => Exit::NoCard,
+            CliError::CardBusy(_) => Exit::CardBusy,
+            CliError::CardMute { .. } => Exit::CardMute,
+            CliError::Status { .. } => Exit::ErrorStatus,
+            CliError::Malformed { .. } => Exit::Undecodable,
+            CliError::NotConfirmed(_) => Exit::NotConfirmed,
+            CliError::NotEuicc(_) => Exit::NotEuicc,
+            CliError::Es10 { code, .. } => Exit::es10(*code),
         }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        self.exit().code()
     }
 
     /// A stable machine-readable name, used in the `--json` error object.
@@ -223,35 +206,15 @@ pub fn from_pcsc(err: pcsc::Error, reader: Option<&str>, op: &'static str) -> Cl
 }
 
 /// The meaning of an ES10 result code, per function (SGP.22 §5.7). `tag` is the
-/// function's top-level tag (`0xBF31` for EnableProfile, ...). The `{ 80 code }` results
-/// come from `apdu::sgp22::es10::ResultCode`; GetProfilesInfo's own error codes are added here.
+/// function's top-level tag (`0xBF31` for EnableProfile, ...); the table is
+/// `apdu::sgp22::es10::ResultCode::meaning`.
 pub fn es10_meaning(tag: u32, code: u8) -> &'static str {
-    match (tag, code) {
-        (0xBF2D, 1) => "incorrect input values",
-        _ => apdu::sgp22::es10::ResultCode::new(tag, code).meaning(),
-    }
+    apdu::sgp22::es10::ResultCode::new(tag, code).meaning()
 }
 
-/// The name of an ES10 function, for messages.
+/// The name of an ES10 function, for messages (names: `apdu::sgp22::es10::tags`).
 pub fn es10_function(tag: u32) -> &'static str {
-    match tag {
-        0xBF3E => "GetEID",
-        0xBF20 => "GetEUICCInfo1",
-        0xBF22 => "GetEUICCInfo2",
-        0xBF2E => "GetEuiccChallenge",
-        0xBF2D => "GetProfilesInfo",
-        0xBF31 => "EnableProfile",
-        0xBF32 => "DisableProfile",
-        0xBF33 => "DeleteProfile",
-        0xBF34 => "eUICCMemoryReset",
-        0xBF29 => "SetNickname",
-        0xBF3C => "EuiccConfiguredAddresses",
-        0xBF3F => "SetDefaultDpAddress",
-        0xBF28 => "ListNotification",
-        0xBF30 => "RemoveNotification",
-        0xBF43 => "GetRAT",
-        _ => "ES10 function",
-    }
+    apdu::sgp22::es10::tags::name(tag).unwrap_or("ES10 function")
 }
 
 /// The error for a non-zero ES10 result code.

@@ -57,6 +57,20 @@ pub fn rows(items: &[(&str, String)]) -> String {
         .join("\n")
 }
 
+/// A listing: `empty` when there are no items, else a [`table`] with one row per item.
+pub fn listing<T>(
+    items: &[T],
+    empty: &str,
+    header: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> String {
+    if items.is_empty() {
+        return empty.to_string();
+    }
+    let body: Vec<Vec<String>> = items.iter().map(row).collect();
+    table(header, &body)
+}
+
 /// Lays out a table with a header row; columns padded to their widest cell.
 pub fn table(header: &[&str], body: &[Vec<String>]) -> String {
     let n = header.len();

@@ -8,6 +8,7 @@
 
 use crate::locks::Lease;
 use crate::pcsc_io::{self, Presence};
+use crate::process;
 use crate::stack::Stack;
 use anyhow::{bail, Context as _, Result};
 use std::ffi::OsString;
@@ -44,12 +45,6 @@ pub struct CardSim {
     args: Vec<OsString>,
     pidfile: PathBuf,
     child: Option<Child>,
-}
-
-fn starttime(pid: u32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(") ")?.1;
-    rest.split_whitespace().nth(19).map(str::to_string)
 }
 
 impl CardSim {
@@ -117,6 +112,23 @@ impl CardSim {
         Ok(card)
     }
 
+    /// Starts the floor-card (tests/src/bin/floor-card.rs: answers 90 00 to everything,
+    /// the benchmarks' baseline) on `slot`; `None` when its binary is not next to the
+    /// running one (`cargo build -p system-tests --bins` builds it).
+    pub fn start_floor(
+        stack: &Stack,
+        slot: u32,
+        reader: &str,
+        test: &str,
+    ) -> Result<Option<CardSim>> {
+        let bin = std::env::current_exe()?.with_file_name("floor-card");
+        if !bin.is_file() {
+            return Ok(None);
+        }
+        let args = vec![OsString::from("--slot"), slot.to_string().into()];
+        CardSim::start_program(stack, slot, reader, stack.scratch_dir(test), &bin, args).map(Some)
+    }
+
     fn launch(&mut self) -> Result<()> {
         // A card of an earlier test may still be shown for a moment: wait until it is gone.
         pcsc_io::wait_no_card(&self.reader, CARD_TIMEOUT)
@@ -146,7 +158,10 @@ impl CardSim {
         }
         std::fs::write(
             &self.pidfile,
-            format!("{pid} {}\n", starttime(pid).unwrap_or_else(|| "0".into())),
+            format!(
+                "{pid} {}\n",
+                process::stat_field(pid, 22).unwrap_or_else(|| "0".into())
+            ),
         )?;
         self.child = Some(child);
         self.wait_ready()
@@ -189,6 +204,34 @@ impl CardSim {
         self.child.as_ref().map(Child::id)
     }
 
+    /// The CPU time card-sim has used so far (all its threads), while it runs.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        process::cpu_time(self.pid()?)
+    }
+
+    /// Waits until card-sim has used `work` more CPU time than `since` (a
+    /// [`CardSim::cpu_time`] reading): it is computing, e.g. deriving a key for a command
+    /// it received. Fails after `timeout`, or when card-sim is not running.
+    pub fn wait_busy(&self, since: Duration, work: Duration, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let Some(now) = self.cpu_time() else {
+                bail!("card-sim on slot {} is not running", self.slot);
+            };
+            if now >= since + work {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "card-sim on slot {} used {:?} of CPU in {timeout:?}, not {work:?}",
+                    self.slot,
+                    now.saturating_sub(since)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// True while the process runs.
     pub fn running(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
@@ -200,23 +243,8 @@ impl CardSim {
         grace: Duration,
     ) -> Option<std::process::ExitStatus> {
         let mut child = self.child.take()?;
-        // SAFETY: kill(2) on the PID of our own unreaped child: it cannot be recycled yet.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, sig);
-        }
-        let deadline = Instant::now() + grace;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(s)) => break Some(s),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                _ => {
-                    let _ = child.kill();
-                    break child.wait().ok();
-                }
-            }
-        };
+        process::signal(&child, sig);
+        let (status, _) = process::wait_until(&mut child, Instant::now() + grace);
         let _ = std::fs::remove_file(&self.pidfile);
         status
     }

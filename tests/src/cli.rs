@@ -1,9 +1,11 @@
-//! Running programs under test (sm-cli) and witnesses (opensc-tool, scriptor) with a
-//! timeout, capturing stdout, stderr and the exit code.
+//! Running programs under test (sm-cli), witnesses (opensc-tool, scriptor) and the stack's
+//! own scripts with a timeout, capturing stdout, stderr and the exit code.
 
+use crate::process;
 use crate::stack::Stack;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,7 +27,8 @@ pub struct Run {
 
 impl Run {
     /// Panics with the whole story unless the command exited 0.
-    pub fn ok(&self) -> &Run {
+    #[track_caller]
+    pub fn expect_success(&self) -> &Run {
         if self.code != Some(0) {
             panic!("command failed: {self}");
         }
@@ -38,6 +41,16 @@ impl Run {
             Ok(v) => v,
             Err(e) => panic!("stdout is not one JSON document ({e}): {self}"),
         }
+    }
+
+    /// The lines of stderr that are not APDU trace lines (`> ...`, `< ...`): what the
+    /// user reads.
+    pub fn message(&self) -> String {
+        self.stderr
+            .lines()
+            .filter(|l| !(l.starts_with("> ") || l.starts_with("< ")))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -128,19 +141,7 @@ where
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if start.elapsed() < timeout => std::thread::sleep(Duration::from_millis(5)),
-            Ok(None) => {
-                timed_out = true;
-                let _ = child.kill();
-                break child.wait().ok();
-            }
-            Err(_) => break None,
-        }
-    };
+    let (status, timed_out) = process::wait_until(&mut child, start + timeout);
     Run {
         command,
         code: status.and_then(|s| s.code()),
@@ -160,14 +161,39 @@ where
     run_with(&mut Command::new(program), args, None, COMMAND_TIMEOUT)
 }
 
-/// Runs the sm-cli under test, with no reader preset from the environment (tests always
-/// name the reader with `-r`).
+/// The sm-cli binary `bin` as the tests run it: no reader or IMEI taken from the
+/// environment (tests name them with `-r` and `--imei`), no colours.
+pub fn sm_cli_command(bin: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("SM_CLI_READER")
+        .env_remove("SM_CLI_IMEI")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs the sm-cli under test (see [`sm_cli_command`]).
 pub fn sm_cli<I, S>(stack: &Stack, args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut cmd = Command::new(&stack.sm_cli);
-    cmd.env_remove("SM_CLI_READER").env("NO_COLOR", "1");
-    run_with(&mut cmd, args, None, COMMAND_TIMEOUT)
+    run_with(
+        &mut sm_cli_command(&stack.sm_cli),
+        args,
+        None,
+        COMMAND_TIMEOUT,
+    )
+}
+
+/// Restarts the pcscd that scripts/stack-up.sh owns (`stack-up.sh --restart-pcscd`).
+/// The caller holds the pcscd lock exclusively and has checked [`Stack::pcscd_owned`].
+pub fn restart_pcscd(stack: &Stack) -> Run {
+    run_with(
+        Command::new("bash")
+            .arg(stack.root.join("scripts/stack-up.sh"))
+            .env("STACK_DIR", &stack.dir),
+        ["--restart-pcscd"],
+        None,
+        COMMAND_TIMEOUT,
+    )
 }

@@ -81,7 +81,7 @@ pub struct Profile {
 /// `sm-cli -r READER profiles list --json`, parsed; panics with the output if it fails.
 pub fn profiles(stack: &Stack, reader: &str) -> Vec<Profile> {
     let run = sm_cli(stack, ["-r", reader, "profiles", "list", "--json"]);
-    let v = run.ok().json();
+    let v = run.expect_success().json();
     let Some(list) = v.get("profiles").and_then(|p| p.as_array()) else {
         panic!("no \"profiles\" array: {run}");
     };
@@ -104,7 +104,7 @@ pub fn profiles(stack: &Stack, reader: &str) -> Vec<Profile> {
 /// `sm-cli -r READER info --json` → the EID string; panics with the output if absent.
 pub fn eid_cli(stack: &Stack, reader: &str) -> String {
     let run = sm_cli(stack, ["-r", reader, "info", "--json"]);
-    let v = run.ok().json();
+    let v = run.expect_success().json();
     match v.get("eid").and_then(|e| e.as_str()) {
         Some(e) => e.to_string(),
         None => panic!("no \"eid\" in the info document: {run}"),

@@ -9,6 +9,12 @@
 //!
 //! Tests take a free vpcd slot under a file lock ([`locks`]), so tests of one binary may
 //! run in parallel and never share a slot; a test that restarts pcscd locks all of them.
+//!
+//! This library is the one helper layer of every test in `tests/tests/` and of the
+//! benchmarks in `src/bin/`: card-sim processes ([`card`]), programs run with a timeout
+//! ([`cli`], on [`process`]), sm-cli with an SM store ([`sm`]), the card's state file
+//! ([`state_file`]), raw PC/SC ([`pcsc_io`]), shared byte strings and flows ([`flows`],
+//! [`hexutil`]), the witnesses ([`witnesses`]) and a seeded generator ([`rng`]).
 
 pub mod card;
 pub mod cli;
@@ -16,10 +22,15 @@ pub mod flows;
 pub mod hexutil;
 pub mod locks;
 pub mod pcsc_io;
+pub mod process;
+pub mod rng;
+pub mod sm;
 pub mod stack;
+pub mod state_file;
 pub mod witnesses;
 
 pub use card::{CardOptions, CardSim};
 pub use cli::{sm_cli, Run};
 pub use locks::Lease;
+pub use sm::Sm;
 pub use stack::{require_stack, Stack};

@@ -34,6 +34,18 @@ pub fn repo_root() -> PathBuf {
     here.parent().unwrap_or(here).to_path_buf()
 }
 
+/// True when `test` may restart pcscd: scripts/stack-up.sh started it. Otherwise the
+/// test skips with a message, or fails under CI.
+pub fn may_restart_pcscd(stack: &Stack, test: &str) -> bool {
+    if stack.pcscd_owned {
+        return true;
+    }
+    let why = "pcscd was not started by scripts/stack-up.sh, so this test may not restart it";
+    assert!(!in_ci(), "{why}");
+    eprintln!("SKIP {test}: {why}");
+    false
+}
+
 /// True when running under CI (`CI` set to anything but empty, `0` or `false`).
 pub fn in_ci() -> bool {
     match std::env::var("CI") {

@@ -34,7 +34,7 @@ fn kill9_after_enable_then_restart_keeps_the_state() {
         &stack,
         ["-r", r.as_str(), "profiles", "enable", target.as_str()],
     )
-    .ok();
+    .expect_success();
     sm_cli(
         &stack,
         [
@@ -46,7 +46,7 @@ fn kill9_after_enable_then_restart_keeps_the_state() {
             "survivor",
         ],
     )
-    .ok();
+    .expect_success();
     let after_enable = profiles(&stack, &r);
     assert_ne!(after_enable, before);
 
@@ -66,7 +66,7 @@ fn kill9_after_enable_then_restart_keeps_the_state() {
     assert_eq!(restored, after_enable, "profiles after kill -9 and restart");
     let list = sm_cli(&stack, ["-r", r.as_str(), "profiles", "list", "--json"]);
     assert!(
-        list.ok().stdout.contains("survivor"),
+        list.expect_success().stdout.contains("survivor"),
         "nickname lost: {list}"
     );
 
@@ -84,7 +84,7 @@ fn kill9_after_enable_then_restart_keeps_the_state() {
         &stack,
         ["-r", r.as_str(), "profiles", "disable", target.as_str()],
     )
-    .ok();
+    .expect_success();
     let disabled = profiles(&stack, &r);
     card.kill9().unwrap();
     card.restart().unwrap();

@@ -99,7 +99,7 @@ fn sm_cli_apdu_runs_the_lpac_sequence() {
     let mut args = vec!["-r", card.reader.as_str(), "apdu", "--json"];
     args.extend(seq);
     let run = sm_cli(&stack, &args);
-    let v = run.ok().json();
+    let v = run.expect_success().json();
     let ex = v["exchanges"]
         .as_array()
         .unwrap_or_else(|| panic!("no exchanges array: {run}"));
@@ -131,7 +131,7 @@ fn sm_cli_apdu_runs_the_lpac_sequence() {
         ],
     );
     assert!(
-        human.ok().stdout.contains(eid) || human.stderr.contains(eid),
+        human.expect_success().stdout.contains(eid) || human.stderr.contains(eid),
         "{human}"
     );
     assert_eq!(eid_cli(&stack, &card.reader), eid);
@@ -147,7 +147,7 @@ fn info_json_shows_a_valid_eid_and_the_configured_one() {
     // Default EID: SGP.26 test prefix, check digits valid, the same as raw GetEID.
     let card = CardSim::start(&stack, &lease, "info-default", &ephemeral()).unwrap();
     let run = sm_cli(&stack, ["-r", card.reader.as_str(), "info", "--json"]);
-    let v = run.ok().json();
+    let v = run.expect_success().json();
     let eid = v["eid"].as_str().unwrap_or_default().to_string();
     assert!(eid_valid(&eid), "EID {eid:?} has wrong check digits: {run}");
     assert!(eid.starts_with("89049032"), "test EID prefix: {eid}");

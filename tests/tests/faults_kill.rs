@@ -41,14 +41,14 @@
 //! (printed). The SM store's own crash and concurrency tests are in
 //! sm-cli/src/sm/store/tests/crash.rs and concurrency.rs.
 
-mod support;
-
 use std::time::{Duration, Instant};
-use support::{
-    env_num, is_command_line, message, sm_list, sm_show, CardFile, Rng, Sm, EXIT_ALREADY_ON_CARD,
-    EXIT_CARD_MUTE, EXIT_NO_CARD, EXIT_READER_GONE, IMEIS,
-};
 use system_tests::flows::eid_raw;
+use system_tests::rng::{env_num, Rng};
+use system_tests::sm::{
+    is_command_line, Sm, EXIT_ALREADY_ON_CARD, EXIT_CARD_MUTE, EXIT_NO_CARD, EXIT_READER_GONE,
+    IMEIS,
+};
+use system_tests::state_file::CardFile;
 use system_tests::{require_stack, CardOptions, CardSim, Lease, Run, Stack};
 
 const PARAM: &str = "13572468";
@@ -204,7 +204,7 @@ impl Rig<'_> {
         let s = &mut self.slots[i];
         s.card.stop().map_err(|e| format!("{e:#}"))?;
         s.generation += 1;
-        let eid = fresh_eid(self.rng.next());
+        let eid = fresh_eid(self.rng.next_u64());
         let card = CardSim::start_on(
             self.stack,
             s.slot,
@@ -231,7 +231,7 @@ impl Rig<'_> {
 
     /// The SM store and both cards agree (module docs).
     fn check_agreement(&self) -> Result<(), String> {
-        let records = sm_list(&self.sm)?;
+        let records = self.sm.list()?;
         let mut files = Vec::new();
         for i in 0..self.slots.len() {
             if let Some(f) = self.file(i)? {
@@ -279,7 +279,7 @@ impl Rig<'_> {
                     ));
                 }
                 if r.eid != f.eid {
-                    let show = sm_show(&self.sm, &op)?.unwrap_or_default();
+                    let show = self.sm.show(&op)?.unwrap_or_default();
                     let owed = show["pending_removals"].as_array().is_some_and(|a| {
                         a.iter()
                             .any(|x| x.as_str().is_some_and(|s| s.contains(&f.eid)))
@@ -318,7 +318,7 @@ impl Rig<'_> {
                 expect(&run, &[0])?;
                 return Ok("sync run again");
             }
-            Kind::Provision => match sm_show(&self.sm, op)? {
+            Kind::Provision => match self.sm.show(op)? {
                 None => {
                     if holds(self)? {
                         return Err(format!(
@@ -348,8 +348,10 @@ impl Rig<'_> {
                 }
             },
             Kind::DeviceChange => {
-                let rec =
-                    sm_show(&self.sm, op)?.ok_or_else(|| format!("{op}: the record is gone"))?;
+                let rec = self
+                    .sm
+                    .show(op)?
+                    .ok_or_else(|| format!("{op}: the record is gone"))?;
                 if rec["device"]["eid"] == eid.as_str() {
                     if rec["delivery"] == "delivered" {
                         "device change: done"
@@ -370,8 +372,10 @@ impl Rig<'_> {
                 }
             }
         };
-        let rec =
-            sm_show(&self.sm, op)?.ok_or_else(|| format!("{op}: no record after recovery"))?;
+        let rec = self
+            .sm
+            .show(op)?
+            .ok_or_else(|| format!("{op}: no record after recovery"))?;
         if rec["device"]["eid"] != eid.as_str() || !holds(self)? {
             return Err(format!(
                 "{op}: after recovery the card {eid} should hold it and be bound: {rec:#}"
@@ -443,7 +447,7 @@ fn sigkill_during_installs_and_state_writes_leaves_before_or_after() {
             (Kind::Sync, 0),
         ] {
             let (run, apdus) = rig.run_flow(kind, i, &op);
-            run.ok();
+            run.expect_success();
             eprintln!("measured {kind:?}: {:?}, {apdus} APDUs", run.elapsed);
         }
         rig.ops.push(op);
@@ -474,7 +478,9 @@ fn sigkill_during_installs_and_state_writes_leaves_before_or_after() {
                 (Kind::Sync, rig.rng.below(2) as usize, String::new())
             } else {
                 let op = rig.ops[rig.rng.below(rig.ops.len() as u64) as usize].clone();
-                let bound = sm_show(&rig.sm, &op)
+                let bound = rig
+                    .sm
+                    .show(&op)
                     .unwrap()
                     .expect("a provisioned OP ID has a record")["device"]["eid"]
                     .as_str()
@@ -535,7 +541,7 @@ fn sigkill_during_installs_and_state_writes_leaves_before_or_after() {
         );
         if code != 0 {
             assert!(
-                !message(&run).trim().is_empty(),
+                !run.message().trim().is_empty(),
                 "{what}: exit {code} without a message: {run}"
             );
         }

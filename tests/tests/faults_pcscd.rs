@@ -17,19 +17,17 @@
 //! The random-point SIGKILL campaign is tests/tests/faults_kill.rs; the SM store's crash
 //! tests are sm-cli/src/sm/store/tests/crash.rs.
 
-mod support;
-
-use std::process::Command;
 use std::time::Duration;
-use support::{
-    is_command_line, is_terminal_response, message, sm_show, CardFile, Sm, Traced,
-    EXIT_ALREADY_ON_CARD, EXIT_CARD_MUTE, EXIT_NO_CARD, EXIT_NO_SERVICE, EXIT_READER_GONE, IMEIS,
-};
-use system_tests::cli::{run_with, COMMAND_TIMEOUT};
+use system_tests::cli::restart_pcscd;
 use system_tests::flows::eid_raw;
 use system_tests::pcsc_io::{self, Presence};
-use system_tests::stack::in_ci;
-use system_tests::{require_stack, CardOptions, CardSim, Lease, Run, Stack};
+use system_tests::sm::{
+    is_command_line, is_terminal_response, Sm, Traced, EXIT_ALREADY_ON_CARD, EXIT_CARD_MUTE,
+    EXIT_NO_CARD, EXIT_NO_SERVICE, EXIT_READER_GONE, IMEIS,
+};
+use system_tests::stack::may_restart_pcscd;
+use system_tests::state_file::CardFile;
+use system_tests::{require_stack, CardOptions, CardSim, Lease, Run};
 
 const PARAM: &str = "24681357";
 const FINISH: Duration = Duration::from_secs(60);
@@ -97,7 +95,10 @@ fn check_clear_error(run: &Run, clear: &[i32], what: &str) {
         clear.contains(&code),
         "{what}: not a clear error (wanted exit 0 or {clear:?}): {run}"
     );
-    assert!(!message(run).trim().is_empty(), "{what}: no message: {run}");
+    assert!(
+        !run.message().trim().is_empty(),
+        "{what}: no message: {run}"
+    );
     let doc: serde_json::Value = serde_json::from_str(run.stdout.trim())
         .unwrap_or_else(|e| panic!("{what}: --json gave no JSON error ({e}): {run}"));
     assert_eq!(doc["error"]["exit_code"], code, "{what}: {run}");
@@ -115,7 +116,7 @@ fn check_clear_error(run: &Run, clear: &[i32], what: &str) {
 fn complete(sm: &Sm, card: &CardSim, op: &str, eid: &str, what: &str) -> &'static str {
     let file = CardFile::read(&card.state).unwrap_or_else(|e| panic!("{what}: {e}"));
     let on_card = file.as_ref().is_some_and(|f| f.op(op).is_some());
-    let rec = sm_show(sm, op).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let rec = sm.show(op).unwrap_or_else(|e| panic!("{what}: {e}"));
     let outcome = match &rec {
         None => {
             assert!(
@@ -159,7 +160,8 @@ fn complete(sm: &Sm, card: &CardSim, op: &str, eid: &str, what: &str) -> &'stati
             "record pending: the bound card's device change completed it"
         }
     };
-    let rec = sm_show(sm, op)
+    let rec = sm
+        .show(op)
         .unwrap()
         .unwrap_or_else(|| panic!("{what}: no record of {op}"));
     assert_eq!(rec["delivery"], "delivered", "{what}: {rec:#}");
@@ -195,26 +197,12 @@ fn same_apart_from(before: &CardFile, after: &CardFile, op: &str) -> bool {
     before.eid == after.eid && strip(before) == strip(after)
 }
 
-fn restart_pcscd(stack: &Stack) -> Run {
-    run_with(
-        Command::new("bash")
-            .arg(stack.root.join("scripts/stack-up.sh"))
-            .env("STACK_DIR", &stack.dir),
-        ["--restart-pcscd"],
-        None,
-        COMMAND_TIMEOUT,
-    )
-}
-
 #[test]
 fn pcscd_restart_mid_session() {
     let Some(stack) = require_stack("pcscd_restart_mid_session") else {
         return;
     };
-    if !stack.pcscd_owned {
-        let why = "pcscd was not started by scripts/stack-up.sh, so this test may not restart it";
-        assert!(!in_ci(), "{why}");
-        eprintln!("SKIP pcscd_restart_mid_session: {why}");
+    if !may_restart_pcscd(&stack, "pcscd_restart_mid_session") {
         return;
     }
     let lease = Lease::take(&stack, 1, true).unwrap();
@@ -227,7 +215,7 @@ fn pcscd_restart_mid_session() {
         &provision_args(&r, "+8613700000001", "test"),
         Some(&format!("{PARAM}\n")),
     )
-    .ok();
+    .expect_success();
 
     let points = [
         Point::SessionOpen,
@@ -248,7 +236,7 @@ fn pcscd_restart_mid_session() {
         let restart = restart_pcscd(&stack);
         t.resume();
         let run = t.finish(FINISH);
-        restart.ok();
+        restart.expect_success();
         check_clear_error(
             &run,
             &[
@@ -281,7 +269,7 @@ fn pcscd_restart_mid_session() {
         eprintln!(
             "{what}: sm-cli exit {:?} ({}); {outcome}",
             run.code,
-            message(&run).trim()
+            run.message().trim()
         );
     }
     // Everything provisioned is still there, and a restart of card-sim reads it back.
@@ -311,7 +299,7 @@ fn card_removal_mid_command() {
         &provision_args(&r, "+8613600000001", "test"),
         Some(&format!("{PARAM}\n")),
     )
-    .ok();
+    .expect_success();
 
     for (n, point) in [Point::KeyDerivation, Point::BetweenBf69Blocks]
         .into_iter()
@@ -326,8 +314,11 @@ fn card_removal_mid_command() {
         );
         assert!(reach(&t, point), "{what}: sm-cli ended before the point");
         if matches!(point, Point::KeyDerivation) {
-            // Well inside Argon2id (about 0.25 s with the production cost).
-            std::thread::sleep(Duration::from_millis(50));
+            // Inside Argon2id (about 0.25 s of CPU with the production cost): the card has
+            // spent 30 ms of CPU since the confirmed parameter left sm-cli.
+            let since = card.cpu_time().expect("card-sim runs");
+            card.wait_busy(since, Duration::from_millis(30), FINISH)
+                .unwrap_or_else(|e| panic!("{what}: {e:#}"));
         } else {
             // Hold sm-cli between the blocks while the card goes.
             t.pause();
@@ -344,7 +335,7 @@ fn card_removal_mid_command() {
         eprintln!(
             "{what}: card-sim {status:?}; sm-cli exit {:?}: {}",
             run.code,
-            message(&run).trim()
+            run.message().trim()
         );
         // Nothing was written: the card had no complete command to act on.
         assert_eq!(
@@ -354,7 +345,7 @@ fn card_removal_mid_command() {
         );
         card.restart().unwrap();
         assert_eq!(eid_raw(&r).unwrap(), eid, "{what}");
-        let rec = sm_show(&sm, &op).unwrap();
+        let rec = sm.show(&op).unwrap();
         match point {
             // The card never answered BF67: the SM recorded nothing.
             Point::KeyDerivation => assert!(rec.is_none(), "{what}: {rec:#?}"),

@@ -19,13 +19,13 @@
 //! stack offers up to that, at least 2. The SM store's own concurrency tests (threads on
 //! one file) are sm-cli/src/sm/store/tests/concurrency.rs.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use support::{env_num, mentions_db_lock, sm_list, sm_show, CardFile, Sm, IMEIS};
 use system_tests::flows::eid_raw;
+use system_tests::rng::env_num;
+use system_tests::sm::{mentions_db_lock, Sm, IMEIS};
+use system_tests::state_file::CardFile;
 use system_tests::{require_stack, CardOptions, CardSim, Lease, Run};
 
 const PARAM: &str = "97531864";
@@ -163,7 +163,7 @@ fn parallel_cards_one_sm_store_no_lost_updates() {
         reads.len(),
         started.elapsed()
     );
-    let records = sm_list(&sm).unwrap();
+    let records = sm.list().unwrap();
     assert_eq!(
         records.len(),
         n * per_card,
@@ -210,7 +210,7 @@ fn parallel_cards_one_sm_store_no_lost_updates() {
                 || r.stdout.contains("this was the last attempt")
         })
         .count();
-    let rec = sm_show(&sm, &victim).unwrap().unwrap();
+    let rec = sm.show(&victim).unwrap().unwrap();
     let counted = (wrong + last) as u64;
     assert!(
         attempts.len() < 3 || (wrong == 2 && last == 1),
@@ -224,14 +224,14 @@ fn parallel_cards_one_sm_store_no_lost_updates() {
     assert_eq!(rec["failures"], counted.min(3), "{rec:#}");
     assert_eq!(rec["locked"], counted >= 3, "{rec:#}");
     let audit = sm.run(&["--json", "sm", "audit", &victim], None);
-    let failures_audited = audit.ok().json()["entries"]
+    let failures_audited = audit.expect_success().json()["entries"]
         .as_array()
         .map(|e| e.iter().filter(|x| x["action"] == "auth-failure").count())
         .unwrap_or(0) as u64;
     assert_eq!(failures_audited, counted, "audited failures: {audit}");
     sm.run(&["sm", "unlock", &victim, "--operator", "load-test"], None)
-        .ok();
-    let rec = sm_show(&sm, &victim).unwrap().unwrap();
+        .expect_success();
+    let rec = sm.show(&victim).unwrap().unwrap();
     assert_eq!(rec["failures"], 0, "{rec:#}");
     assert_eq!(rec["locked"], false, "{rec:#}");
     assert_eq!(
@@ -281,7 +281,7 @@ fn parallel_cards_one_sm_store_no_lost_updates() {
     check_runs("parallel syncs", &syncs, &[0]);
 
     // Every record present, where it should be; every card holds exactly its OP IDs.
-    let records = sm_list(&sm).unwrap();
+    let records = sm.list().unwrap();
     assert_eq!(records.len(), n * per_card, "{records:#?}");
     let mut expected: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for i in 0..n {

@@ -6,12 +6,11 @@
 //! --restart-pcscd`), holding the pcscd lock exclusively so no other test is using pcscd
 //! meanwhile. It cannot restart a pcscd it does not own: then it skips (or fails in CI).
 
-use std::process::Command;
 use std::time::Duration;
-use system_tests::cli::{run_with, COMMAND_TIMEOUT};
+use system_tests::cli::restart_pcscd;
 use system_tests::flows::{eid_cli, eid_raw, profiles};
 use system_tests::pcsc_io::{self, Presence};
-use system_tests::stack::in_ci;
+use system_tests::stack::may_restart_pcscd;
 use system_tests::{require_stack, sm_cli, CardOptions, CardSim, Lease};
 
 #[test]
@@ -19,10 +18,7 @@ fn card_sim_reconnects_after_pcscd_restart() {
     let Some(stack) = require_stack("card_sim_reconnects_after_pcscd_restart") else {
         return;
     };
-    if !stack.pcscd_owned {
-        let why = "pcscd was not started by scripts/stack-up.sh, so this test may not restart it";
-        assert!(!in_ci(), "{why}");
-        eprintln!("SKIP card_sim_reconnects_after_pcscd_restart: {why}");
+    if !may_restart_pcscd(&stack, "card_sim_reconnects_after_pcscd_restart") {
         return;
     }
     let t0 = std::time::Instant::now();
@@ -48,21 +44,14 @@ fn card_sim_reconnects_after_pcscd_restart() {
         &stack,
         ["-r", r.as_str(), "profiles", "enable", test.iccid.as_str()],
     )
-    .ok();
+    .expect_success();
     let before = profiles(&stack, &r);
     let pid = card.pid();
 
     for round in 1..=2 {
         let t = std::time::Instant::now();
-        let restart = run_with(
-            Command::new("bash")
-                .arg(stack.root.join("scripts/stack-up.sh"))
-                .env("STACK_DIR", &stack.dir),
-            ["--restart-pcscd"],
-            None,
-            COMMAND_TIMEOUT,
-        );
-        restart.ok();
+        let restart = restart_pcscd(&stack);
+        restart.expect_success();
         // The card-sim process reconnects with its backoff; give it time, no fixed sleep.
         pcsc_io::wait_presence(&r, Presence::Card, Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("round {round}: {e:#}\n{}", card.log_tail()));

@@ -53,7 +53,7 @@ fn list_enable_disable_delete_through_the_reader() {
     }
 
     // Enable a test profile: it is the only enabled one afterwards.
-    sm_cli(&stack, ["-r", r, "profiles", "enable", t1.as_str()]).ok();
+    sm_cli(&stack, ["-r", r, "profiles", "enable", t1.as_str()]).expect_success();
     assert_eq!(enabled(&profiles(&stack, r)), vec![t1.as_str()]);
 
     // Enabling it again: profileNotInDisabledState (2) -> exit 22; nothing changes.
@@ -77,22 +77,22 @@ fn list_enable_disable_delete_through_the_reader() {
     );
 
     // Switch to the other test profile, then disable it: no profile enabled.
-    sm_cli(&stack, ["-r", r, "profiles", "enable", t2.as_str()]).ok();
+    sm_cli(&stack, ["-r", r, "profiles", "enable", t2.as_str()]).expect_success();
     assert_eq!(enabled(&profiles(&stack, r)), vec![t2.as_str()]);
-    sm_cli(&stack, ["-r", r, "profiles", "disable", t2.as_str()]).ok();
+    sm_cli(&stack, ["-r", r, "profiles", "disable", t2.as_str()]).expect_success();
     assert!(enabled(&profiles(&stack, r)).is_empty());
     // Disabling a disabled profile: profileNotInEnabledState (2) -> exit 22.
     let dis = sm_cli(&stack, ["-r", r, "profiles", "disable", t2.as_str()]);
     assert_eq!(dis.code, Some(22), "{dis}");
 
     // Delete a disabled test profile; it is gone from the list.
-    sm_cli(&stack, ["-r", r, "profiles", "delete", t1.as_str()]).ok();
+    sm_cli(&stack, ["-r", r, "profiles", "delete", t1.as_str()]).expect_success();
     let list = profiles(&stack, r);
     assert!(list.iter().all(|p| p.iccid != t1), "{list:?}");
     assert_eq!(list.len(), 2, "{list:?}");
 
     // Back to PP#0; the raw GetProfilesInfo answer agrees (ICCIDs nibble-swapped, tag 5A).
-    sm_cli(&stack, ["-r", r, "profiles", "enable", pp0.as_str()]).ok();
+    sm_cli(&stack, ["-r", r, "profiles", "enable", pp0.as_str()]).expect_success();
     assert_eq!(enabled(&profiles(&stack, r)), vec![pp0.as_str()]);
     let raw = sm_cli(
         &stack,
@@ -107,7 +107,7 @@ fn list_enable_disable_delete_through_the_reader() {
             "0070800100",
         ],
     );
-    let v = raw.ok().json();
+    let v = raw.expect_success().json();
     let bf2d = v["exchanges"][2]["response"]
         .as_str()
         .unwrap_or_default()

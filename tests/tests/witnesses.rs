@@ -27,10 +27,15 @@ fn opensc_tool_sees_the_card_its_atr_and_the_eid() {
 
     // The ATR opensc-tool reads is the one sm-cli reports for that reader.
     let atr = system_tests::cli::run("opensc-tool", ["-r", n.as_str(), "-a"]);
-    let atr_hex = atr.ok().stdout.trim().replace(':', "").to_uppercase();
+    let atr_hex = atr
+        .expect_success()
+        .stdout
+        .trim()
+        .replace(':', "")
+        .to_uppercase();
     assert!(atr_hex.starts_with("3B"), "ATR {atr_hex}");
     let readers = sm_cli(&stack, ["readers", "--json"]);
-    let v = readers.ok().json();
+    let v = readers.expect_success().json();
     let ours = v["readers"]
         .as_array()
         .and_then(|a| a.iter().find(|r| r["name"] == card.reader.as_str()))
@@ -52,7 +57,7 @@ fn opensc_tool_sees_the_card_its_atr_and_the_eid() {
             GET_EID_CH0,
         ],
     );
-    let r = parse_opensc_sends(&send.ok().stdout);
+    let r = parse_opensc_sends(&send.expect_success().stdout);
     assert_eq!(r.len(), 2, "{send}");
     assert!(
         r[0].1 == "9000" || r[0].1.starts_with("61"),
@@ -89,7 +94,7 @@ fn scriptor_replays_the_lpac_prologue() {
     ]
     .join("\n");
     let (run, ex) = scriptor(&card.reader, &script);
-    run.ok();
+    run.expect_success();
     let got: Vec<(&str, &str)> = ex
         .iter()
         .map(|e| (e.command.as_str(), e.response.as_str()))
@@ -144,7 +149,7 @@ fn card_sim_atr_option_reaches_every_client() {
         .unwrap_or_else(|e| panic!("T=0 after sm-cli with a T=0-only ATR: {e:#}"));
     conn.close().unwrap();
     let (run, ex) = scriptor(&card.reader, &format!("{SELECT_ISDR_CH0}\n{GET_EID_CH0}\n"));
-    assert!(run.ok().stdout.contains("Using T=0"), "{run}");
+    assert!(run.expect_success().stdout.contains("Using T=0"), "{run}");
     assert_eq!(ex.len(), 2, "{run}");
     assert_eq!(
         ex[1].response,

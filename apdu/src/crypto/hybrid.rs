@@ -20,10 +20,11 @@ use rand_core::TryCryptoRng;
 use rsa::sha2::Sha256;
 use zeroize::Zeroizing;
 
+use super::error::{CryptoError, Result};
 use super::keygen::PrivateKey;
 use super::public_key::PublicKey;
+use super::push_len8;
 use super::signature::{MAX_OP_ID_LEN, SIGNATURE_LEN};
-use super::{push_len8, CryptoError, Result};
 use crate::Eid;
 
 /// Version byte of the sealed-box encoding.

@@ -3,18 +3,15 @@
 //! certificate key is in SGP.22). The SM pins its public key at provisioning; a later
 //! request counts as "the recorded device" ([0074]) only with an identity proof, a
 //! [`Purpose::IdentityProof`] signature over a fresh SM challenge and the request context.
-//!
-//! Serialized (serde) as the lowercase hex of the PKCS#8 DER.
 
 use rand_core::TryCryptoRng;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use zeroize::Zeroizing;
 
-use super::keygen::{PrivateKey, MAX_PKCS8_LEN};
+use super::error::{CryptoError, Result};
+use super::keygen::PrivateKey;
 use super::public_key::PublicKey;
 use super::signature::{sign, verify, Purpose, SignedMessage};
-use super::{CryptoError, Result};
 
 /// A card's identity key. Zeroized on drop; Debug shows only the public fingerprint.
 #[derive(Clone)]
@@ -81,28 +78,6 @@ impl fmt::Debug for IdentityKey {
     }
 }
 
-impl Serialize for IdentityKey {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let der = self.to_pkcs8_der().map_err(serde::ser::Error::custom)?;
-        let text = Zeroizing::new(hex::encode(der.as_slice()));
-        s.serialize_str(&text)
-    }
-}
-
-impl<'de> Deserialize<'de> for IdentityKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<IdentityKey, D::Error> {
-        let text = Zeroizing::new(String::deserialize(d)?);
-        if text.len() > 2 * MAX_PKCS8_LEN {
-            return Err(serde::de::Error::custom("identity key too large"));
-        }
-        let der = Zeroizing::new(
-            hex::decode(text.as_bytes())
-                .map_err(|_| serde::de::Error::custom("identity key is not hex"))?,
-        );
-        IdentityKey::from_pkcs8_der(&der).map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,12 +109,13 @@ mod tests {
         assert!(id.prove(&dc).is_err());
         assert!(verify_identity_proof(&pinned, &dc, &sig).is_err());
 
-        let json = serde_json::to_string(&id).unwrap();
-        let back: IdentityKey = serde_json::from_str(&json).unwrap();
+        // The state file keeps the PKCS#8 DER (card-sim's `identity_key`).
+        let der = id.to_pkcs8_der().unwrap();
+        let back = IdentityKey::from_pkcs8_der(&der).unwrap();
         assert_eq!(back.public_key(), pinned);
-        assert!(!format!("{id:?}").contains(&json[1..20]));
-        assert!(serde_json::from_str::<IdentityKey>("\"00\"").is_err());
-        assert!(serde_json::from_str::<IdentityKey>("\"zz\"").is_err());
-        assert!(serde_json::from_str::<IdentityKey>(&format!("\"{}\"", "0".repeat(5000))).is_err());
+        assert!(!format!("{id:?}").contains(&hex::encode(&der[..20])));
+        assert!(IdentityKey::from_pkcs8_der(&[0x00]).is_err());
+        assert!(IdentityKey::from_pkcs8_der(b"zz").is_err());
+        assert!(IdentityKey::from_pkcs8_der(&[0x30; 5000]).is_err());
     }
 }

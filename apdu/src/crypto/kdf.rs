@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::{CryptoError, Result};
+use super::error::{CryptoError, Result};
 
 /// Length of the per-subscription salt.
 pub const SALT_LEN: usize = 16;

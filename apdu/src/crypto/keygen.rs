@@ -28,14 +28,9 @@ use std::fmt;
 use std::num::NonZeroU32;
 use zeroize::{Zeroize, Zeroizing};
 
+use super::error::{CryptoError, Result};
 use super::kdf::{derive_seed, KdfParams, Parameter, Salt, Seed};
-use super::public_key::{check_modulus, PublicKey};
-use super::{CryptoError, Result};
-
-/// Modulus size of every key of the method.
-pub const MODULUS_BITS: u32 = 2048;
-/// Public exponent of every key of the method.
-pub const PUBLIC_EXPONENT: u32 = 65537;
+use super::public_key::{check_modulus, PublicKey, MODULUS_BITS, PUBLIC_EXPONENT};
 /// Largest PKCS#8 DER accepted (a 2048-bit key is about 1.2 KB).
 pub const MAX_PKCS8_LEN: usize = 2048;
 
@@ -110,11 +105,6 @@ impl fmt::Debug for PrivateKey {
             self.public_key().fingerprint()
         )
     }
-}
-
-/// Seed -> key pair; the same as [`PrivateKey::derive`].
-pub fn derive_key_pair(seed: &Seed) -> Result<PrivateKey> {
-    PrivateKey::derive(seed)
 }
 
 /// The whole chain: parameter, salt and KDF params -> seed -> key pair.

@@ -13,6 +13,7 @@
 //! is what lets the new card re-derive the key the old card registered (spec B.5, [0149]).
 //!
 //! What each file owns:
+//! - [`error`]: [`CryptoError`], the one error type of this module.
 //! - [`kdf`]: the [`Parameter`] secret, the [`Salt`], [`KdfParams`] with their wire bytes and
 //!   caps, and Argon2id from parameter to [`Seed`].
 //! - [`keygen`]: seed to RSA-2048 key pair by a fully specified prime search, and the
@@ -30,6 +31,7 @@
 //! zeroized when dropped and print as `<redacted>`. Every decoder here caps its input and
 //! returns [`CryptoError`] instead of panicking.
 
+pub mod error;
 pub mod hybrid;
 pub mod identity;
 pub mod kdf;
@@ -37,53 +39,16 @@ pub mod keygen;
 pub mod public_key;
 pub mod signature;
 
+pub use error::{CryptoError, Result};
 pub use getrandom::SysRng;
 pub use hybrid::{open, profile_aad, seal, SealedBox};
 pub use identity::IdentityKey;
 pub use kdf::{derive_seed, KdfAlgorithm, KdfParams, Parameter, Salt, Seed};
-pub use keygen::{derive_key_pair, key_pair_from_parameter, PrivateKey};
+pub use keygen::{key_pair_from_parameter, PrivateKey};
 pub use public_key::{Fingerprint, PublicKey};
 pub use signature::{new_challenge, sign, verify, Purpose, SignedMessage};
 
 use rand_core::TryCryptoRng;
-
-/// Why a cryptographic operation failed. Messages never contain secret material.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CryptoError {
-    #[error("invalid key-generation parameter: {0}")]
-    Parameter(&'static str),
-    #[error("invalid KDF parameters: {0}")]
-    KdfParams(&'static str),
-    #[error("invalid KDF salt: {0}")]
-    Salt(&'static str),
-    #[error("key derivation failed: {0}")]
-    Kdf(&'static str),
-    #[error("key generation failed: {0}")]
-    KeyGen(&'static str),
-    #[error("invalid public key: {0}")]
-    PublicKey(&'static str),
-    #[error("invalid private key: {0}")]
-    PrivateKey(&'static str),
-    #[error("invalid message to sign: {0}")]
-    Message(&'static str),
-    #[error("signing failed")]
-    Sign,
-    #[error("signature verification failed")]
-    BadSignature,
-    #[error("malformed sealed box: {0}")]
-    SealedBox(&'static str),
-    #[error("encryption failed: {0}")]
-    Seal(&'static str),
-    /// One error for every decryption failure (wrong key, tampering, wrong AAD), so the
-    /// answer is no oracle.
-    #[error("decryption failed")]
-    Open,
-    #[error("random number generator failed")]
-    Rng,
-}
-
-/// Result with [`CryptoError`].
-pub type Result<T> = std::result::Result<T, CryptoError>;
 
 /// `N` random bytes from `rng` (e.g. `&mut SysRng`), for salts, challenges and seeds.
 pub fn random_array<const N: usize, R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<[u8; N]> {

@@ -11,8 +11,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-use super::keygen::{MODULUS_BITS, PUBLIC_EXPONENT};
-use super::{CryptoError, Result};
+use super::error::{CryptoError, Result};
+
+/// Modulus size of every key of the method.
+pub const MODULUS_BITS: u32 = 2048;
+/// Public exponent of every key of the method.
+pub const PUBLIC_EXPONENT: u32 = 65537;
 
 /// Largest DER accepted (a 2048-bit SubjectPublicKeyInfo is 294 bytes).
 pub const MAX_PUBLIC_KEY_DER_LEN: usize = 512;

@@ -19,9 +19,10 @@
 use rand_core::TryCryptoRng;
 use rsa::sha2::Sha256;
 
+use super::error::{CryptoError, Result};
 use super::keygen::PrivateKey;
 use super::public_key::PublicKey;
-use super::{push_len8, CryptoError, Result};
+use super::push_len8;
 use crate::Eid;
 
 /// Domain-separation label at the start of every signed message.

@@ -12,18 +12,23 @@
 //! | `BF6B` | DcRemoveProfile       | `BF6B { 80 result }` directly                   |
 //! | `BF6C` | DcIdentity            | `BF6C { 5A eid, 83 key, 84 signature }` directly|
 //!
-//! Requests are [`DcRequest`]; answers are [`DcResponse`]. Both sides use these types,
-//! so the bytes are defined once.
+//! Requests are [`DcRequest`]; answers are [`DcResponse`], with a [`DcResult`] code.
+//! [`Function`] names the functions for logs and errors. Both sides use these types,
+//! so the bytes and the names are defined once.
 
+mod function;
 mod profile;
 mod request;
 mod response;
+mod result;
 
+pub use function::Function;
 pub use profile::OperatorProfile;
 pub use request::{DcRequest, KeySource, MAX_OP_ID};
 pub use response::{DcResponse, InstallResult};
+pub use result::DcResult;
 
-/// Top-level tags of the functions.
+/// Top-level tags of the functions ([`Function`] names them).
 pub mod tags {
     pub const BEGIN: u32 = 0xBF66;
     pub const GENERATE_KEY: u32 = 0xBF67;
@@ -32,16 +37,6 @@ pub mod tags {
     pub const FETCH_RESULT: u32 = 0xBF6A;
     pub const REMOVE_PROFILE: u32 = 0xBF6B;
     pub const IDENTITY: u32 = 0xBF6C;
-    /// All of them.
-    pub const ALL: [u32; 7] = [
-        BEGIN,
-        GENERATE_KEY,
-        AUTHENTICATE,
-        INSTALL_PROFILE,
-        FETCH_RESULT,
-        REMOVE_PROFILE,
-        IDENTITY,
-    ];
 }
 
 /// Which flow of the method a session belongs to.
@@ -79,49 +74,10 @@ impl Flow {
     }
 }
 
-/// Result codes in `80` of our answers (0 and 127 as in SGP.22).
-pub mod result {
-    pub const OK: u8 = 0;
-    /// No session, or a function out of order (e.g. BF67 without BF66 first).
-    pub const NO_SESSION: u8 = 1;
-    /// The user ended the proactive session or gave no answer.
-    pub const USER_ABORTED: u8 = 2;
-    /// The two entries of a new parameter differ.
-    pub const PARAMETER_MISMATCH: u8 = 3;
-    /// The parameter is too short or too long.
-    pub const PARAMETER_INVALID: u8 = 4;
-    /// The sealed profile could not be opened (wrong key, tampered, wrong card).
-    pub const DECRYPTION_FAILED: u8 = 5;
-    /// The card already holds a profile with this OP ID or ICCID.
-    pub const ALREADY_INSTALLED: u8 = 6;
-    /// No profile with this OP ID / ICCID.
-    pub const NOT_FOUND: u8 = 7;
-    /// The terminal could not give the IMEI.
-    pub const NO_IMEI: u8 = 8;
-    /// Bad KDF parameters or challenge from the SM.
-    pub const BAD_REQUEST: u8 = 9;
-    /// The terminal's input is not acceptable (e.g. an OP ID with letters).
-    pub const INPUT_INVALID: u8 = 10;
-    pub const UNDEFINED: u8 = 127;
-
-    /// The meaning of a code.
-    pub fn meaning(code: u8) -> &'static str {
-        match code {
-            OK => "ok",
-            NO_SESSION => "no device-change session in progress on the card",
-            USER_ABORTED => "the user ended the session",
-            PARAMETER_MISMATCH => "the two entries of the new parameter differ",
-            PARAMETER_INVALID => "the parameter has the wrong length",
-            DECRYPTION_FAILED => "the operator profile could not be decrypted on this card",
-            ALREADY_INSTALLED => "the card already holds this operator profile",
-            NOT_FOUND => "no such profile on the card",
-            NO_IMEI => "the terminal did not provide an IMEI",
-            BAD_REQUEST => "the SM's request was rejected by the card",
-            INPUT_INVALID => "the input given to the card is not acceptable",
-            _ => "undefined error",
-        }
-    }
-}
+/// `op_id` and `imei` of the identity proof answered to BF6C, which has no session
+/// (docs/device-change-protocol.md §Signed messages): both sides sign and verify with these.
+pub const SYNC_OP_ID: &str = "sync";
+pub const SYNC_IMEI: &str = "-";
 
 #[cfg(test)]
 mod tests;

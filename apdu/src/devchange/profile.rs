@@ -69,18 +69,15 @@ fn key16(t: &tlv::Tlv, tag: u32) -> Result<Zeroizing<[u8; 16]>> {
 impl OperatorProfile {
     /// Encodes the profile; the buffer is zeroized on drop.
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let t = cons(
-            0xE0,
-            vec![
-                prim(0x5A, self.iccid.0.to_vec()),
-                prim(0x81, self.imsi.as_bytes().to_vec()),
-                prim(0x82, self.msisdn.as_bytes().to_vec()),
-                prim(0x83, self.ki.to_vec()),
-                prim(0x84, self.opc.to_vec()),
-                prim(0x85, self.service_provider.as_bytes().to_vec()),
-                prim(0x86, self.profile_name.as_bytes().to_vec()),
-            ],
-        );
+        let t = cons::<0xE0>(vec![
+            prim::<0x5A>(self.iccid.0.to_vec()),
+            prim::<0x81>(self.imsi.as_bytes().to_vec()),
+            prim::<0x82>(self.msisdn.as_bytes().to_vec()),
+            prim::<0x83>(self.ki.to_vec()),
+            prim::<0x84>(self.opc.to_vec()),
+            prim::<0x85>(self.service_provider.as_bytes().to_vec()),
+            prim::<0x86>(self.profile_name.as_bytes().to_vec()),
+        ]);
         Zeroizing::new(tlv::encode(&t))
     }
 

@@ -3,9 +3,9 @@
 //! `8A` KDF salt, `8B` KDF parameters, `8C` parameter needed, `8D` sealed profile,
 //! `8E` key source, `5A` ICCID.
 
-use super::{tags, Flow};
+use super::{Flow, Function};
 use crate::error::{Error, Result};
-use crate::iso7816::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, prim, Tlv};
 use crate::sgp22::es10::Iccid;
 
 /// Longest OP ID (bytes of UTF-8).
@@ -118,11 +118,11 @@ pub(crate) fn op_id_of(t: &Tlv) -> Result<String> {
 /// The fields the SM sends with BF67 and BF68: flow, OP ID, challenge, salt, KDF.
 fn sm_fields(flow: Flow, op_id: &str, challenge: &[u8], salt: &[u8], kdf: &[u8]) -> Vec<Tlv> {
     vec![
-        prim(0x81, vec![flow as u8]),
-        prim(0x82, op_id.as_bytes().to_vec()),
-        prim(0x89, challenge.to_vec()),
-        prim(0x8A, salt.to_vec()),
-        prim(0x8B, kdf.to_vec()),
+        prim::<0x81>(vec![flow as u8]),
+        prim::<0x82>(op_id.as_bytes().to_vec()),
+        prim::<0x89>(challenge.to_vec()),
+        prim::<0x8A>(salt.to_vec()),
+        prim::<0x8B>(kdf.to_vec()),
     ]
 }
 
@@ -138,21 +138,27 @@ fn bytes_of(t: &Tlv, tag: u32, max: usize) -> Result<Vec<u8>> {
 }
 
 impl DcRequest {
-    pub fn tag(&self) -> u32 {
+    /// The function this request calls.
+    pub fn function(&self) -> Function {
         match self {
-            DcRequest::Begin { .. } => tags::BEGIN,
-            DcRequest::GenerateKey { .. } => tags::GENERATE_KEY,
-            DcRequest::Authenticate { .. } => tags::AUTHENTICATE,
-            DcRequest::InstallProfile { .. } => tags::INSTALL_PROFILE,
-            DcRequest::FetchResult => tags::FETCH_RESULT,
-            DcRequest::RemoveProfile { .. } => tags::REMOVE_PROFILE,
-            DcRequest::Identity { .. } => tags::IDENTITY,
+            DcRequest::Begin { .. } => Function::Begin,
+            DcRequest::GenerateKey { .. } => Function::GenerateKey,
+            DcRequest::Authenticate { .. } => Function::Authenticate,
+            DcRequest::InstallProfile { .. } => Function::InstallProfile,
+            DcRequest::FetchResult => Function::FetchResult,
+            DcRequest::RemoveProfile { .. } => Function::RemoveProfile,
+            DcRequest::Identity { .. } => Function::Identity,
         }
+    }
+
+    /// The top-level tag of this request.
+    pub fn tag(&self) -> u32 {
+        self.function().tag()
     }
 
     pub fn encode(&self) -> Vec<u8> {
         let c: Vec<Tlv> = match self {
-            DcRequest::Begin { flow } => vec![prim(0x81, vec![*flow as u8])],
+            DcRequest::Begin { flow } => vec![prim::<0x81>(vec![*flow as u8])],
             DcRequest::GenerateKey {
                 flow,
                 op_id,
@@ -169,48 +175,46 @@ impl DcRequest {
                 need_parameter,
             } => {
                 let mut c = sm_fields(*flow, op_id, challenge, salt, kdf);
-                c.push(prim(0x8C, vec![if *need_parameter { 0xFF } else { 0x00 }]));
+                let flag = if *need_parameter { 0xFF } else { 0x00 };
+                c.push(prim::<0x8C>(vec![flag]));
                 c
             }
             DcRequest::InstallProfile { op_id, sealed, key } => vec![
-                prim(0x82, op_id.as_bytes().to_vec()),
-                prim(0x8D, sealed.clone()),
-                prim(0x8E, vec![*key as u8]),
+                prim::<0x82>(op_id.as_bytes().to_vec()),
+                prim::<0x8D>(sealed.clone()),
+                prim::<0x8E>(vec![*key as u8]),
             ],
             DcRequest::FetchResult => vec![],
             DcRequest::RemoveProfile { op_id, iccid } => vec![
-                prim(0x82, op_id.as_bytes().to_vec()),
-                prim(0x5A, iccid.0.to_vec()),
+                prim::<0x82>(op_id.as_bytes().to_vec()),
+                prim::<0x5A>(iccid.0.to_vec()),
             ],
-            DcRequest::Identity { challenge } => vec![prim(0x89, challenge.clone())],
+            DcRequest::Identity { challenge } => vec![prim::<0x89>(challenge.clone())],
         };
-        tlv::encode(&cons(self.tag(), c))
+        tlv::encode(&tlv::cons_tagged(self.function().cons_tag(), c))
     }
 
-    /// Decodes a request whose top-level tag is one of [`tags::ALL`]; `None` for any
-    /// other tag (so the caller can try ES10), `Some(Err)` for bad content.
+    /// Decodes a request whose top-level tag is a [`Function`]'s; `None` for any other
+    /// tag (so the caller can try ES10), `Some(Err)` for bad content.
     pub fn decode_tlv(t: &Tlv) -> Option<Result<DcRequest>> {
-        let tag = tlv::tag_num(t);
-        if !tags::ALL.contains(&tag) {
-            return None;
-        }
-        Some(Self::decode_known(tag, t))
+        let function = Function::from_tag(tlv::tag_num(t))?;
+        Some(Self::decode_known(function, t))
     }
 
-    fn decode_known(tag: u32, t: &Tlv) -> Result<DcRequest> {
+    fn decode_known(function: Function, t: &Tlv) -> Result<DcRequest> {
         if !t.tag().is_constructed() {
             return Err(Error::Malformed("not constructed"));
         }
-        Ok(match tag {
-            tags::BEGIN => DcRequest::Begin { flow: flow_of(t)? },
-            tags::GENERATE_KEY => DcRequest::GenerateKey {
+        Ok(match function {
+            Function::Begin => DcRequest::Begin { flow: flow_of(t)? },
+            Function::GenerateKey => DcRequest::GenerateKey {
                 flow: flow_of(t)?,
                 op_id: op_id_of(t)?,
                 challenge: bytes_of(t, 0x89, 64)?,
                 salt: bytes_of(t, 0x8A, 64)?,
                 kdf: bytes_of(t, 0x8B, 64)?,
             },
-            tags::AUTHENTICATE => DcRequest::Authenticate {
+            Function::Authenticate => DcRequest::Authenticate {
                 flow: flow_of(t)?,
                 op_id: op_id_of(t)?,
                 challenge: bytes_of(t, 0x89, 64)?,
@@ -226,7 +230,7 @@ impl DcRequest {
                     }
                 },
             },
-            tags::INSTALL_PROFILE => DcRequest::InstallProfile {
+            Function::InstallProfile => DcRequest::InstallProfile {
                 op_id: op_id_of(t)?,
                 sealed: bytes_of(t, 0x8D, MAX_SEALED)?,
                 key: match tlv::require_bytes(t, 0x8E)? {
@@ -240,15 +244,14 @@ impl DcRequest {
                     }
                 },
             },
-            tags::FETCH_RESULT => DcRequest::FetchResult,
-            tags::REMOVE_PROFILE => DcRequest::RemoveProfile {
+            Function::FetchResult => DcRequest::FetchResult,
+            Function::RemoveProfile => DcRequest::RemoveProfile {
                 op_id: op_id_of(t)?,
                 iccid: Iccid::from_bytes(tlv::require_bytes(t, 0x5A)?)?,
             },
-            tags::IDENTITY => DcRequest::Identity {
+            Function::Identity => DcRequest::Identity {
                 challenge: bytes_of(t, 0x89, 64)?,
             },
-            _ => return Err(Error::Malformed("not a device-change function")),
         })
     }
 

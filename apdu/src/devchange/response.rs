@@ -5,9 +5,9 @@
 //! `5A` EID or ICCID.
 
 use super::request::{flow_of, op_id_of};
-use super::{result, tags, Flow};
+use super::{DcResult, Flow, Function};
 use crate::error::{Error, Result};
-use crate::iso7816::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, prim, Tlv};
 use crate::sgp22::eid::Eid;
 use crate::sgp22::es10::Iccid;
 
@@ -17,7 +17,7 @@ const MAX_FIELD: usize = 1024;
 /// What BF69 reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallResult {
-    pub code: u8,
+    pub code: DcResult,
     pub iccid: Option<Iccid>,
 }
 
@@ -47,15 +47,16 @@ pub enum DcResponse {
     /// BF69.
     Installed(InstallResult),
     /// BF6B.
-    Removed { code: u8 },
+    Removed { code: DcResult },
     /// BF6C.
     Identity {
         eid: Eid,
         identity_key: Vec<u8>,
         signature: Vec<u8>,
     },
-    /// Any function that failed with a result code (never 0).
-    Failed { tag: u32, code: u8 },
+    /// Any function that failed with a result code (never 0). `tag` is the function
+    /// whose answer this is (BF6A when there was nothing to fetch).
+    Failed { tag: Function, code: DcResult },
 }
 
 fn field(t: &Tlv, tag: u32) -> Result<Vec<u8>> {
@@ -76,22 +77,31 @@ fn eid_of(t: &Tlv) -> Result<Eid> {
     })
 }
 
+fn code(c: DcResult) -> Tlv {
+    prim::<0x80>(vec![c.code()])
+}
+
 fn ok() -> Tlv {
-    prim(0x80, vec![result::OK])
+    code(DcResult::Ok)
 }
 
 impl DcResponse {
-    /// The function tag of this answer.
-    pub fn tag(&self) -> u32 {
+    /// The function this answer belongs to.
+    pub fn function(&self) -> Function {
         match self {
-            DcResponse::Begun { .. } => tags::BEGIN,
-            DcResponse::KeyGenerated { .. } => tags::GENERATE_KEY,
-            DcResponse::Authenticated { .. } => tags::AUTHENTICATE,
-            DcResponse::Installed(_) => tags::INSTALL_PROFILE,
-            DcResponse::Removed { .. } => tags::REMOVE_PROFILE,
-            DcResponse::Identity { .. } => tags::IDENTITY,
+            DcResponse::Begun { .. } => Function::Begin,
+            DcResponse::KeyGenerated { .. } => Function::GenerateKey,
+            DcResponse::Authenticated { .. } => Function::Authenticate,
+            DcResponse::Installed(_) => Function::InstallProfile,
+            DcResponse::Removed { .. } => Function::RemoveProfile,
+            DcResponse::Identity { .. } => Function::Identity,
             DcResponse::Failed { tag, .. } => *tag,
         }
+    }
+
+    /// The function tag of this answer.
+    pub fn tag(&self) -> u32 {
+        self.function().tag()
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -103,13 +113,13 @@ impl DcResponse {
                 imei,
                 identity_key,
             } => {
-                let mut c = vec![ok(), prim(0x81, vec![*flow as u8])];
+                let mut c = vec![ok(), prim::<0x81>(vec![*flow as u8])];
                 if let Some(o) = op_id {
-                    c.push(prim(0x82, o.as_bytes().to_vec()));
+                    c.push(prim::<0x82>(o.as_bytes().to_vec()));
                 }
-                c.push(prim(0x5A, eid.0.to_vec()));
-                c.push(prim(0x83, imei.as_bytes().to_vec()));
-                c.push(prim(0x84, identity_key.clone()));
+                c.push(prim::<0x5A>(eid.0.to_vec()));
+                c.push(prim::<0x83>(imei.as_bytes().to_vec()));
+                c.push(prim::<0x84>(identity_key.clone()));
                 c
             }
             DcResponse::KeyGenerated {
@@ -118,9 +128,9 @@ impl DcResponse {
                 identity_signature,
             } => vec![
                 ok(),
-                prim(0x85, public_key.clone()),
-                prim(0x86, possession_signature.clone()),
-                prim(0x87, identity_signature.clone()),
+                prim::<0x85>(public_key.clone()),
+                prim::<0x86>(possession_signature.clone()),
+                prim::<0x87>(identity_signature.clone()),
             ],
             DcResponse::Authenticated {
                 parameter_signature,
@@ -128,32 +138,32 @@ impl DcResponse {
             } => {
                 let mut c = vec![ok()];
                 if let Some(s) = parameter_signature {
-                    c.push(prim(0x88, s.clone()));
+                    c.push(prim::<0x88>(s.clone()));
                 }
-                c.push(prim(0x87, identity_signature.clone()));
+                c.push(prim::<0x87>(identity_signature.clone()));
                 c
             }
             DcResponse::Installed(r) => {
-                let mut c = vec![prim(0x80, vec![r.code])];
+                let mut c = vec![code(r.code)];
                 if let Some(i) = r.iccid {
-                    c.push(prim(0x5A, i.0.to_vec()));
+                    c.push(prim::<0x5A>(i.0.to_vec()));
                 }
                 c
             }
-            DcResponse::Removed { code } => vec![prim(0x80, vec![*code])],
+            DcResponse::Removed { code: c } => vec![code(*c)],
             DcResponse::Identity {
                 eid,
                 identity_key,
                 signature,
             } => vec![
                 ok(),
-                prim(0x5A, eid.0.to_vec()),
-                prim(0x84, identity_key.clone()),
-                prim(0x87, signature.clone()),
+                prim::<0x5A>(eid.0.to_vec()),
+                prim::<0x84>(identity_key.clone()),
+                prim::<0x87>(signature.clone()),
             ],
-            DcResponse::Failed { code, .. } => vec![prim(0x80, vec![*code])],
+            DcResponse::Failed { code: c, .. } => vec![code(*c)],
         };
-        tlv::encode(&cons(self.tag(), c))
+        tlv::encode(&tlv::cons_tagged(self.function().cons_tag(), c))
     }
 
     /// Decodes an answer and checks it belongs to `expected` (a function tag).
@@ -161,11 +171,11 @@ impl DcResponse {
     pub fn decode(b: &[u8]) -> Result<DcResponse> {
         let t = tlv::parse(b)?;
         let tag = tlv::tag_num(&t);
-        if !tags::ALL.contains(&tag) {
+        let Some(function) = Function::from_tag(tag) else {
             return Err(Error::Malformed("not a device-change answer"));
-        }
+        };
         let code = match tlv::require_bytes(&t, 0x80)? {
-            [c] => *c,
+            [c] => DcResult::from_code(*c),
             _ => {
                 return Err(Error::InvalidValue {
                     tag: 0x80,
@@ -173,11 +183,15 @@ impl DcResponse {
                 })
             }
         };
-        if code != result::OK && tag != tags::INSTALL_PROFILE && tag != tags::REMOVE_PROFILE {
-            return Ok(DcResponse::Failed { tag, code });
+        let direct = matches!(function, Function::InstallProfile | Function::RemoveProfile);
+        if !code.is_ok() && !direct {
+            return Ok(DcResponse::Failed {
+                tag: function,
+                code,
+            });
         }
-        Ok(match tag {
-            tags::BEGIN => DcResponse::Begun {
+        Ok(match function {
+            Function::Begin => DcResponse::Begun {
                 flow: flow_of(&t)?,
                 op_id: tlv::child(&t, 0x82).map(|_| op_id_of(&t)).transpose()?,
                 eid: eid_of(&t)?,
@@ -187,29 +201,32 @@ impl DcResponse {
                 })?,
                 identity_key: field(&t, 0x84)?,
             },
-            tags::GENERATE_KEY => DcResponse::KeyGenerated {
+            Function::GenerateKey => DcResponse::KeyGenerated {
                 public_key: field(&t, 0x85)?,
                 possession_signature: field(&t, 0x86)?,
                 identity_signature: field(&t, 0x87)?,
             },
-            tags::AUTHENTICATE => DcResponse::Authenticated {
+            Function::Authenticate => DcResponse::Authenticated {
                 parameter_signature: tlv::child(&t, 0x88).map(|_| field(&t, 0x88)).transpose()?,
                 identity_signature: field(&t, 0x87)?,
             },
-            tags::INSTALL_PROFILE => DcResponse::Installed(InstallResult {
+            Function::InstallProfile => DcResponse::Installed(InstallResult {
                 code,
                 iccid: tlv::child_bytes(&t, 0x5A)
                     .map(Iccid::from_bytes)
                     .transpose()?,
             }),
-            tags::REMOVE_PROFILE => DcResponse::Removed { code },
-            tags::IDENTITY => DcResponse::Identity {
+            Function::RemoveProfile => DcResponse::Removed { code },
+            Function::Identity => DcResponse::Identity {
                 eid: eid_of(&t)?,
                 identity_key: field(&t, 0x84)?,
                 signature: field(&t, 0x87)?,
             },
             // BF6A with result 0 never happens: the card answers with the function's tag.
-            _ => DcResponse::Failed { tag, code },
+            Function::FetchResult => DcResponse::Failed {
+                tag: function,
+                code,
+            },
         })
     }
 }

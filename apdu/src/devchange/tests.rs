@@ -84,15 +84,15 @@ fn responses_round_trip() {
             identity_signature: vec![3; 256],
         },
         DcResponse::Installed(InstallResult {
-            code: 0,
+            code: DcResult::Ok,
             iccid: Some(Iccid::from_digits("89860000000000000018").unwrap()),
         }),
         DcResponse::Installed(InstallResult {
-            code: result::DECRYPTION_FAILED,
+            code: DcResult::DecryptionFailed,
             iccid: None,
         }),
         DcResponse::Removed {
-            code: result::NOT_FOUND,
+            code: DcResult::NotFound,
         },
         DcResponse::Identity {
             eid,
@@ -100,12 +100,12 @@ fn responses_round_trip() {
             signature: vec![5; 256],
         },
         DcResponse::Failed {
-            tag: tags::FETCH_RESULT,
-            code: result::NO_SESSION,
+            tag: Function::FetchResult,
+            code: DcResult::NoSession,
         },
         DcResponse::Failed {
-            tag: tags::GENERATE_KEY,
-            code: result::PARAMETER_MISMATCH,
+            tag: Function::GenerateKey,
+            code: DcResult::ParameterMismatch,
         },
     ];
     for r in all {
@@ -140,4 +140,23 @@ fn hostile_input() {
         let _ = DcRequest::decode(&b);
         let _ = DcResponse::decode(&b);
     }
+}
+
+#[test]
+fn functions_are_named_once_by_their_tag() {
+    for f in Function::ALL {
+        assert_eq!(Function::from_tag(f.tag()), Some(f));
+        assert_eq!(f.cons_tag().num(), f.tag());
+        assert_eq!(f.to_string(), format!("{} ({:04X})", f.name(), f.tag()));
+    }
+    assert_eq!(Function::Begin.to_string(), "DcBegin (BF66)");
+    assert_eq!(Function::from_tag(0xBF65), None);
+    assert_eq!(Function::from_tag(0xBF6D), None);
+    // A failure answer carries its function's tag, so it always encodes.
+    let failed = DcResponse::Failed {
+        tag: Function::Identity,
+        code: DcResult::Other(42),
+    };
+    assert_eq!(hex::encode_upper(failed.encode()), "BF6C0380012A");
+    assert_eq!(DcResponse::decode(&failed.encode()).unwrap(), failed);
 }

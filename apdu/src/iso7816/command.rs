@@ -2,14 +2,16 @@
 //!
 //! [`Command::parse`] decodes all four cases, short and extended, and answers a
 //! [`StatusWord`] for malformed input; [`Command::to_bytes`] picks the short form
-//! whenever it fits. [`Cla`] reads and writes the logical channel in CLA, for the
+//! whenever it fits and reports a command that fits no form ([`LengthError`]). [`Cla`] reads and writes the logical channel in CLA, for the
 //! first (channels 0-3) and further (channels 4-19) interindustry encodings.
 
 use crate::iso7816::sw::StatusWord;
 use std::fmt;
 
-/// The largest command data field we accept (extended Lc).
+/// The largest command data field (Nc) an extended Lc can carry.
 pub const MAX_LC: usize = 65_535;
+/// The largest Ne an extended Le can ask for (`Le = 0000`).
+pub const MAX_NE: usize = 65_536;
 
 /// A class byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -190,37 +192,51 @@ impl Command {
         Ok(cmd)
     }
 
-    /// Encodes the command, short form when Lc <= 255 and Ne <= 256, else extended.
-    ///
-    /// # Panics
-    /// Never for data up to [`MAX_LC`] bytes and Ne up to 65536; longer values are clamped
-    /// by the caller's contract, so a larger data field is truncated to `MAX_LC`.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let data = &self.data[..self.data.len().min(MAX_LC)];
+    /// Encodes the command, short form when Nc <= 255 and Ne <= 256, else extended.
+    /// A data field over [`MAX_LC`] bytes or an Ne outside 1..=[`MAX_NE`] has no
+    /// encoding (ISO/IEC 7816-4 §5.1): [`LengthError`], nothing truncated or clamped.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, LengthError> {
+        let data = &self.data;
+        let nc = u16::try_from(data.len()).map_err(|_| LengthError::DataTooLong(data.len()))?;
+        let le = match self.le {
+            Some(n) if !(1..=MAX_NE).contains(&n) => return Err(LengthError::NeOutOfRange(n)),
+            le => le,
+        };
         let mut out = Vec::with_capacity(data.len() + 9);
         out.extend_from_slice(&[self.cla.0, self.ins, self.p1, self.p2]);
-        let le = self.le.map(|n| n.clamp(1, 65_536));
-        let extended = data.len() > 255 || le.is_some_and(|n| n > 256);
+        let extended = nc > 255 || le.is_some_and(|n| n > 256);
         if !extended {
-            if !data.is_empty() {
-                out.push(data.len() as u8);
+            if nc > 0 {
+                out.push(nc as u8);
                 out.extend_from_slice(data);
             }
             if let Some(n) = le {
+                // Ne 256 is written 00.
                 out.push((n % 256) as u8);
             }
         } else {
             out.push(0);
-            if !data.is_empty() {
-                out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+            if nc > 0 {
+                out.extend_from_slice(&nc.to_be_bytes());
                 out.extend_from_slice(data);
             }
             if let Some(n) = le {
+                // Ne 65 536 is written 0000.
                 out.extend_from_slice(&((n % 65_536) as u16).to_be_bytes());
             }
         }
-        out
+        Ok(out)
     }
+}
+
+/// Why a [`Command`] has no encoding.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LengthError {
+    #[error("command data field of {0} bytes is longer than {MAX_LC}")]
+    DataTooLong(usize),
+    #[error("Ne {0} is outside 1..={MAX_NE}")]
+    NeOutOfRange(usize),
 }
 
 fn short_ne(le: u8) -> usize {
@@ -245,7 +261,10 @@ mod tests {
     fn round(hex_in: &str) -> Command {
         let b = hex::decode(hex_in).unwrap();
         let c = Command::parse(&b).unwrap();
-        assert_eq!(hex::encode_upper(c.to_bytes()), hex_in.to_uppercase());
+        assert_eq!(
+            hex::encode_upper(c.to_bytes().unwrap()),
+            hex_in.to_uppercase()
+        );
         c
     }
 
@@ -271,11 +290,11 @@ mod tests {
         raw.extend_from_slice(&data);
         let c = Command::parse(&raw).unwrap();
         assert_eq!((c.case(), c.data.len()), (3, 300));
-        assert_eq!(c.to_bytes(), raw);
+        assert_eq!(c.to_bytes().unwrap(), raw);
         raw.extend_from_slice(&[0x01, 0x00]);
         let c = Command::parse(&raw).unwrap();
         assert_eq!((c.case(), c.le), (4, Some(256)));
-        assert_eq!(c.to_bytes(), raw);
+        assert_eq!(c.to_bytes().unwrap(), raw);
     }
 
     #[test]
@@ -319,12 +338,110 @@ mod tests {
         assert!(Cla(0x60).has_secure_messaging());
     }
 
+    /// What ISO/IEC 7816-4 §5.1 says `b` is, written independently of `parse`:
+    /// `Some((Nc, Ne))` for one of the seven encodings (cases 1, 2S, 3S, 4S, 2E, 3E, 4E),
+    /// `None` for anything else.
+    fn reference(b: &[u8]) -> Option<(usize, Option<usize>)> {
+        let body = b.get(4..)?;
+        let short_ne = |x: u8| if x == 0 { 256 } else { usize::from(x) };
+        let ext_ne = |x: u8, y: u8| match u16::from_be_bytes([x, y]) {
+            0 => 65_536,
+            n => usize::from(n),
+        };
+        let n = body.len();
+        if n == 0 {
+            return Some((0, None)); // case 1
+        }
+        if n == 1 {
+            return Some((0, Some(short_ne(body[0])))); // case 2S
+        }
+        let lc = usize::from(body[0]);
+        if lc != 0 {
+            return match (n - 1).checked_sub(lc) {
+                Some(0) => Some((lc, None)),                        // case 3S
+                Some(1) => Some((lc, Some(short_ne(body[n - 1])))), // case 4S
+                _ => None,
+            };
+        }
+        if n == 3 {
+            return Some((0, Some(ext_ne(body[1], body[2])))); // case 2E
+        }
+        let lc = usize::from(u16::from_be_bytes([body[1], *body.get(2)?]));
+        match n.checked_sub(3 + lc) {
+            _ if lc == 0 => None,
+            Some(0) => Some((lc, None)), // case 3E
+            Some(2) => Some((lc, Some(ext_ne(body[n - 2], body[n - 1])))), // case 4E
+            _ => None,
+        }
+    }
+
+    /// The oracle for every input up to 12 bytes over an alphabet of length-like bytes
+    /// (and 300-byte extended ones): `parse` accepts exactly what the reference accepts,
+    /// with the same Nc and Ne, answers `6700` for everything else, and what it decodes
+    /// encodes to bytes that decode equal.
     #[test]
     fn parse_never_panics_on_short_garbage() {
-        for len in 0..12usize {
-            for fill in [0x00u8, 0x01, 0x7F, 0xFF] {
-                let _ = Command::parse(&vec![fill; len]);
+        let alphabet = [0x00u8, 0x01, 0x02, 0x03, 0xFF];
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for len in 0..=12usize {
+            // Header bytes are arbitrary; the body is every combination of the alphabet
+            // in its first three bytes (where Lc and Le sit), then filler.
+            for code in 0..alphabet.len().pow(3) {
+                let mut b = vec![0x80, 0xE2, 0x91, 0x00];
+                let digits = [code % 5, code / 5 % 5, code / 25];
+                b.extend(digits.iter().map(|&d| alphabet[d]));
+                b.resize(len.max(4), 0xAA);
+                b.truncate(len);
+                inputs.push(b);
             }
+        }
+        for tail in [0usize, 1, 2, 3] {
+            let mut b = vec![0x00, 0xD6, 0x00, 0x00, 0x00, 0x01, 0x2C];
+            b.resize(7 + 300 + tail, 0x55);
+            inputs.push(b);
+        }
+        let mut accepted = 0;
+        for b in &inputs {
+            match (Command::parse(b), reference(b)) {
+                (Ok(c), Some((nc, ne))) => {
+                    accepted += 1;
+                    assert_eq!((c.data.len(), c.le), (nc, ne), "{}", hex::encode(b));
+                    assert_eq!(&b[..4], &[c.cla.0, c.ins, c.p1, c.p2]);
+                    let again = Command::parse(&c.to_bytes().unwrap());
+                    assert_eq!(again.as_ref(), Ok(&c), "{}", hex::encode(b));
+                }
+                (Err(sw), None) => assert_eq!(sw, StatusWord::WrongLength, "{}", hex::encode(b)),
+                (got, want) => panic!("{}: parse {got:?}, reference {want:?}", hex::encode(b)),
+            }
+        }
+        assert!(accepted > 100 && accepted < inputs.len() / 2, "{accepted}");
+    }
+
+    /// Nc over 65 535 and Ne outside 1..=65 536 have no encoding: reported, not cut.
+    #[test]
+    fn lengths_that_fit_no_encoding_are_reported() {
+        let at_max = Command::new(0x00, 0xD6, 0, 0).with_data(vec![0x11; MAX_LC]);
+        let b = at_max.to_bytes().unwrap();
+        assert_eq!(&b[4..7], &[0x00, 0xFF, 0xFF]);
+        assert_eq!(b.len(), 7 + MAX_LC);
+        let over = at_max.clone().with_data(vec![0x11; MAX_LC + 1]);
+        assert_eq!(over.to_bytes(), Err(LengthError::DataTooLong(MAX_LC + 1)));
+        let read = Command::new(0x00, 0xB0, 0, 0);
+        assert_eq!(
+            read.clone().with_le(MAX_NE).to_bytes().unwrap(),
+            [0, 0xB0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            read.clone().with_le(256).to_bytes().unwrap(),
+            [0, 0xB0, 0, 0, 0]
+        );
+        assert_eq!(
+            read.clone().with_le(1).to_bytes().unwrap(),
+            [0, 0xB0, 0, 0, 1]
+        );
+        for bad in [0, MAX_NE + 1, usize::MAX] {
+            let c = read.clone().with_le(bad);
+            assert_eq!(c.to_bytes(), Err(LengthError::NeOutOfRange(bad)), "{bad}");
         }
     }
 }

@@ -2,6 +2,7 @@
 //! APDUs, the class byte, status words, and BER-TLV with caps checked before parsing.
 
 pub mod command;
+pub mod ins;
 pub mod response;
 pub mod sw;
 pub mod tlv;

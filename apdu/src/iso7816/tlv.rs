@@ -16,8 +16,10 @@ pub const MAX_TLV_SIZE: usize = 64 * 1024;
 /// Deepest nesting we accept (ES10 messages nest at most 6 levels).
 pub const MAX_DEPTH: usize = 16;
 
-/// Reads one tag at `pos`; returns (tag number, constructed, next position).
-fn scan_tag(b: &[u8], pos: usize) -> Result<(u32, bool, usize)> {
+/// Reads one tag at `pos` (one to three bytes, first byte not `00`/`FF`); returns
+/// (tag number, constructed, next position). Also reads tag lists such as SGP.22's
+/// `tagList` (concatenated tags without lengths).
+pub fn read_tag(b: &[u8], pos: usize) -> Result<(u32, bool, usize)> {
     let first = *b.get(pos).ok_or(Error::Truncated)?;
     if first == 0x00 || first == 0xFF {
         return Err(Error::Malformed("invalid tag byte 00 or FF"));
@@ -91,7 +93,7 @@ pub fn check(b: &[u8]) -> Result<usize> {
         if ends.is_empty() {
             top += 1;
         }
-        let (_, constructed, p) = scan_tag(b, pos)?;
+        let (_, constructed, p) = read_tag(b, pos)?;
         let (len, p) = scan_len(b, p)?;
         let end = p.checked_add(len).ok_or(Error::Truncated)?;
         if end > b.len() {
@@ -144,22 +146,132 @@ pub fn tag_num(t: &Tlv) -> u32 {
         .fold(0u32, |a, &x| (a << 8) | x as u32)
 }
 
-fn mk_tag(tag: u32) -> Tag {
-    // Tags come from constants in this crate; an invalid one is a programming error
-    // caught by the unit tests.
-    Tag::try_from(tag).unwrap_or_else(|_| panic!("invalid tag constant {tag:X}"))
+/// Whether `n` is a BER-TLV tag of one to three bytes as [`check`] accepts it
+/// (ISO/IEC 7816-4 §5.2.2.1, X.690 §8.1.2): one byte other than `00` and `xF`-with-
+/// b5..b1 all set; or a first byte with b5..b1 all set (not `FF`) followed by one byte
+/// with b8 clear, or by one with b8 set and then one with b8 clear.
+pub const fn tag_is_valid(n: u32) -> bool {
+    let [b0, b1, b2, b3] = n.to_be_bytes();
+    match (b0, b1, b2) {
+        (0, 0, 0) => b3 != 0 && b3 & 0x1F != 0x1F,
+        (0, 0, first) => opens_multi_byte_tag(first) && b3 & 0x80 == 0,
+        (0, first, _) => opens_multi_byte_tag(first) && b2 & 0x80 != 0 && b3 & 0x80 == 0,
+        _ => false,
+    }
 }
 
-/// A primitive TLV. `tag` must be a primitive tag constant.
-pub fn prim(tag: u32, value: impl Into<Vec<u8>>) -> Tlv {
-    Tlv::new(mk_tag(tag), Value::Primitive(value.into()))
-        .unwrap_or_else(|_| panic!("tag {tag:X} is not primitive"))
+/// A first tag byte that announces more tag bytes (b5..b1 all set), `FF` excepted.
+const fn opens_multi_byte_tag(first: u8) -> bool {
+    first & 0x1F == 0x1F && first != 0xFF
 }
 
-/// A constructed TLV. `tag` must be a constructed tag constant.
-pub fn cons(tag: u32, children: Vec<Tlv>) -> Tlv {
-    Tlv::new(mk_tag(tag), Value::Constructed(children))
-        .unwrap_or_else(|_| panic!("tag {tag:X} is not constructed"))
+/// Whether a valid tag `n` is constructed (b6 of its first byte, X.690 §8.1.2.5).
+pub const fn tag_is_constructed(n: u32) -> bool {
+    let bytes = n.to_be_bytes();
+    let first = if bytes[1] != 0 {
+        bytes[1]
+    } else if bytes[2] != 0 {
+        bytes[2]
+    } else {
+        bytes[3]
+    };
+    first & 0x20 != 0
+}
+
+/// A tag number checked to be a valid tag ([`tag_is_valid`]) that is constructed when
+/// `CONSTRUCTED` is true and primitive when it is false: use [`PrimTag`] and [`ConsTag`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CheckedTag<const CONSTRUCTED: bool>(u32);
+
+/// A valid primitive tag (b6 of the first byte clear).
+pub type PrimTag = CheckedTag<false>;
+/// A valid constructed tag (b6 of the first byte set).
+pub type ConsTag = CheckedTag<true>;
+
+impl<const CONSTRUCTED: bool> CheckedTag<CONSTRUCTED> {
+    /// `n` as a tag of this kind, `None` if it is not one.
+    pub const fn new(n: u32) -> Option<Self> {
+        if tag_is_valid(n) && tag_is_constructed(n) == CONSTRUCTED {
+            Some(CheckedTag(n))
+        } else {
+            None
+        }
+    }
+
+    /// `n` as a tag of this kind, for constants: inside `const { .. }` or a `const`
+    /// item a wrong `n` fails the build.
+    pub const fn of(n: u32) -> Self {
+        match Self::new(n) {
+            Some(t) => t,
+            None => panic!("not a valid BER-TLV tag of this kind (primitive/constructed)"),
+        }
+    }
+
+    /// The tag number (`0x5A`, `0xBF2D`).
+    pub const fn num(self) -> u32 {
+        self.0
+    }
+}
+
+/// Builds a TLV whose tag passed [`tag_is_valid`] with the matching kind of value.
+fn build(n: u32, value: Value) -> Tlv {
+    match Tag::try_from(n).and_then(|tag| Tlv::new(tag, value)) {
+        Ok(t) => t,
+        // `tag_is_valid` is stricter than `iso7816-tlv` (the test
+        // `tag_check_is_at_least_as_strict_as_the_library` walks every 1-3 byte number).
+        Err(_) => unreachable!("tag {n:X} passed tag_is_valid"),
+    }
+}
+
+/// A primitive TLV with a constant tag, checked when the crate is built:
+/// ```
+/// let iccid = apdu::iso7816::tlv::prim::<0x5A>(vec![0x98; 10]);
+/// ```
+/// A constructed or invalid `TAG` does not build (`cargo build`/`test`; `cargo check`
+/// does not evaluate it):
+/// ```compile_fail
+/// let not_primitive = apdu::iso7816::tlv::prim::<0x30>(vec![]);
+/// ```
+pub fn prim<const TAG: u32>(value: impl Into<Vec<u8>>) -> Tlv {
+    prim_tagged(const { PrimTag::of(TAG) }, value)
+}
+
+/// A constructed TLV with a constant tag, checked when the crate is built:
+/// ```
+/// let list = apdu::iso7816::tlv::cons::<0xBF2D>(vec![]);
+/// ```
+/// A primitive or invalid `TAG` does not build:
+/// ```compile_fail
+/// let invalid = apdu::iso7816::tlv::cons::<0x3F>(vec![]);
+/// ```
+pub fn cons<const TAG: u32>(children: Vec<Tlv>) -> Tlv {
+    cons_tagged(const { ConsTag::of(TAG) }, children)
+}
+
+/// A primitive TLV with a checked tag.
+pub fn prim_tagged(tag: PrimTag, value: impl Into<Vec<u8>>) -> Tlv {
+    build(tag.0, Value::Primitive(value.into()))
+}
+
+/// A constructed TLV with a checked tag.
+pub fn cons_tagged(tag: ConsTag, children: Vec<Tlv>) -> Tlv {
+    build(tag.0, Value::Constructed(children))
+}
+
+/// A primitive TLV with a tag known only at run time; [`Error::InvalidTag`] if it is
+/// not a valid primitive tag.
+pub fn try_prim(tag: u32, value: impl Into<Vec<u8>>) -> Result<Tlv> {
+    PrimTag::new(tag)
+        .map(|t| prim_tagged(t, value))
+        .ok_or(Error::InvalidTag(tag))
+}
+
+/// A constructed TLV with a tag known only at run time; [`Error::InvalidTag`] if it is
+/// not a valid constructed tag.
+pub fn try_cons(tag: u32, children: Vec<Tlv>) -> Result<Tlv> {
+    ConsTag::new(tag)
+        .map(|t| cons_tagged(t, children))
+        .ok_or(Error::InvalidTag(tag))
 }
 
 /// Encodes with minimal (DER) length fields.
@@ -293,45 +405,172 @@ mod tests {
 
     #[test]
     fn der_length_127_and_256() {
-        let t = prim(0x04, vec![0u8; 127]);
+        let t = prim::<0x04>(vec![0u8; 127]);
         assert_eq!(&encode(&t)[..2], &[0x04, 0x7F]);
-        let t = prim(0x04, vec![0u8; 256]);
+        let t = prim::<0x04>(vec![0u8; 256]);
         assert_eq!(&encode(&t)[..4], &[0x04, 0x82, 0x01, 0x00]);
         assert_eq!(parse(&encode(&t)).unwrap(), t);
     }
 
-    #[test]
-    fn deep_nesting_is_refused_before_parsing() {
-        let mut b = Vec::new();
-        let depth = 100_000;
-        for _ in 0..depth {
-            b.push(0x30);
-            b.push(0x80); // indefinite, refused anyway
-        }
-        assert!(parse(&b).is_err());
-        // Definite lengths, nested 20 deep (over MAX_DEPTH).
+    /// `depth` constructed `30` objects around `04 00`, every length in its shortest form.
+    fn nested(depth: usize) -> Vec<u8> {
         let mut inner = vec![0x04, 0x00];
-        for _ in 0..20 {
+        for _ in 0..depth {
             let mut o = vec![0x30];
             push_len(inner.len(), &mut o);
             o.extend_from_slice(&inner);
             inner = o;
         }
-        assert_eq!(parse(&inner), Err(Error::TooDeep { max: MAX_DEPTH }));
-        // 60 000 levels of a zero-length constructed object in a 3-byte length: fine size,
-        // absurd depth; must not overflow the stack.
-        let mut big = Vec::new();
-        for i in 0..20_000usize {
-            let remaining = (20_000 - i - 1) * 4;
-            big.extend_from_slice(&[0x30, 0x82, (remaining >> 8) as u8, remaining as u8]);
-        }
-        assert!(parse(&big).is_err());
+        inner
     }
+
+    // Each cap test below gives an input that breaks exactly one rule of `check` and
+    // passes every other (its twin with that one defect repaired parses), and expects
+    // that rule's own error: removing the rule makes the test fail.
 
     #[test]
     fn size_cap() {
-        let b = vec![0x04; MAX_TLV_SIZE + 1];
-        assert!(matches!(parse(&b), Err(Error::TooLarge { .. })));
+        // One primitive object of 65 536 value bytes: a 3-byte DER length (shortest form,
+        // as 65 536 > FFFF), 65 541 bytes in all, over the cap by 5.
+        let mut b = vec![0x04, 0x83, 0x01, 0x00, 0x00];
+        b.resize(5 + 0x1_0000, 0xAB);
+        assert_eq!(
+            parse(&b),
+            Err(Error::TooLarge {
+                len: b.len(),
+                max: MAX_TLV_SIZE
+            })
+        );
+        // Exactly at the cap: 04 82 FF FC and 65 532 bytes.
+        let mut b = vec![0x04, 0x82, 0xFF, 0xFC];
+        b.resize(MAX_TLV_SIZE, 0xAB);
+        assert!(parse(&b).is_ok());
+    }
+
+    #[test]
+    fn depth_cap() {
+        // MAX_DEPTH constructed levels and the primitive inside: accepted.
+        assert!(parse(&nested(MAX_DEPTH)).is_ok());
+        // One more level, 36 bytes long: refused for its depth alone.
+        let b = nested(MAX_DEPTH + 1);
+        assert!(b.len() < 64);
+        assert_eq!(parse(&b), Err(Error::TooDeep { max: MAX_DEPTH }));
+    }
+
+    #[test]
+    fn depth_cap_keeps_the_stack_safe() {
+        // 5 000 levels, each with a correct shortest-form length, under 20 000 bytes:
+        // under the size cap, so only the depth rule stands between it and a recursive
+        // parser.
+        let b = nested(5_000);
+        assert!(b.len() < 20_000);
+        assert_eq!(parse(&b), Err(Error::TooDeep { max: MAX_DEPTH }));
+    }
+
+    #[test]
+    fn tag_encoding() {
+        assert!(parse(&[0x04, 0x01, 0xAA]).is_ok());
+        // First tag byte 00 or FF, otherwise a valid one-byte object.
+        for first in [0x00, 0xFF] {
+            assert_eq!(
+                parse(&[first, 0x01, 0xAA]),
+                Err(Error::Malformed("invalid tag byte 00 or FF")),
+                "{first:02X}"
+            );
+        }
+        // Four tag bytes (1F 81 81 01) before a valid length and value.
+        assert!(parse(&[0x1F, 0x81, 0x01, 0x01, 0xAA]).is_ok());
+        assert_eq!(
+            parse(&[0x1F, 0x81, 0x81, 0x01, 0x01, 0xAA]),
+            Err(Error::Malformed("tag longer than three bytes"))
+        );
+        // A multi-byte tag cut short.
+        assert_eq!(parse(&[0x9F]), Err(Error::Truncated));
+    }
+
+    #[test]
+    fn length_encoding() {
+        assert!(parse(&[0x04, 0x02, 0xAA, 0xBB]).is_ok());
+        // Indefinite length on a constructed object with a valid child and end-of-contents.
+        assert_eq!(
+            parse(&[0x30, 0x80, 0x04, 0x00, 0x00, 0x00]),
+            Err(Error::Malformed("indefinite length"))
+        );
+        // A four-byte length field for 2 value bytes.
+        assert_eq!(
+            parse(&[0x04, 0x84, 0x00, 0x00, 0x00, 0x02, 0xAA, 0xBB]),
+            Err(Error::Malformed("length field longer than 3 bytes"))
+        );
+        // Longer than the shortest form, right value count: 81 02, 82 0002, 83 000002.
+        for prefix in [&[0x81][..], &[0x82, 0x00], &[0x83, 0x00, 0x00]] {
+            let mut b = vec![0x04];
+            b.extend_from_slice(prefix);
+            b.extend_from_slice(&[0x02, 0xAA, 0xBB]);
+            assert_eq!(
+                parse(&b),
+                Err(Error::Malformed("length not in its shortest form")),
+                "{}",
+                hex::encode(&b)
+            );
+        }
+    }
+
+    #[test]
+    fn value_fits_input() {
+        assert_eq!(parse(&[0x04, 0x03, 0xAA, 0xBB]), Err(Error::Truncated));
+        assert_eq!(parse(&[0x04, 0x81]), Err(Error::Truncated));
+    }
+
+    #[test]
+    fn child_fits_parent() {
+        // 30 03 [04 02 AA] BB: the child's value ends one byte after its parent's, and
+        // inside the input.
+        assert!(parse(&[0x30, 0x04, 0x04, 0x02, 0xAA, 0xBB]).is_ok());
+        assert_eq!(
+            parse(&[0x30, 0x03, 0x04, 0x02, 0xAA, 0xBB]),
+            Err(Error::Malformed("child overruns its parent"))
+        );
+    }
+
+    #[test]
+    fn exactly_one_object() {
+        assert_eq!(
+            parse(&[0x04, 0x00, 0x04, 0x00]),
+            Err(Error::Malformed("expected exactly one TLV object"))
+        );
+        assert_eq!(parse_all(&[0x04, 0x00, 0x04, 0x00]).unwrap().len(), 2);
+    }
+
+    /// `tag_is_valid` accepts no number `iso7816-tlv` would refuse or read back as
+    /// another tag: walks every number of 1-3 bytes.
+    #[test]
+    fn tag_check_is_at_least_as_strict_as_the_library() {
+        let mut valid = 0u32;
+        for n in 1u32..(1 << 24) {
+            if !tag_is_valid(n) {
+                continue;
+            }
+            valid += 1;
+            let tag = Tag::try_from(n).unwrap_or_else(|_| panic!("{n:X}"));
+            assert_eq!(tag.is_constructed(), tag_is_constructed(n), "{n:X}");
+            if n % 97 == 0 || n < 0x1_0000 {
+                let t = if tag_is_constructed(n) {
+                    try_cons(n, vec![]).unwrap()
+                } else {
+                    try_prim(n, vec![1]).unwrap()
+                };
+                assert_eq!(tag_num(&parse(&encode(&t)).unwrap()), n, "{n:X}");
+            }
+        }
+        // 1-byte: 256 - 1 (00) - 8 (b5-b1 all set); 2-byte: 7 first bytes (1F..DF, FF
+        // excluded) x 128; 3-byte: 7 x 128 x 128.
+        assert_eq!(valid, 247 + 7 * 128 + 7 * 128 * 128);
+        assert_eq!(try_prim(0x20, vec![]), Err(Error::InvalidTag(0x20)));
+        assert_eq!(try_cons(0x04, vec![]), Err(Error::InvalidTag(0x04)));
+        assert_eq!(try_prim(0x1F, vec![]), Err(Error::InvalidTag(0x1F)));
+        assert_eq!(try_prim(0x5A01, vec![]), Err(Error::InvalidTag(0x5A01)));
+        assert_eq!(PrimTag::new(0x9F70).map(PrimTag::num), Some(0x9F70));
+        assert_eq!(ConsTag::new(0xBF2D).map(ConsTag::num), Some(0xBF2D));
     }
 
     #[test]

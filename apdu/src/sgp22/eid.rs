@@ -10,6 +10,7 @@ use std::str::FromStr;
 pub struct Eid(pub [u8; 16]);
 
 /// Why a string or bytes are not an EID.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EidError {
     #[error("an EID has 32 decimal digits, got {0}")]

@@ -6,8 +6,8 @@
 use crate::iso7816::command::{Cla, Command};
 use crate::iso7816::sw::StatusWord;
 
-/// INS of STORE DATA.
-pub const INS_STORE_DATA: u8 = 0xE2;
+/// INS of STORE DATA, from the one table.
+pub use crate::iso7816::ins::STORE_DATA as INS_STORE_DATA;
 /// P1 of a block that is followed by more.
 pub const P1_MORE: u8 = 0x11;
 /// P1 of the last block.
@@ -118,12 +118,12 @@ mod tests {
         let cmds = segment(1, &msg, 120, false);
         assert_eq!(cmds.len(), 1);
         assert_eq!(
-            hex::encode_upper(cmds[0].to_bytes()),
+            hex::encode_upper(cmds[0].to_bytes().unwrap()),
             "81E2910006BF3E035C015A"
         );
         let cmds = segment(0, &msg, 120, true);
         assert_eq!(
-            hex::encode_upper(cmds[0].to_bytes()),
+            hex::encode_upper(cmds[0].to_bytes().unwrap()),
             "80E2910006BF3E035C015A00"
         );
     }

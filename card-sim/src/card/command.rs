@@ -4,18 +4,8 @@
 //! B0, READ RECORD B2), ETSI TS 102 221 §10.1.2 (STATUS F2, TERMINAL CAPABILITY AA),
 //! GlobalPlatform 2.3 §11.11 (STORE DATA E2).
 
+use apdu::iso7816::ins;
 use apdu::{Command, StatusWord};
-
-pub const INS_SELECT: u8 = 0xA4;
-pub const INS_READ_BINARY: u8 = 0xB0;
-pub const INS_READ_RECORD: u8 = 0xB2;
-pub const INS_STATUS: u8 = 0xF2;
-pub const INS_TERMINAL_CAPABILITY: u8 = 0xAA;
-pub const INS_STORE_DATA: u8 = apdu::sgp22::store_data::INS_STORE_DATA;
-/// FETCH (ETSI TS 102 221 §10.1.2, TS 102 223 §6.3).
-pub const INS_FETCH: u8 = apdu::cat::INS_FETCH;
-/// TERMINAL RESPONSE (ETSI TS 102 221 §10.1.2, TS 102 223 §6.8).
-pub const INS_TERMINAL_RESPONSE: u8 = apdu::cat::INS_TERMINAL_RESPONSE;
 
 /// What SELECT names (P1, ISO/IEC 7816-4 Table 39).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,10 +92,14 @@ fn no_data(cmd: &Command) -> Result<(), StatusWord> {
 /// Decodes `cmd` (chains already joined by the transport).
 pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
     let proprietary = cmd.cla.is_proprietary();
-    let interindustry_only = matches!(cmd.ins, INS_SELECT | INS_READ_BINARY | INS_READ_RECORD);
+    let interindustry_only = matches!(cmd.ins, ins::SELECT | ins::READ_BINARY | ins::READ_RECORD);
     let proprietary_only = matches!(
         cmd.ins,
-        INS_STATUS | INS_TERMINAL_CAPABILITY | INS_STORE_DATA | INS_FETCH | INS_TERMINAL_RESPONSE
+        ins::STATUS
+            | ins::TERMINAL_CAPABILITY
+            | ins::STORE_DATA
+            | ins::FETCH
+            | ins::TERMINAL_RESPONSE
     );
     if !interindustry_only && !proprietary_only {
         return Err(StatusWord::InsNotSupported);
@@ -114,8 +108,8 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
         return Err(StatusWord::ClaNotSupported);
     }
     match cmd.ins {
-        INS_SELECT => decode_select(cmd),
-        INS_READ_BINARY => {
+        ins::SELECT => decode_select(cmd),
+        ins::READ_BINARY => {
             no_data(cmd)?;
             let (sfi, offset) = if cmd.p1 & 0x80 != 0 {
                 if cmd.p1 & 0x60 != 0 {
@@ -131,7 +125,7 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
                 le: ne(cmd),
             })
         }
-        INS_READ_RECORD => {
+        ins::READ_RECORD => {
             no_data(cmd)?;
             if cmd.p2 & 0x07 != 0x04 || cmd.p2 >> 3 == 0x1F || cmd.p1 == 0 || cmd.p1 == 0xFF {
                 return Err(StatusWord::IncorrectP1P2);
@@ -146,19 +140,19 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
                 le: ne(cmd),
             })
         }
-        INS_STORE_DATA => Ok(CardCommand::StoreData {
+        ins::STORE_DATA => Ok(CardCommand::StoreData {
             p1: cmd.p1,
             block: cmd.p2,
             data: cmd.data.clone(),
         }),
-        INS_FETCH => {
+        ins::FETCH => {
             no_data(cmd)?;
             if cmd.p1 != 0 || cmd.p2 != 0 {
                 return Err(StatusWord::IncorrectP1P2);
             }
             Ok(CardCommand::Fetch)
         }
-        INS_TERMINAL_RESPONSE => {
+        ins::TERMINAL_RESPONSE => {
             if cmd.p1 != 0 || cmd.p2 != 0 {
                 return Err(StatusWord::IncorrectP1P2);
             }
@@ -169,7 +163,7 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
                 data: cmd.data.clone(),
             })
         }
-        INS_TERMINAL_CAPABILITY => {
+        ins::TERMINAL_CAPABILITY => {
             if cmd.p1 != 0 || cmd.p2 != 0 {
                 return Err(StatusWord::IncorrectP1P2);
             }
@@ -178,7 +172,7 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
             }
             Ok(CardCommand::TerminalCapability)
         }
-        INS_STATUS => {
+        ins::STATUS => {
             no_data(cmd)?;
             if cmd.p1 > 2 {
                 return Err(StatusWord::IncorrectP1P2);

@@ -1,8 +1,8 @@
 //! The device-change functions in the ISD-R (docs/device-change-protocol.md): STORE DATA
 //! messages `BF66`-`BF6C` go to the method session ([`crate::method`]); FETCH and
 //! TERMINAL RESPONSE (ETSI TS 102 223 §6.3, §6.8) drive its proactive questions; the
-//! profile installs and removals it asks for are committed here, atomically, before the
-//! answer leaves the card.
+//! profile installs and removals it asks for are made here, each one change of the
+//! state, saved before the answer leaves the card.
 
 use super::Euicc;
 use crate::method::{CardView, Outcome};
@@ -11,14 +11,14 @@ use crate::state::notification::Event;
 use crate::state::profile::Profile;
 use crate::state::{PersistentState, Secret};
 use apdu::crypto::IdentityKey;
-use apdu::devchange::{result, tags, DcRequest, DcResponse, InstallResult, OperatorProfile};
+use apdu::devchange::{DcRequest, DcResponse, DcResult, Function, InstallResult, OperatorProfile};
 use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileState};
 use apdu::{iso7816::tlv, Eid, Response, StatusWord};
 
 /// True when a whole STORE DATA message carries one of our device-change tags.
 pub fn is_devchange(message: &[u8]) -> bool {
     match message {
-        [0xBF, t, ..] => tags::ALL.contains(&(0xBF00 | u32::from(*t))),
+        [0xBF, t, ..] => Function::from_tag(0xBF00 | u32::from(*t)).is_some(),
         _ => false,
     }
 }
@@ -53,22 +53,29 @@ fn proactive(cmd: Vec<u8>) -> Response {
 
 impl Euicc {
     /// Parses the identity key from the state, making (and saving) one on first use.
+    /// A key that cannot be read or made answers `6F00` and is logged (the error's
+    /// text only: `CryptoError` never carries key material).
     fn ensure_identity(&mut self) -> Result<(), StatusWord> {
         if self.identity.is_some() {
             return Ok(());
         }
+        fn failed(what: &'static str) -> impl Fn(apdu::crypto::CryptoError) -> StatusWord {
+            move |e| {
+                eprintln!("card-sim: the card's identity key: {what} failed ({e}); answering 6F00");
+                StatusWord::NoPreciseDiagnosis
+            }
+        }
         if let Some(der) = &self.state.identity_key {
             let key = IdentityKey::from_pkcs8_der(der.expose())
-                .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+                .map_err(failed("reading it from the state"))?;
             self.identity = Some(key);
             return Ok(());
         }
-        let key =
-            IdentityKey::generate(&mut self.rng).map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        let key = IdentityKey::generate(&mut self.rng).map_err(failed("making it"))?;
         let der = key
             .to_pkcs8_der()
-            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
-        self.commit(|s| s.identity_key = Some(Secret::new(der.to_vec())))?;
+            .map_err(failed("encoding it as PKCS#8"))?;
+        self.change(|s| s.identity_key = Some(Secret::new(der.to_vec())));
         self.identity = Some(key);
         Ok(())
     }
@@ -101,8 +108,8 @@ impl Euicc {
         match self.with_method(|m, view| m.request(req, view))? {
             Outcome::Answer(bytes) => Ok(Response::ok(bytes)),
             Outcome::Proactive(cmd) => Ok(proactive(cmd)),
-            Outcome::Install(profile) => self.install(&profile).map(Response::ok),
-            Outcome::Remove { op_id, iccid } => self.remove(&op_id, &iccid).map(Response::ok),
+            Outcome::Install(profile) => Ok(Response::ok(self.install(&profile))),
+            Outcome::Remove { op_id, iccid } => Ok(Response::ok(self.remove(&op_id, &iccid))),
         }
     }
 
@@ -125,16 +132,16 @@ impl Euicc {
 
     /// Installs and enables an operator profile (class operational), disabling the
     /// enabled one (PP#0 after provisioning), in one saved change (A step 412, B 520).
-    fn install(&mut self, op: &OperatorProfile) -> Result<Vec<u8>, StatusWord> {
-        let code = self.commit(|s| {
+    fn install(&mut self, op: &OperatorProfile) -> Vec<u8> {
+        let code = self.change(|s| {
             if s.find_iccid(&op.iccid).is_some() {
-                return result::ALREADY_INSTALLED;
+                return DcResult::AlreadyInstalled;
             }
             let Some(aid) = (1..=u8::MAX)
                 .map(derive_aid)
                 .find(|a| s.profiles.iter().all(|p| p.aid != *a))
             else {
-                return result::UNDEFINED;
+                return DcResult::Undefined;
             };
             if let Some(i) = s.profiles.iter().position(|p| p.is_enabled()) {
                 s.profiles[i].state = ProfileState::Disabled;
@@ -157,22 +164,22 @@ impl Euicc {
             let i = s.profiles.len() - 1;
             s.notify(i, Event::Install);
             s.notify(i, Event::Enable);
-            result::OK
-        })?;
-        let iccid = (code == result::OK).then_some(op.iccid);
-        Ok(DcResponse::Installed(InstallResult { code, iccid }).encode())
+            DcResult::Ok
+        });
+        let iccid = code.is_ok().then_some(op.iccid);
+        DcResponse::Installed(InstallResult { code, iccid }).encode()
     }
 
     /// Removes a profile that moved to another device (sync): disabled first, with the
     /// provisioning profile enabled again if it was the enabled one.
-    fn remove(&mut self, op_id: &str, iccid: &Iccid) -> Result<Vec<u8>, StatusWord> {
-        let code = self.commit(|s| {
+    fn remove(&mut self, op_id: &str, iccid: &Iccid) -> Vec<u8> {
+        let code = self.change(|s| {
             let Some(i) = s
                 .profiles
                 .iter()
                 .position(|p| p.iccid == *iccid && p.msisdn.as_deref() == Some(op_id))
             else {
-                return result::NOT_FOUND;
+                return DcResult::NotFound;
             };
             if s.profiles[i].is_enabled() {
                 s.profiles[i].state = ProfileState::Disabled;
@@ -184,8 +191,8 @@ impl Euicc {
             }
             s.notify(i, Event::Delete);
             s.profiles.remove(i);
-            result::OK
-        })?;
-        Ok(DcResponse::Removed { code }.encode())
+            DcResult::Ok
+        });
+        DcResponse::Removed { code }.encode()
     }
 }

@@ -65,33 +65,27 @@ pub fn ef_by_sfi(sfi: u8, enabled_iccid: Option<Iccid>) -> Option<Ef> {
 
 /// EF.DIR's record: application template `61 { 4F AID, 50 label }`, padded with `FF`.
 fn dir_record() -> Vec<u8> {
-    let mut r = tlv::encode(&cons(
-        0x61,
-        vec![
-            prim(0x4F, ISDR_AID.to_vec()),
-            prim(0x50, ISDR_LABEL.to_vec()),
-        ],
-    ));
+    let mut r = tlv::encode(&cons::<0x61>(vec![
+        prim::<0x4F>(ISDR_AID.to_vec()),
+        prim::<0x50>(ISDR_LABEL.to_vec()),
+    ]));
     r.resize(DIR_RECORD_LEN, 0xFF);
     r
 }
 
 /// The FCP template `62` of the MF.
 pub fn mf_fcp() -> Vec<u8> {
-    tlv::encode(&cons(
-        0x62,
-        vec![
-            // DF, shareable (TS 102 221 §11.1.1.4.3).
-            prim(0x82, vec![0x78, 0x21]),
-            prim(0x83, FID_MF.to_be_bytes().to_vec()),
-            // Life cycle: operational, activated.
-            prim(0x8A, vec![0x05]),
-            // Security attributes, compact: always.
-            prim(0x8C, vec![0x00]),
-            // PIN status template DO (tag C6 is primitive in BER terms): PS_DO 00, no PIN enabled.
-            prim(0xC6, vec![0x90, 0x01, 0x00]),
-        ],
-    ))
+    tlv::encode(&cons::<0x62>(vec![
+        // DF, shareable (TS 102 221 §11.1.1.4.3).
+        prim::<0x82>(vec![0x78, 0x21]),
+        prim::<0x83>(FID_MF.to_be_bytes().to_vec()),
+        // Life cycle: operational, activated.
+        prim::<0x8A>(vec![0x05]),
+        // Security attributes, compact: always.
+        prim::<0x8C>(vec![0x00]),
+        // PIN status template DO (tag C6 is primitive in BER terms): PS_DO 00, no PIN enabled.
+        prim::<0xC6>(vec![0x90, 0x01, 0x00]),
+    ]))
 }
 
 /// The FCP template `62` of an EF.
@@ -112,17 +106,14 @@ pub fn ef_fcp(e: &Ef) -> Vec<u8> {
             record_len * records.len(),
         ),
     };
-    tlv::encode(&cons(
-        0x62,
-        vec![
-            prim(0x82, descriptor),
-            prim(0x83, e.fid.to_be_bytes().to_vec()),
-            prim(0x8A, vec![0x05]),
-            prim(0x8C, vec![0x00]),
-            prim(0x80, (size as u16).to_be_bytes().to_vec()),
-            prim(0x88, vec![e.sfi << 3]),
-        ],
-    ))
+    tlv::encode(&cons::<0x62>(vec![
+        prim::<0x82>(descriptor),
+        prim::<0x83>(e.fid.to_be_bytes().to_vec()),
+        prim::<0x8A>(vec![0x05]),
+        prim::<0x8C>(vec![0x00]),
+        prim::<0x80>((size as u16).to_be_bytes().to_vec()),
+        prim::<0x88>(vec![e.sfi << 3]),
+    ]))
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! (ETSI TS 102 221). Every command is first decoded into a typed [`CardCommand`]
 //! ([`command`]) or rejected with a SW, then checked against the channel's state
 //! ([`Euicc::check`]), then executed. Changes to persistent state go through
-//! [`Euicc::commit`], which saves before the answer leaves the card and leaves the state
-//! unchanged (`6581`) when saving fails.
+//! `Euicc::change`; a command that changed it is saved once, when it has run and before
+//! its answer leaves the card; when saving fails the card answers `6581` and keeps the
+//! state as last saved. A command that changes nothing writes nothing.
 //!
 //! - [`atr`]: the answer to reset.
 //! - [`files`]: MF, EF.DIR, EF.ICCID and their FCPs; [`select`]: SELECT and STATUS;
@@ -21,7 +22,7 @@ pub mod read;
 pub mod select;
 
 use crate::state::volatile::{CardChannel, CardVolatile, Selection};
-use crate::state::{PersistentState, Storage};
+use crate::state::{PersistentState, Storage, StorageError};
 use crate::transport::Applet;
 use apdu::{Command, Response, StatusWord};
 use command::CardCommand;
@@ -33,6 +34,9 @@ pub const SW_MEMORY_FAILURE: StatusWord = StatusWord::Other(0x6581);
 /// The eUICC.
 pub struct Euicc {
     state: PersistentState,
+    /// The state as last saved, while the running command has changed `state` and not
+    /// yet saved it; `None`: `state` is what the storage holds.
+    unsaved: Option<PersistentState>,
     storage: Box<dyn Storage + Send>,
     vol: CardVolatile,
     rng: ChaCha20Rng,
@@ -53,6 +57,7 @@ impl Euicc {
     ) -> Self {
         Euicc {
             state,
+            unsaved: None,
             storage,
             vol: CardVolatile::default(),
             rng,
@@ -72,22 +77,34 @@ impl Euicc {
         self.vol.channels.get(usize::from(ch)).map(|c| c.selection)
     }
 
-    /// Applies `f` to a copy of the persistent state; if it changed, saves the copy and
-    /// only then makes it current. A failed save answers `6581` and changes nothing.
-    pub fn commit<R>(
-        &mut self,
-        f: impl FnOnce(&mut PersistentState) -> R,
-    ) -> Result<R, StatusWord> {
-        let mut next = self.state.clone();
-        let r = f(&mut next);
-        if next != self.state {
-            if let Err(e) = self.storage.save(&next) {
-                eprintln!("card-sim: saving the state failed, change refused: {e:#}");
-                return Err(SW_MEMORY_FAILURE);
-            }
-            self.state = next;
+    /// Applies `f` to the persistent state, as part of the running command: if the
+    /// state is then different, the command saves it before it answers
+    /// ([`Euicc::save_changes`]).
+    pub(crate) fn change<R>(&mut self, f: impl FnOnce(&mut PersistentState) -> R) -> R {
+        if self.unsaved.is_some() {
+            return f(&mut self.state);
         }
-        Ok(r)
+        let before = self.state.clone();
+        let r = f(&mut self.state);
+        if self.state != before {
+            self.unsaved = Some(before);
+        }
+        r
+    }
+
+    /// After a command: saves what it changed, once. A failed save puts the state back
+    /// as last saved (with it the identity key made by this command, if any) and the
+    /// card answers `6581` instead.
+    fn save_changes(&mut self) -> Result<(), StorageError> {
+        let Some(saved) = self.unsaved.take() else {
+            return Ok(());
+        };
+        self.storage.save(&self.state).inspect_err(|_| {
+            self.state = saved;
+            if self.state.identity_key.is_none() {
+                self.identity = None;
+            }
+        })
     }
 
     /// The lifecycle check between decoding and executing: is the command allowed in
@@ -161,6 +178,13 @@ impl Applet for Euicc {
         if let Err(sw) = self.check(ch, &parsed) {
             return sw.into();
         }
-        self.execute(ch, parsed).unwrap_or_else(Response::sw)
+        let answer = self.execute(ch, parsed).unwrap_or_else(Response::sw);
+        match self.save_changes() {
+            Ok(()) => answer,
+            Err(e) => {
+                eprintln!("card-sim: saving the state failed, change refused: {e}");
+                SW_MEMORY_FAILURE.into()
+            }
+        }
     }
 }

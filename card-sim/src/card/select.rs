@@ -14,13 +14,10 @@ use apdu::{Response, StatusWord};
 
 /// The ISD-R's FCI.
 pub fn isdr_fci() -> Vec<u8> {
-    tlv::encode(&cons(
-        0x6F,
-        vec![
-            prim(0x84, ISDR_AID.to_vec()),
-            cons(0xA5, vec![prim(0x9F65, vec![0xFF])]),
-        ],
-    ))
+    tlv::encode(&cons::<0x6F>(vec![
+        prim::<0x84>(ISDR_AID.to_vec()),
+        cons::<0xA5>(vec![prim::<0x9F65>(vec![0xFF])]),
+    ]))
 }
 
 /// Does `aid` (full or partial) name the ISD-R?
@@ -88,7 +85,7 @@ impl Euicc {
             (StatusReply::Fcp, Selection::IsdR) => Response::ok(isdr_fci()),
             (StatusReply::Fcp, _) => Response::ok(files::mf_fcp()),
             (StatusReply::DfName, Selection::IsdR) => {
-                Response::ok(tlv::encode(&prim(0x84, ISDR_AID.to_vec())))
+                Response::ok(tlv::encode(&prim::<0x84>(ISDR_AID.to_vec())))
             }
             (StatusReply::DfName, _) => Response::sw(StatusWord::Success),
         }

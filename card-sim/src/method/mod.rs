@@ -6,7 +6,12 @@
 //! The card hands it complete requests and the card view it needs ([`CardView`]);
 //! it answers with an [`Outcome`]: bytes to return, a proactive command to announce
 //! with `91xx`, or a profile to install / remove, which the card performs and persists.
+//!
+//! - `session`: [`MethodSession`], one method per request, and the proactive session;
+//! - `keys`: the key work of BF67/BF68 (checked SM values, derivation, signatures);
+//! - `prompts`: the questions asked to the terminal.
 
+mod keys;
 mod prompts;
 mod session;
 

@@ -1,21 +1,20 @@
 //! The volatile device-change session: which function runs, which question the
 //! terminal has been asked, what it answered, and the key derived from the parameter
-//! until the sealed profile arrives (device-change.md A.6-A.7, B.8, C.5).
+//! until the sealed profile arrives (device-change.md A.6-A.7, B.8, C.5). One method per
+//! request of docs/device-change-protocol.md §Functions; the key work is in
+//! [`super::keys`].
 
+use super::keys::{identity_signature, Derived, KeyJob};
 use super::prompts::Ask;
 use super::{CardView, Outcome};
 use apdu::cat::{self, TerminalData, TerminalResponse};
-use apdu::crypto::{
-    self, key_pair_from_parameter, KdfParams, Parameter, PrivateKey, Purpose, SealedBox,
-    SignedMessage,
+use apdu::crypto::{self, Parameter, PrivateKey, SealedBox};
+use apdu::devchange::{
+    DcRequest, DcResponse, DcResult, Flow, Function, KeySource, OperatorProfile, SYNC_IMEI,
+    SYNC_OP_ID,
 };
-use apdu::devchange::{result, tags, DcRequest, DcResponse, Flow, KeySource, OperatorProfile};
 use apdu::StatusWord;
 use std::collections::VecDeque;
-
-/// `op_id` and `imei` of the identity proof answered to BF6C, which has no session.
-pub const SYNC_OP_ID: &str = "sync";
-pub const SYNC_IMEI: &str = "-";
 
 /// What BF66 established: the flow, the OP ID typed by the user and the IMEI.
 #[derive(Debug, Clone)]
@@ -25,33 +24,20 @@ struct FlowCtx {
     imei: String,
 }
 
+/// The function a proactive session runs for.
 #[derive(Debug)]
 enum Job {
-    Begin {
-        flow: Flow,
-    },
-    GenerateKey {
-        flow: Flow,
-        op_id: String,
-        challenge: Vec<u8>,
-        salt: crypto::Salt,
-        kdf: KdfParams,
-    },
-    Authenticate {
-        flow: Flow,
-        op_id: String,
-        challenge: Vec<u8>,
-        salt: crypto::Salt,
-        kdf: KdfParams,
-    },
+    Begin { flow: Flow },
+    GenerateKey(KeyJob),
+    Authenticate(KeyJob),
 }
 
 impl Job {
-    fn tag(&self) -> u32 {
+    fn function(&self) -> Function {
         match self {
-            Job::Begin { .. } => tags::BEGIN,
-            Job::GenerateKey { .. } => tags::GENERATE_KEY,
-            Job::Authenticate { .. } => tags::AUTHENTICATE,
+            Job::Begin { .. } => Function::Begin,
+            Job::GenerateKey(_) => Function::GenerateKey,
+            Job::Authenticate(_) => Function::Authenticate,
         }
     }
 }
@@ -78,48 +64,38 @@ pub struct MethodSession {
     number: u8,
 }
 
-fn failed(tag: u32, code: u8) -> Vec<u8> {
-    DcResponse::Failed { tag, code }.encode()
+fn failed(function: Function, code: DcResult) -> Vec<u8> {
+    DcResponse::Failed {
+        tag: function,
+        code,
+    }
+    .encode()
+}
+
+fn answer(function: Function, r: Result<DcResponse, DcResult>) -> Outcome {
+    Outcome::Answer(match r {
+        Ok(a) => a.encode(),
+        Err(code) => failed(function, code),
+    })
 }
 
 impl MethodSession {
-    /// True while a proactive session waits for the terminal.
-    pub fn busy(&self) -> bool {
-        self.pending.is_some()
-    }
-
     /// Executes a complete device-change request.
     pub fn request(&mut self, req: DcRequest, card: &dyn CardView) -> Outcome {
         match req {
-            DcRequest::Begin { flow } => {
-                let mut asks = VecDeque::new();
-                if matches!(flow, Flow::DeviceChange | Flow::KeyChange) {
-                    asks.push_back(Ask::OpId);
-                }
-                asks.push_back(Ask::Imei);
-                self.ctx = None;
-                self.session_key = None;
-                self.start(Job::Begin { flow }, asks, None)
-            }
+            DcRequest::Begin { flow } => self.begin(flow),
             DcRequest::GenerateKey {
                 flow,
                 op_id,
                 challenge,
                 salt,
                 kdf,
-            } => match self.check_ctx(flow, &op_id, &challenge, &salt, &kdf) {
-                Err(code) => Outcome::Answer(failed(tags::GENERATE_KEY, code)),
-                Ok((salt, kdf)) => {
-                    let asks = VecDeque::from([Ask::NewParameter, Ask::ConfirmParameter]);
-                    let job = Job::GenerateKey {
-                        flow,
-                        op_id: op_id.clone(),
-                        challenge,
-                        salt,
-                        kdf,
-                    };
-                    self.start(job, asks, Some(op_id))
-                }
+            } => match self
+                .in_session(flow, &op_id)
+                .and_then(|()| KeyJob::new(flow, op_id, challenge, &salt, &kdf))
+            {
+                Ok(job) => self.generate_key(job),
+                Err(code) => Outcome::Answer(failed(Function::GenerateKey, code)),
             },
             DcRequest::Authenticate {
                 flow,
@@ -128,109 +104,126 @@ impl MethodSession {
                 salt,
                 kdf,
                 need_parameter,
-            } => match self.check_ctx(flow, &op_id, &challenge, &salt, &kdf) {
-                Err(code) => Outcome::Answer(failed(tags::AUTHENTICATE, code)),
-                Ok(_) if !need_parameter => {
-                    // The SM only wants the identity proof ([0074], recorded device).
-                    let imei = self
-                        .ctx
-                        .as_ref()
-                        .map(|c| c.imei.clone())
-                        .unwrap_or_default();
-                    match identity_signature(card, &challenge, &op_id, &imei) {
-                        Ok(sig) => Outcome::Answer(
-                            DcResponse::Authenticated {
-                                parameter_signature: None,
-                                identity_signature: sig,
-                            }
-                            .encode(),
-                        ),
-                        Err(code) => Outcome::Answer(failed(tags::AUTHENTICATE, code)),
-                    }
-                }
-                Ok((salt, kdf)) => {
-                    let job = Job::Authenticate {
-                        flow,
-                        op_id: op_id.clone(),
-                        challenge,
-                        salt,
-                        kdf,
-                    };
-                    self.start(job, VecDeque::from([Ask::Parameter]), Some(op_id))
-                }
+            } => match self
+                .in_session(flow, &op_id)
+                .and_then(|()| KeyJob::new(flow, op_id, challenge, &salt, &kdf))
+            {
+                Ok(job) if need_parameter => self.authenticate(job),
+                Ok(job) => self.identity_proof(&job, card),
+                Err(code) => Outcome::Answer(failed(Function::Authenticate, code)),
             },
             DcRequest::InstallProfile { op_id, sealed, key } => {
-                let code = |c| Outcome::Answer(failed(tags::INSTALL_PROFILE, c));
-                let Ok(sealed) = SealedBox::from_bytes(&sealed) else {
-                    return code(result::DECRYPTION_FAILED);
-                };
-                let Ok(aad) = crypto::profile_aad(&op_id, &card.eid()) else {
-                    return code(result::BAD_REQUEST);
-                };
-                let opened = match key {
-                    KeySource::Parameter => match self.session_key.take() {
-                        // The derived key is used once and dropped here, whatever the
-                        // outcome (A step 414, B step 523).
-                        Some((for_op, k)) if for_op == op_id => crypto::open(&k, &sealed, &aad),
-                        _ => return code(result::NO_SESSION),
-                    },
-                    KeySource::Identity => card.identity().open(&sealed, &aad),
-                };
-                let Ok(plain) = opened else {
-                    return code(result::DECRYPTION_FAILED);
-                };
-                let Ok(profile) = OperatorProfile::decode(&plain) else {
-                    return code(result::BAD_REQUEST);
-                };
-                if profile.msisdn != op_id {
-                    return code(result::BAD_REQUEST);
+                match self.install_profile(&op_id, &sealed, key, card) {
+                    Ok(profile) => Outcome::Install(Box::new(profile)),
+                    Err(code) => Outcome::Answer(failed(Function::InstallProfile, code)),
                 }
-                if card.holds_op(&op_id) {
-                    return code(result::ALREADY_INSTALLED);
-                }
-                self.ctx = None;
-                Outcome::Install(Box::new(profile))
             }
-            DcRequest::FetchResult => Outcome::Answer(match (&self.pending, self.result.take()) {
-                (None, Some(r)) => r,
-                _ => failed(tags::FETCH_RESULT, result::NO_SESSION),
-            }),
+            DcRequest::FetchResult => Outcome::Answer(self.fetch_result()),
             DcRequest::RemoveProfile { op_id, iccid } => Outcome::Remove { op_id, iccid },
-            DcRequest::Identity { challenge } => {
-                match identity_signature(card, &challenge, SYNC_OP_ID, SYNC_IMEI) {
-                    Ok(sig) => Outcome::Answer(
-                        DcResponse::Identity {
-                            eid: card.eid(),
-                            identity_key: card.identity().public_key().to_der(),
-                            signature: sig,
-                        }
-                        .encode(),
-                    ),
-                    Err(code) => Outcome::Answer(failed(tags::IDENTITY, code)),
-                }
-            }
+            DcRequest::Identity { challenge } => answer(
+                Function::Identity,
+                identity_signature(card, &challenge, SYNC_OP_ID, SYNC_IMEI).map(|signature| {
+                    DcResponse::Identity {
+                        eid: card.eid(),
+                        identity_key: card.identity().public_key().to_der(),
+                        signature,
+                    }
+                }),
+            ),
         }
     }
 
-    /// Checks that BF66 ran for this flow and OP ID and that the SM's values are sane.
-    fn check_ctx(
-        &self,
-        flow: Flow,
+    /// BF66: a new session; the terminal is asked for the OP ID (flows B, C) and the
+    /// IMEI. Whatever an earlier session established is forgotten.
+    fn begin(&mut self, flow: Flow) -> Outcome {
+        let mut asks = VecDeque::new();
+        if matches!(flow, Flow::DeviceChange | Flow::KeyChange) {
+            asks.push_back(Ask::OpId);
+        }
+        asks.push_back(Ask::Imei);
+        self.ctx = None;
+        self.session_key = None;
+        self.start(Job::Begin { flow }, asks, None)
+    }
+
+    /// BF67: the new parameter, asked twice.
+    fn generate_key(&mut self, job: KeyJob) -> Outcome {
+        let op_id = job.op_id.clone();
+        let asks = VecDeque::from([Ask::NewParameter, Ask::ConfirmParameter]);
+        self.start(Job::GenerateKey(job), asks, Some(op_id))
+    }
+
+    /// BF68 with a parameter: the current parameter, asked once.
+    fn authenticate(&mut self, job: KeyJob) -> Outcome {
+        let op_id = job.op_id.clone();
+        self.start(
+            Job::Authenticate(job),
+            VecDeque::from([Ask::Parameter]),
+            Some(op_id),
+        )
+    }
+
+    /// BF68 without a parameter: the SM only wants the identity proof ([0074], the
+    /// recorded device), answered directly.
+    fn identity_proof(&self, job: &KeyJob, card: &dyn CardView) -> Outcome {
+        let imei = self.ctx.as_ref().map_or("", |c| c.imei.as_str());
+        answer(
+            Function::Authenticate,
+            job.identity(card, imei)
+                .map(|identity_signature| DcResponse::Authenticated {
+                    parameter_signature: None,
+                    identity_signature,
+                }),
+        )
+    }
+
+    /// BF69: opens the sealed profile with the session's derived key or the identity
+    /// key; the card installs what this returns.
+    fn install_profile(
+        &mut self,
         op_id: &str,
-        challenge: &[u8],
-        salt: &[u8],
-        kdf: &[u8],
-    ) -> Result<(crypto::Salt, KdfParams), u8> {
-        let ctx = self.ctx.as_ref().ok_or(result::NO_SESSION)?;
+        sealed: &[u8],
+        key: KeySource,
+        card: &dyn CardView,
+    ) -> Result<OperatorProfile, DcResult> {
+        let sealed = SealedBox::from_bytes(sealed).map_err(|_| DcResult::DecryptionFailed)?;
+        let aad = crypto::profile_aad(op_id, &card.eid()).map_err(|_| DcResult::BadRequest)?;
+        let opened = match key {
+            KeySource::Parameter => match self.session_key.take() {
+                // The derived key is used once and dropped here, whatever the outcome
+                // (A step 414, B step 523).
+                Some((for_op, k)) if for_op == op_id => crypto::open(&k, &sealed, &aad),
+                _ => return Err(DcResult::NoSession),
+            },
+            KeySource::Identity => card.identity().open(&sealed, &aad),
+        };
+        let plain = opened.map_err(|_| DcResult::DecryptionFailed)?;
+        let profile = OperatorProfile::decode(&plain).map_err(|_| DcResult::BadRequest)?;
+        if profile.msisdn != op_id {
+            return Err(DcResult::BadRequest);
+        }
+        if card.holds_op(op_id) {
+            return Err(DcResult::AlreadyInstalled);
+        }
+        self.ctx = None;
+        Ok(profile)
+    }
+
+    /// BF6A: the answer of the finished BF66/BF67/BF68, once.
+    fn fetch_result(&mut self) -> Vec<u8> {
+        match (&self.pending, self.result.take()) {
+            (None, Some(r)) => r,
+            _ => failed(Function::FetchResult, DcResult::NoSession),
+        }
+    }
+
+    /// Checks that BF66 ran for this flow and OP ID (BF67, BF68 come after it).
+    fn in_session(&self, flow: Flow, op_id: &str) -> Result<(), DcResult> {
+        let ctx = self.ctx.as_ref().ok_or(DcResult::NoSession)?;
         if ctx.flow != flow || ctx.op_id.as_deref().is_some_and(|o| o != op_id) {
-            return Err(result::NO_SESSION);
+            return Err(DcResult::NoSession);
         }
-        if !(16..=64).contains(&challenge.len()) {
-            return Err(result::BAD_REQUEST);
-        }
-        let salt = crypto::Salt::from_bytes(salt).map_err(|_| result::BAD_REQUEST)?;
-        let kdf = KdfParams::from_bytes(kdf).map_err(|_| result::BAD_REQUEST)?;
-        Ok((salt, kdf))
+        Ok(())
     }
 
     fn start(&mut self, job: Job, asks: VecDeque<Ask>, op_id: Option<String>) -> Outcome {
@@ -245,7 +238,7 @@ impl MethodSession {
         });
         match self.next_question() {
             Some(cmd) => Outcome::Proactive(cmd),
-            None => Outcome::Answer(failed(tags::FETCH_RESULT, result::UNDEFINED)),
+            None => Outcome::Answer(failed(Function::FetchResult, DcResult::Undefined)),
         }
     }
 
@@ -284,42 +277,18 @@ impl MethodSession {
         if tr.details != details {
             return Err(StatusWord::IncorrectData);
         }
-        let tag = p.job.tag();
-        if tr.result != cat::results::OK {
-            let code = if ask == Ask::Imei {
-                result::NO_IMEI
+        let function = p.job.function();
+        let stored = if tr.result != cat::results::OK {
+            Err(if ask == Ask::Imei {
+                DcResult::NoImei
             } else {
-                result::USER_ABORTED
-            };
-            return Ok(self.end(failed(tag, code)));
-        }
-        let stored = match (ask, tr.data) {
-            (Ask::OpId, TerminalData::Text(t)) => {
-                let s = t.0.trim().to_string();
-                let ok = !s.is_empty()
-                    && s.len() <= apdu::devchange::MAX_OP_ID
-                    && s.bytes().all(|b| b.is_ascii_digit() || b == b'+');
-                p.op_id = Some(s);
-                ok.then_some(()).ok_or(result::INPUT_INVALID)
-            }
-            (Ask::Imei, TerminalData::Imei(i)) => {
-                p.imei = Some(i);
-                Ok(())
-            }
-            (Ask::Parameter | Ask::NewParameter | Ask::ConfirmParameter, TerminalData::Text(t)) => {
-                match Parameter::new(t.0) {
-                    Ok(param) => {
-                        p.parameters.push(param);
-                        Ok(())
-                    }
-                    Err(_) => Err(result::PARAMETER_INVALID),
-                }
-            }
-            (Ask::Imei, _) => Err(result::NO_IMEI),
-            _ => Err(result::INPUT_INVALID),
+                DcResult::UserAborted
+            })
+        } else {
+            p.store(ask, tr.data)
         };
         if let Err(code) = stored {
-            return Ok(self.end(failed(tag, code)));
+            return Ok(self.end(failed(function, code)));
         }
         if let Some(next) = self.next_question() {
             return Ok(Some(next));
@@ -337,20 +306,20 @@ impl MethodSession {
     /// All questions answered: do the work of the function.
     fn finish(&mut self, card: &dyn CardView) -> Vec<u8> {
         let Some(p) = self.pending.take() else {
-            return failed(tags::FETCH_RESULT, result::NO_SESSION);
+            return failed(Function::FetchResult, DcResult::NoSession);
         };
-        let tag = p.job.tag();
+        let function = p.job.function();
         match self.finish_job(p, card) {
-            Ok(bytes) => bytes,
-            Err(code) => failed(tag, code),
+            Ok(answer) => answer.encode(),
+            Err(code) => failed(function, code),
         }
     }
 
-    fn finish_job(&mut self, p: Pending, card: &dyn CardView) -> Result<Vec<u8>, u8> {
+    fn finish_job(&mut self, p: Pending, card: &dyn CardView) -> Result<DcResponse, DcResult> {
         let imei = self.ctx.as_ref().map(|c| c.imei.clone());
         match p.job {
             Job::Begin { flow } => {
-                let imei = p.imei.ok_or(result::NO_IMEI)?;
+                let imei = p.imei.ok_or(DcResult::NoImei)?;
                 self.ctx = Some(FlowCtx {
                     flow,
                     op_id: p.op_id.clone(),
@@ -362,86 +331,59 @@ impl MethodSession {
                     eid: card.eid(),
                     imei,
                     identity_key: card.identity().public_key().to_der(),
-                }
-                .encode())
+                })
             }
-            Job::GenerateKey {
-                flow,
-                op_id,
-                challenge,
-                salt,
-                kdf,
-            } => {
-                let imei = imei.ok_or(result::NO_SESSION)?;
-                let [first, second] =
-                    <[Parameter; 2]>::try_from(p.parameters).map_err(|_| result::UNDEFINED)?;
-                if first.expose_bytes() != second.expose_bytes() {
-                    return Err(result::PARAMETER_MISMATCH);
-                }
-                drop(second);
-                let key =
-                    key_pair_from_parameter(&first, &salt, &kdf).map_err(|_| result::UNDEFINED)?;
-                drop(first);
-                let msg =
-                    SignedMessage::new(Purpose::NewKey, &challenge, &op_id, card.eid(), &imei)
-                        .map_err(|_| result::BAD_REQUEST)?;
-                let possession = crypto::sign(&key, &msg).map_err(|_| result::UNDEFINED)?;
-                let identity = identity_signature(card, &challenge, &op_id, &imei)?;
-                let public_key = key.public_key().to_der();
+            Job::GenerateKey(job) => {
+                let imei = imei.ok_or(DcResult::NoSession)?;
+                let derived = job.new_key(p.parameters, card, &imei)?;
                 // Flow A keeps the key for the profile to come; flow C keeps it only when
                 // the profile is not on this card yet ([0196]); otherwise it is dropped now.
-                if flow == Flow::Provision || !card.holds_op(&op_id) {
-                    self.session_key = Some((op_id, key));
-                }
-                Ok(DcResponse::KeyGenerated {
-                    public_key,
-                    possession_signature: possession,
-                    identity_signature: identity,
-                }
-                .encode())
+                let keep = job.flow == Flow::Provision || !card.holds_op(&job.op_id);
+                Ok(self.keep_key(keep, job, derived))
             }
-            Job::Authenticate {
-                flow,
-                op_id,
-                challenge,
-                salt,
-                kdf,
-            } => {
-                let imei = imei.ok_or(result::NO_SESSION)?;
-                let param = p.parameters.into_iter().next().ok_or(result::UNDEFINED)?;
-                let key =
-                    key_pair_from_parameter(&param, &salt, &kdf).map_err(|_| result::UNDEFINED)?;
-                drop(param);
-                let purpose = if flow == Flow::KeyChange {
-                    Purpose::KeyChange
-                } else {
-                    Purpose::DeviceChange
-                };
-                let msg = SignedMessage::new(purpose, &challenge, &op_id, card.eid(), &imei)
-                    .map_err(|_| result::BAD_REQUEST)?;
-                let signature = crypto::sign(&key, &msg).map_err(|_| result::UNDEFINED)?;
-                let identity = identity_signature(card, &challenge, &op_id, &imei)?;
-                if flow == Flow::DeviceChange {
-                    // Kept to open the profile sealed for the stored key (B step 520).
-                    self.session_key = Some((op_id, key));
-                }
-                Ok(DcResponse::Authenticated {
-                    parameter_signature: Some(signature),
-                    identity_signature: identity,
-                }
-                .encode())
+            Job::Authenticate(job) => {
+                let imei = imei.ok_or(DcResult::NoSession)?;
+                let derived = job.authenticate(p.parameters, card, &imei)?;
+                // Kept to open the profile sealed for the stored key (B step 520).
+                let keep = job.flow == Flow::DeviceChange;
+                Ok(self.keep_key(keep, job, derived))
             }
         }
     }
+
+    /// Keeps the derived key for BF69 when `keep`, else drops it (zeroized); returns
+    /// the answer.
+    fn keep_key(&mut self, keep: bool, job: KeyJob, derived: Derived) -> DcResponse {
+        if keep {
+            self.session_key = Some((job.op_id, derived.key));
+        }
+        derived.answer
+    }
 }
 
-fn identity_signature(
-    card: &dyn CardView,
-    challenge: &[u8],
-    op_id: &str,
-    imei: &str,
-) -> Result<Vec<u8>, u8> {
-    let msg = SignedMessage::new(Purpose::IdentityProof, challenge, op_id, card.eid(), imei)
-        .map_err(|_| result::BAD_REQUEST)?;
-    card.identity().prove(&msg).map_err(|_| result::UNDEFINED)
+impl Pending {
+    /// Keeps the terminal's answer to `ask`, or says why it is not acceptable.
+    fn store(&mut self, ask: Ask, data: TerminalData) -> Result<(), DcResult> {
+        match (ask, data) {
+            (Ask::OpId, TerminalData::Text(t)) => {
+                let s = t.0.trim().to_string();
+                let ok = !s.is_empty()
+                    && s.len() <= apdu::devchange::MAX_OP_ID
+                    && s.bytes().all(|b| b.is_ascii_digit() || b == b'+');
+                self.op_id = Some(s);
+                ok.then_some(()).ok_or(DcResult::InputInvalid)
+            }
+            (Ask::Imei, TerminalData::Imei(i)) => {
+                self.imei = Some(i);
+                Ok(())
+            }
+            (Ask::Parameter | Ask::NewParameter | Ask::ConfirmParameter, TerminalData::Text(t)) => {
+                let param = Parameter::new(t.0).map_err(|_| DcResult::ParameterInvalid)?;
+                self.parameters.push(param);
+                Ok(())
+            }
+            (Ask::Imei, _) => Err(DcResult::NoImei),
+            _ => Err(DcResult::InputInvalid),
+        }
+    }
 }

@@ -3,10 +3,11 @@
 //! - [`persistent`]: [`PersistentState`] (EID, profiles, addresses, notifications, sequence
 //!   counter, schema version), with [`profile`], [`notification`] and [`secret`].
 //! - [`storage`]: the injected [`Storage`] trait and [`MemoryStorage`]; [`file`]: the
-//!   atomic state file.
+//!   atomic state file; [`error`]: [`StateError`] and [`StorageError`].
 //! - [`new_card`]: the contents of a new card.
-//! - [`volatile`]: channels, selections, pending responses, reassemblers, challenge.
+//! - [`volatile`]: channels, selections, pending responses, reassemblers.
 
+pub mod error;
 pub mod file;
 pub mod new_card;
 pub mod notification;
@@ -16,6 +17,7 @@ pub mod secret;
 pub mod storage;
 pub mod volatile;
 
+pub use error::{StateError, StorageError};
 pub use file::FileStorage;
 pub use persistent::{PersistentState, SCHEMA_VERSION};
 pub use profile::Profile;

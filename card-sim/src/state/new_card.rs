@@ -27,7 +27,9 @@ pub fn derive_iccid(eid: &Eid, index: u8) -> Iccid {
     let eid_digits = eid.digits();
     let tail = eid_digits.get(18..30).unwrap_or("000000000000");
     let body = format!("89990{:02}{tail}", index % 100);
-    let digits = format!("{body}{}", luhn(&body));
+    // `body` is decimal digits only, so the check digit exists.
+    let check = apdu::luhn::check_digit(&body).unwrap_or(0);
+    let digits = format!("{body}{check}");
     // 20 decimal digits always form a valid ICCID; the fallback is unreachable.
     Iccid::from_digits(&digits).unwrap_or(Iccid([0x98; 10]))
 }
@@ -39,29 +41,6 @@ pub fn derive_aid(index: u8) -> Vec<u8> {
     aid[14] = 0x10u8.wrapping_add(index);
     aid[15] = 0x00;
     aid
-}
-
-/// The Luhn check digit of a string of decimal digits.
-pub fn luhn(body: &str) -> u8 {
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b.wrapping_sub(b'0') % 10);
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    ((10 - sum % 10) % 10) as u8
 }
 
 /// A new card with `PP#0` enabled and `test_profiles` disabled test profiles.
@@ -116,8 +95,8 @@ mod tests {
     #[test]
     fn luhn_known_values() {
         // Textbook example: 7992739871 has check digit 3.
-        assert_eq!(luhn("7992739871"), 3);
-        assert_eq!(luhn("8901410321111851072"), 0);
+        assert_eq!(apdu::luhn::check_digit("7992739871"), Some(3));
+        assert_eq!(apdu::luhn::check_digit("8901410321111851072"), Some(0));
     }
 
     #[test]
@@ -133,7 +112,7 @@ mod tests {
         assert_eq!(s.profiles[0].class, ProfileClass::Provisioning);
         let iccid = s.profiles[0].iccid.digits();
         assert_eq!(iccid.len(), 20);
-        assert_eq!(luhn(&iccid[..19]), iccid.as_bytes()[19] - b'0');
+        assert!(apdu::luhn::is_valid(&iccid));
         assert!(s.profiles[1..]
             .iter()
             .all(|p| p.class == ProfileClass::Test && !p.is_enabled()));

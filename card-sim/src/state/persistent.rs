@@ -3,10 +3,10 @@
 //! another version, or one that does not validate, is refused with a clear error and is
 //! never silently replaced.
 
+use super::error::StateError;
 use super::notification::{Event, Notification};
 use super::profile::Profile;
 use super::secret::Secret;
-use anyhow::{bail, Context, Result};
 use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileRef};
 use apdu::Eid;
 use serde::{Deserialize, Serialize};
@@ -41,57 +41,70 @@ pub struct PersistentState {
 
 impl PersistentState {
     /// Reads and validates a state file's bytes.
-    pub fn from_json(bytes: &[u8]) -> Result<PersistentState> {
-        let value: serde_json::Value = serde_json::from_slice(bytes).context("not valid JSON")?;
+    pub fn from_json(bytes: &[u8]) -> Result<PersistentState, StateError> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(StateError::Json)?;
         let schema = value
             .get("schema")
             .and_then(serde_json::Value::as_u64)
-            .context("no \"schema\" version number")?;
+            .ok_or(StateError::NoSchema)?;
         if !READABLE_VERSIONS.iter().any(|&v| u64::from(v) == schema) {
-            bail!("schema version {schema} is not supported (this card-sim reads versions {READABLE_VERSIONS:?})");
+            return Err(StateError::UnsupportedSchema {
+                found: schema,
+                readable: &READABLE_VERSIONS,
+            });
         }
         let mut state: PersistentState = serde_json::from_value(value)
-            .with_context(|| format!("does not match schema version {schema}"))?;
+            .map_err(|reason| StateError::Mismatch { schema, reason })?;
         // Version 1 -> 2 added only the optional identity key.
         state.schema = SCHEMA_VERSION;
         state.validate()?;
         Ok(state)
     }
 
-    /// The JSON the state file holds.
-    pub fn to_json(&self) -> Vec<u8> {
-        // Serializing plain data with string keys cannot fail.
-        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+    /// The JSON the state file holds. An error (a serializer that refuses a value) is
+    /// reported, never written as an empty document.
+    pub fn to_json(&self) -> Result<Vec<u8>, StateError> {
+        let mut out = serde_json::to_vec_pretty(self).map_err(StateError::Serialize)?;
         out.push(b'\n');
-        out
+        Ok(out)
     }
 
     /// Checks the invariants the card relies on.
-    pub fn validate(&self) -> Result<()> {
+    pub fn validate(&self) -> Result<(), StateError> {
+        let invalid = |why: String| Err(StateError::Invalid(why));
         if self.schema != SCHEMA_VERSION {
-            bail!("schema version {} is not {SCHEMA_VERSION}", self.schema);
+            return invalid(format!(
+                "schema version {} is not {SCHEMA_VERSION}",
+                self.schema
+            ));
         }
         let mut iccids = HashSet::new();
         let mut aids = HashSet::new();
         for p in &self.profiles {
             if !iccids.insert(p.iccid) {
-                bail!("ICCID {} appears twice", p.iccid);
+                return invalid(format!("ICCID {} appears twice", p.iccid));
             }
             if !(5..=16).contains(&p.aid.len()) {
-                bail!("profile {}: an AID has 5 to 16 bytes", p.iccid);
+                return invalid(format!("profile {}: an AID has 5 to 16 bytes", p.iccid));
             }
             if !aids.insert(p.aid.clone()) {
-                bail!("AID {} appears twice", hex::encode_upper(&p.aid));
+                return invalid(format!("AID {} appears twice", hex::encode_upper(&p.aid)));
             }
         }
         let enabled = self.profiles.iter().filter(|p| p.is_enabled()).count();
         if enabled > 1 {
-            bail!("{enabled} profiles are enabled; at most one may be");
+            return invalid(format!(
+                "{enabled} profiles are enabled; at most one may be"
+            ));
         }
         let mut seqs = HashSet::new();
         for n in &self.notifications {
             if !seqs.insert(n.seq) || n.seq >= self.next_notification_seq {
-                bail!("notification sequence number {} is repeated or not below next_notification_seq", n.seq);
+                return invalid(format!(
+                    "notification sequence number {} is repeated or not below \
+                     next_notification_seq",
+                    n.seq
+                ));
             }
         }
         Ok(())

@@ -1,34 +1,34 @@
 //! Where the persistent state lives, injected into the card: [`Storage`], with the
 //! in-memory [`MemoryStorage`] (tests, `--ephemeral`). The file implementation is in
-//! [`super::file`].
+//! [`super::file`]; the errors in [`super::error`].
 
+use super::error::StorageError;
 use super::persistent::PersistentState;
-use anyhow::{bail, Result};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Loads and saves the persistent state. `save` returns only once the state is durable.
 pub trait Storage {
     /// The stored state, or `None` for a new card.
-    fn load(&self) -> Result<Option<PersistentState>>;
+    fn load(&self) -> Result<Option<PersistentState>, StorageError>;
     /// Stores `state` durably.
-    fn save(&self, state: &PersistentState) -> Result<()>;
+    fn save(&self, state: &PersistentState) -> Result<(), StorageError>;
 }
 
 impl<T: Storage + ?Sized> Storage for Arc<T> {
-    fn load(&self) -> Result<Option<PersistentState>> {
+    fn load(&self) -> Result<Option<PersistentState>, StorageError> {
         (**self).load()
     }
-    fn save(&self, state: &PersistentState) -> Result<()> {
+    fn save(&self, state: &PersistentState) -> Result<(), StorageError> {
         (**self).save(state)
     }
 }
 
 impl<T: Storage + ?Sized> Storage for Box<T> {
-    fn load(&self) -> Result<Option<PersistentState>> {
+    fn load(&self) -> Result<Option<PersistentState>, StorageError> {
         (**self).load()
     }
-    fn save(&self, state: &PersistentState) -> Result<()> {
+    fn save(&self, state: &PersistentState) -> Result<(), StorageError> {
         (**self).save(state)
     }
 }
@@ -64,17 +64,17 @@ impl MemoryStorage {
 }
 
 impl Storage for MemoryStorage {
-    fn load(&self) -> Result<Option<PersistentState>> {
+    fn load(&self) -> Result<Option<PersistentState>, StorageError> {
         Ok(self.stored())
     }
 
-    fn save(&self, state: &PersistentState) -> Result<()> {
+    fn save(&self, state: &PersistentState) -> Result<(), StorageError> {
         if self.fail.load(Ordering::SeqCst) {
-            bail!("simulated storage failure");
+            return Err(StorageError::Simulated);
         }
         match self.state.lock() {
             Ok(mut g) => *g = Some(state.clone()),
-            Err(_) => bail!("memory storage lock poisoned"),
+            Err(_) => return Err(StorageError::Poisoned),
         }
         self.saves.fetch_add(1, Ordering::SeqCst);
         Ok(())

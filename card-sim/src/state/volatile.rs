@@ -1,7 +1,7 @@
 //! Volatile state: what a power cycle or reset wipes. Kept apart from the persistent
 //! state so that clearing it can never touch a profile. The transport owns
 //! [`TransportVolatile`] (open channels, pending responses, command chains); the card owns
-//! [`CardVolatile`] (selections, STORE DATA reassembly, the eUICC challenge).
+//! [`CardVolatile`] (selections, STORE DATA reassembly).
 
 use apdu::sgp22::store_data::Reassembler;
 
@@ -63,6 +63,4 @@ pub struct CardChannel {
 #[derive(Debug, Clone, Default)]
 pub struct CardVolatile {
     pub channels: [CardChannel; CHANNELS],
-    /// The last eUICC challenge (SGP.22 §5.7.7), kept for authentication to come.
-    pub challenge: Option<[u8; 16]>,
 }

@@ -2,8 +2,9 @@
 //! to come; the card answers `9000` and keeps the data until the last command of the
 //! chain (b5 clear, same INS P1 P2), which the applet then sees as one command.
 
-use super::{Applet, Transport, INS_GET_RESPONSE, INS_MANAGE_CHANNEL};
+use super::{Applet, Transport};
 use crate::state::volatile::Chain;
+use apdu::iso7816::ins;
 use apdu::{Cla, Command, StatusWord};
 
 /// Largest command data a chain may build up.
@@ -20,7 +21,7 @@ impl<A: Applet> Transport<A> {
         let header = [cmd.cla.without_chaining().0, cmd.ins, cmd.p1, cmd.p2];
         let slot = &mut self.vol.channels[idx].chain;
         if cmd.cla.is_chained() {
-            if matches!(cmd.ins, INS_GET_RESPONSE | INS_MANAGE_CHANNEL) {
+            if matches!(cmd.ins, ins::GET_RESPONSE | ins::MANAGE_CHANNEL) {
                 *slot = None;
                 return Err(StatusWord::ChainingNotSupported);
             }

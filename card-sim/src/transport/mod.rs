@@ -13,12 +13,8 @@ pub mod get_response;
 
 use crate::state::volatile::TransportVolatile;
 use crate::vpcd::Card;
+use apdu::iso7816::ins;
 use apdu::{Cla, Command, Response, StatusWord};
-
-/// INS of MANAGE CHANNEL.
-pub const INS_MANAGE_CHANNEL: u8 = 0x70;
-/// INS of GET RESPONSE.
-pub const INS_GET_RESPONSE: u8 = 0xC0;
 
 /// What sits behind the transport: the card's applications and files.
 pub trait Applet {
@@ -54,11 +50,6 @@ impl<A: Applet> Transport<A> {
         &self.applet
     }
 
-    /// The applet, mutable.
-    pub fn applet_mut(&mut self) -> &mut A {
-        &mut self.applet
-    }
-
     /// True if logical channel `ch` is open.
     pub fn is_open(&self, ch: u8) -> bool {
         self.vol
@@ -90,7 +81,7 @@ impl<A: Applet> Transport<A> {
             return StatusWord::LogicalChannelNotSupported.into();
         }
         let idx = usize::from(ch);
-        if cmd.ins == INS_GET_RESPONSE {
+        if cmd.ins == ins::GET_RESPONSE {
             if cla.is_chained() {
                 return StatusWord::ChainingNotSupported.into();
             }
@@ -102,7 +93,7 @@ impl<A: Applet> Transport<A> {
             self.vol.channels[idx].chain = None;
             return StatusWord::SecureMessagingNotSupported.into();
         }
-        if is_invalid_ins(cmd.ins) {
+        if ins::is_invalid(cmd.ins) {
             self.vol.channels[idx].chain = None;
             return StatusWord::InsNotSupported.into();
         }
@@ -111,17 +102,12 @@ impl<A: Applet> Transport<A> {
             Ok(None) => return Response::sw(StatusWord::Success),
             Err(sw) => return sw.into(),
         };
-        if cmd.ins == INS_MANAGE_CHANNEL && !cmd.cla.is_proprietary() {
+        if cmd.ins == ins::MANAGE_CHANNEL && !cmd.cla.is_proprietary() {
             return self.manage_channel(ch, &cmd);
         }
         let resp = self.applet.process(ch, &cmd);
         self.deliver(idx, resp, cmd.le)
     }
-}
-
-/// INS values that cannot be sent under T=0 (`6X`, `9X`; ISO/IEC 7816-3 §10.3.2).
-fn is_invalid_ins(ins: u8) -> bool {
-    matches!(ins & 0xF0, 0x60 | 0x90)
 }
 
 impl<A: Applet> Card for Transport<A> {

@@ -1,7 +1,10 @@
 //! Helpers for the in-process tests: a card on memory storage, fed raw APDU bytes
-//! through the vpcd `Card` trait exactly as the link would.
+//! through the vpcd `Card` trait exactly as the link would, and a terminal that plays
+//! the device-change functions' proactive sessions ([`run`]).
 #![allow(dead_code)]
 
+use apdu::cat::{Input, ProactiveCommand, TerminalData, TerminalResponse};
+use apdu::devchange::{DcRequest, DcResponse};
 use apdu::Eid;
 use card_sim::card::{atr, Euicc};
 use card_sim::state::new_card::{derive_eid, new_card};
@@ -10,9 +13,13 @@ use card_sim::transport::Transport;
 use card_sim::vpcd::Card;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use std::collections::VecDeque;
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 pub const ISDR: &str = "A0000005591010FFFFFFFF8900000100";
+/// The IMEI the terminal of [`run`] gives.
+pub const IMEI: &str = "490154203237518";
 
 pub struct Sim {
     pub card: Transport<Euicc>,
@@ -68,7 +75,8 @@ pub fn es10(card: &mut impl Card, ch: u8, msg: &[u8], block: usize) -> (Vec<u8>,
     let mut data = Vec::new();
     let mut sw = String::new();
     for (i, c) in cmds.into_iter().enumerate() {
-        let mut r = hex::encode_upper(card.transmit(&c.to_bytes()));
+        let bytes = c.to_bytes().expect("a STORE DATA block fits a short APDU");
+        let mut r = hex::encode_upper(card.transmit(&bytes));
         loop {
             let (d, s) = split(&r);
             assert!(d.len() <= 256, "more than 256 data bytes in one response");
@@ -98,4 +106,50 @@ pub fn open_isdr(card: &mut impl Card) -> u8 {
     let r = tx(card, &format!("{ch:02X}A4040010{ISDR}"));
     assert!(r.ends_with("9000"), "{r}");
     ch
+}
+
+/// Plays the terminal: sends `req`, answers the card's questions from `typed`
+/// (`None` = the user ends the session), then collects the answer with BF6A.
+pub fn run(card: &mut impl Card, ch: u8, req: &DcRequest, typed: &[Option<&str>]) -> DcResponse {
+    let mut typed: VecDeque<_> = typed.iter().copied().collect();
+    let (data, mut sw) = es10(card, ch, &req.encode(), 120);
+    if !sw.starts_with("91") {
+        assert_eq!(sw, "9000", "{req:?}");
+        return DcResponse::decode(&data).unwrap();
+    }
+    while let Some(len) = sw.strip_prefix("91") {
+        let (cmd, fsw) = split(&tx(card, &format!("80120000{len}")));
+        assert_eq!(fsw, "9000");
+        let pc = ProactiveCommand::decode(&cmd).unwrap();
+        let details = pc.details();
+        let tr = match pc {
+            ProactiveCommand::GetInput { .. } => match typed.pop_front().flatten() {
+                Some(t) => TerminalResponse {
+                    details,
+                    result: 0,
+                    data: TerminalData::Text(Input(Zeroizing::new(t.into()))),
+                },
+                None => TerminalResponse {
+                    details,
+                    result: apdu::cat::results::TERMINATED_BY_USER,
+                    data: TerminalData::None,
+                },
+            },
+            ProactiveCommand::ProvideImei { .. } => TerminalResponse {
+                details,
+                result: 0,
+                data: TerminalData::Imei(IMEI.into()),
+            },
+        };
+        let body = tr.encode();
+        let r = tx(
+            card,
+            &format!("80140000{:02X}{}", body.len(), hex::encode(&*body)),
+        );
+        sw = split(&r).1;
+    }
+    assert_eq!(sw, "9000");
+    let (data, sw) = es10(card, ch, &DcRequest::FetchResult.encode(), 120);
+    assert_eq!(sw, "9000");
+    DcResponse::decode(&data).unwrap()
 }

@@ -3,14 +3,28 @@
 //! rules, `reader::transport`) unless `--raw`; `--check` stops at the first error SW.
 //! Every argument is checked before anything is sent.
 
-use crate::cli::ApduArgs;
 use crate::commands::target::hex_bytes;
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
 use crate::output::Report;
-use crate::reader::{CardLink, Handling, Secrecy};
+use crate::reader::transport::send;
+use crate::reader::{Handling, Secrecy};
 use apdu::{Command, Response, StatusWord};
+use clap::Args;
 use serde::Serialize;
+
+#[derive(Debug, Args)]
+pub struct ApduArgs {
+    /// Command APDUs in hex (spaces and colons inside one argument are ignored)
+    #[arg(required = true, value_name = "HEX")]
+    pub apdus: Vec<String>,
+    /// Send exactly what is given: no GET RESPONSE on 61xx, no resend on 6Cxx
+    #[arg(long)]
+    pub raw: bool,
+    /// Stop at the first error status word and exit with code 10
+    #[arg(long)]
+    pub check: bool,
+}
 
 #[derive(Serialize)]
 struct Exchange {
@@ -101,8 +115,7 @@ pub fn run(app: &App, args: ApduArgs) -> Result<(), CliError> {
         // Well-formed commands get the T=0 rules; anything else goes out byte for byte.
         let r = match Command::parse(raw) {
             Ok(cmd) => session.exchange(&cmd, Secrecy::Public, handling)?,
-            Err(_) => Response::parse(&session.transmit_raw(raw, Secrecy::Public)?)
-                .ok_or_else(|| CliError::malformed("answer", "shorter than a status word"))?,
+            Err(_) => send(&mut session, raw, Secrecy::Public)?,
         };
         let ex = Exchange::new(raw, &r);
         app.out.progress(&ex.human())?;

@@ -5,7 +5,7 @@
 //! success the old device's binding is stopped and the profile installed here.
 
 use crate::commands::method::{answers, run_flow, TerminalArgs};
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
 use crate::sm::service::{check_op_id, Order};
 use crate::terminal::ParamSource;

@@ -2,7 +2,7 @@
 //! addresses, read as `lpac chip info` does (interop.md). A card that refuses or garbles
 //! the optional functions still shows its EID; the refusal is listed as a warning.
 
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
 use crate::output::{rows, Report};
 use apdu::sgp22::es10::{CardResources, ConfiguredAddresses, EuiccInfo2};

@@ -3,13 +3,29 @@
 //! refuses to run unless `--yes` is given. Without kind flags it resets everything
 //! lpac's `chip purge` resets: operational and test profiles and the default SM-DP+.
 
-use crate::cli::MemoryResetArgs;
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
 use crate::output::Report;
 use apdu::sgp22::es10::MemoryResetOptions;
+use clap::Args;
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
+
+#[derive(Debug, Args)]
+pub struct MemoryResetArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Delete operational profiles
+    #[arg(long)]
+    pub operational: bool,
+    /// Delete field-loaded test profiles
+    #[arg(long)]
+    pub test_profiles: bool,
+    /// Reset the default SM-DP+ address
+    #[arg(long)]
+    pub default_smdp: bool,
+}
 
 /// What to do before resetting.
 #[derive(Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! card to the SM: GetEID, then each SM request through the [`Terminal`] and each card
 //! answer back to the [`SmService`], timed (see [`Timings`]).
 
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
 use crate::output::Report;
 use crate::sm::service::{FlowReport, Next, Order, Policy, SmError, SmService};

@@ -2,13 +2,49 @@
 //! Profiles are named by ICCID digits or `--aid HEX`; SetNickname takes only an ICCID,
 //! so with `--aid` the ICCID is looked up first with GetProfilesInfo.
 
-use crate::cli::ProfilesCmd;
-use crate::commands::target::{aid, describe, iccid, profile_ref};
-use crate::commands::App;
+use crate::commands::target::{aid, describe, iccid, profile_ref, Target};
+use crate::context::App;
 use crate::errors::CliError;
-use crate::output::{table, Report};
+use crate::output::{listing, Report};
 use apdu::sgp22::es10::{ProfileClass, ProfileInfo, ProfileRef, ProfileSearch, ProfileState};
+use clap::Subcommand;
 use serde::Serialize;
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCmd {
+    /// List the profiles (GetProfilesInfo)
+    List,
+    /// Enable a profile (EnableProfile)
+    Enable {
+        #[command(flatten)]
+        target: Target,
+        /// Ask the eUICC to REFRESH the terminal after the switch (refreshFlag)
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Disable a profile (DisableProfile)
+    Disable {
+        #[command(flatten)]
+        target: Target,
+        /// Ask the eUICC to REFRESH the terminal after the switch (refreshFlag)
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Delete a disabled profile (DeleteProfile)
+    Delete {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Set a profile's nickname (SetNickname): `nickname ICCID NAME` or `nickname --aid HEX NAME`
+    Nickname {
+        /// ICCID and the new nickname, or only the nickname with --aid
+        #[arg(num_args = 1..=2, required = true, value_names = ["ICCID", "NAME"])]
+        args: Vec<String>,
+        /// Choose the profile by its AID (hex) instead of its ICCID
+        #[arg(long, value_name = "HEX")]
+        aid: Option<String>,
+    },
+}
 
 #[derive(Serialize)]
 struct ProfileView {
@@ -42,18 +78,18 @@ struct List {
 
 impl Report for List {
     fn human(&self) -> String {
-        if self.profiles.is_empty() {
-            return "No profiles on this eUICC.".into();
-        }
         let state = |s: Option<ProfileState>| match s {
             Some(ProfileState::Enabled) => "enabled",
             Some(ProfileState::Disabled) => "disabled",
             None => "",
         };
-        let body: Vec<Vec<String>> = self
-            .profiles
-            .iter()
-            .map(|p| {
+        listing(
+            &self.profiles,
+            "No profiles on this eUICC.",
+            &[
+                "ICCID", "STATE", "CLASS", "PROVIDER", "NAME", "NICKNAME", "AID",
+            ],
+            |p| {
                 vec![
                     p.iccid.clone().unwrap_or_default(),
                     state(p.state).into(),
@@ -63,13 +99,7 @@ impl Report for List {
                     p.nickname.clone().unwrap_or_default(),
                     p.aid.clone().unwrap_or_default(),
                 ]
-            })
-            .collect();
-        table(
-            &[
-                "ICCID", "STATE", "CLASS", "PROVIDER", "NAME", "NICKNAME", "AID",
-            ],
-            &body,
+            },
         )
     }
 }
@@ -176,10 +206,9 @@ fn nickname(app: &App, args: Vec<String>, by_aid: Option<String>) -> Result<(), 
             ProfileRef::Iccid(i) => *i,
             ProfileRef::Aid(a) => {
                 let found = s.get_profiles(Some(ProfileSearch::Aid(a.clone())))?;
-                found
-                    .into_iter()
-                    .find_map(|p| p.iccid)
-                    .ok_or_else(|| crate::errors::es10_error(0xBF29, 1))?
+                found.into_iter().find_map(|p| p.iccid).ok_or_else(|| {
+                    crate::errors::es10_error(apdu::sgp22::es10::tags::SET_NICKNAME, 1)
+                })?
             }
         };
         s.set_nickname(iccid, name.clone())?;

@@ -5,7 +5,7 @@
 //! enables.
 
 use crate::commands::method::{answers, run_flow, KdfChoice, TerminalArgs};
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
 use crate::sm::service::{check_op_id, Order, ProfileSpec};
 use crate::terminal::ParamSource;

@@ -1,9 +1,9 @@
 //! `sm-cli readers`: every reader pcscd knows, whether a card is in it, and its ATR.
 //! It connects to no card, so it never disturbs one.
 
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
-use crate::output::{table, Report};
+use crate::output::{listing, Report};
 use crate::reader::{Pcsc, ReaderInfo};
 use serde::Serialize;
 
@@ -28,24 +28,20 @@ fn card_column(r: &ReaderInfo) -> String {
 
 impl Report for Readers {
     fn human(&self) -> String {
-        if self.readers.is_empty() {
-            return "No readers. Start card-sim (vpcd readers appear while pcscd runs), \
-                    or plug in a reader."
-                .into();
-        }
-        let body: Vec<Vec<String>> = self
-            .readers
-            .iter()
-            .map(|r| {
+        listing(
+            &self.readers,
+            "No readers. Start card-sim (vpcd readers appear while pcscd runs), \
+             or plug in a reader.",
+            &["#", "READER", "CARD", "ATR"],
+            |r| {
                 vec![
                     r.index.to_string(),
                     r.name.clone(),
                     card_column(r),
                     r.atr.as_ref().map(hex::encode_upper).unwrap_or_default(),
                 ]
-            })
-            .collect();
-        table(&["#", "READER", "CARD", "ATR"], &body)
+            },
+        )
     }
 }
 

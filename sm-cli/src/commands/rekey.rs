@@ -6,7 +6,7 @@
 //! With `--param-stdin --new-param-stdin`, stdin gives two lines: current, then new.
 
 use crate::commands::method::{answers, run_flow, KdfChoice, TerminalArgs};
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
 use crate::sm::service::{check_op_id, Order};
 use crate::terminal::ParamSource;

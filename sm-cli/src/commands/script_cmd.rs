@@ -5,36 +5,23 @@
 //! (file:line, sent, got, expected, time) as it runs, then a summary; `--json` prints
 //! the report as one document instead, `--junit PATH` also writes it as JUnit XML.
 //!
-//! Exit status (decided here, after the report is printed, see [`exit_status`]):
-//! 0 every line passed, [`EXIT_FAILED`] a check failed or a line could not be carried
-//! out, [`EXIT_PARSE`] a file did not parse (`file:line:col: message`). A card that
-//! cannot be reached at all ends with the usual codes (3 pcscd, 4-7 reader and card).
+//! Exit status (decided here, after the report is printed, and returned to `main`):
+//! 0 every line passed, [`Exit::ScriptFailed`] a check failed or a line could not be
+//! carried out, [`Exit::ScriptParse`] a file did not parse (`file:line:col: message`).
+//! A card that cannot be reached at all ends with the usual codes (3 pcscd, 4-7 reader
+//! and card).
 
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
+use crate::exit::Exit;
 use crate::script::engine::{self, Options};
 use crate::script::pcsc_card::PcscCard;
 use crate::script::report::{step_text, FileResult, RunReport};
-use crate::script::{atomic, junit};
+use crate::script::{junit, output_file};
 use apdu_script::{vars::check_name, ParseError, Script, Vars, MAX_FILE_BYTES};
 use clap::{Args, Subcommand};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
-
-/// Exit status when a line failed (mismatch, or a line that could not be carried out).
-/// 30-59 belong to the device-change method.
-pub const EXIT_FAILED: u8 = 60;
-/// Exit status when a script does not parse.
-pub const EXIT_PARSE: u8 = 61;
-
-static EXIT_STATUS: AtomicU8 = AtomicU8::new(0);
-
-/// The exit status `script run` chose after printing its report (0 for other
-/// commands). `main` exits with it when the command returns `Ok`.
-pub fn exit_status() -> u8 {
-    EXIT_STATUS.load(Ordering::Relaxed)
-}
 
 #[derive(Debug, Subcommand)]
 pub enum ScriptCmd {
@@ -59,7 +46,8 @@ pub struct RunArgs {
     pub vars: Vec<String>,
 }
 
-pub fn run(app: &App, cmd: ScriptCmd) -> Result<(), CliError> {
+/// Runs `script ...`; the exit status it chose after printing its report.
+pub fn run(app: &App, cmd: ScriptCmd) -> Result<Exit, CliError> {
     match cmd {
         ScriptCmd::Run(a) => run_files(app, a),
     }
@@ -107,8 +95,8 @@ pub fn load(path: &Path) -> Result<Script, ParseError> {
     Script::parse_bytes(&name, &bytes)
 }
 
-/// Reports parse errors (all of them) and sets the exit status.
-fn parse_failure(app: &App, errors: &[ParseError]) -> Result<(), CliError> {
+/// Reports parse errors (all of them).
+fn parse_failure(app: &App, errors: &[ParseError]) -> Exit {
     for e in errors {
         eprintln!("error: {e}");
     }
@@ -116,27 +104,19 @@ fn parse_failure(app: &App, errors: &[ParseError]) -> Result<(), CliError> {
         let doc = serde_json::json!({
             "error": {
                 "code": "script_parse",
-                "exit_code": EXIT_PARSE,
+                "exit_code": Exit::ScriptParse.code(),
                 "message": errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
             }
         });
         println!("{doc}");
     }
-    EXIT_STATUS.store(EXIT_PARSE, Ordering::Relaxed);
-    Ok(())
+    Exit::ScriptParse
 }
 
-fn run_files(app: &App, args: RunArgs) -> Result<(), CliError> {
+fn run_files(app: &App, args: RunArgs) -> Result<Exit, CliError> {
     let vars = parse_vars(&args.vars)?;
     if let Some(j) = &args.junit {
-        let dir = atomic::parent_dir(j);
-        if !dir.is_dir() {
-            return Err(CliError::Usage(format!(
-                "--junit {}: directory {} does not exist",
-                j.display(),
-                dir.display()
-            )));
-        }
+        output_file::check_writable("--junit", j)?;
     }
     let mut scripts = Vec::new();
     let mut errors = Vec::new();
@@ -147,7 +127,7 @@ fn run_files(app: &App, args: RunArgs) -> Result<(), CliError> {
         }
     }
     if !errors.is_empty() {
-        return parse_failure(app, &errors);
+        return Ok(parse_failure(app, &errors));
     }
     if !app.out.is_json() {
         for (name, s) in &scripts {
@@ -186,22 +166,18 @@ fn run_files(app: &App, args: RunArgs) -> Result<(), CliError> {
 
     let report = RunReport::new(files);
     if let Some(j) = &args.junit {
-        atomic::write(j, junit::render(&report).as_bytes()).map_err(|e| {
-            CliError::Io(std::io::Error::new(
-                e.kind(),
-                format!("cannot write the JUnit report {}: {e}", j.display()),
-            ))
-        })?;
+        output_file::write("the JUnit report", j, junit::render(&report).as_bytes())?;
     }
     if app.out.is_json() {
         app.out.emit(&report)?;
     } else {
         app.out.progress(&report.summary())?;
     }
-    if !report.passed {
-        EXIT_STATUS.store(EXIT_FAILED, Ordering::Relaxed);
-    }
-    Ok(())
+    Ok(if report.passed {
+        Exit::Ok
+    } else {
+        Exit::ScriptFailed
+    })
 }
 
 #[cfg(test)]
@@ -218,42 +194,6 @@ mod tests {
         assert!(!e.to_string().contains("123"), "{e}");
         assert!(parse_vars(&["noequals".into()]).is_err());
         assert!(parse_vars(&["MY_EXIT=00".into()]).is_err());
-    }
-
-    #[test]
-    fn command_line() {
-        use crate::cli::{Cli, Cmd};
-        use clap::Parser;
-        let c = Cli::try_parse_from([
-            "sm-cli",
-            "script",
-            "run",
-            "a.apdu",
-            "b.apdu",
-            "--keep-going",
-            "--junit",
-            "r.xml",
-            "--var",
-            "EID=89",
-            "--json",
-            "-r",
-            "1",
-        ])
-        .unwrap();
-        assert!(c.global.json && c.global.record.is_none());
-        let Cmd::Script(ScriptCmd::Run(a)) = c.command else {
-            panic!("script run")
-        };
-        assert_eq!(a.files.len(), 2);
-        assert!(a.keep_going);
-        assert_eq!(a.junit.as_deref(), Some(Path::new("r.xml")));
-        assert_eq!(a.vars, vec!["EID=89".to_string()]);
-        assert!(Cli::try_parse_from(["sm-cli", "script", "run"]).is_err());
-        // --record is global: before or after the subcommand.
-        let c = Cli::try_parse_from(["sm-cli", "info", "--record", "/tmp/x.apdu"]).unwrap();
-        assert_eq!(c.global.record.as_deref(), Some(Path::new("/tmp/x.apdu")));
-        let c = Cli::try_parse_from(["sm-cli", "--record", "x.apdu", "apdu", "00A40400"]).unwrap();
-        assert_eq!(c.global.record.as_deref(), Some(Path::new("x.apdu")));
     }
 
     #[test]

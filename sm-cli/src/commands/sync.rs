@@ -4,7 +4,7 @@
 //! confirmed in the SM's audit log. Every other flow starts with the same sync.
 
 use crate::commands::method::{answers, run_flow};
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
 use crate::sm::service::Order;
 

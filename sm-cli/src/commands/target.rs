@@ -1,9 +1,21 @@
-//! Reading user input that names things on the card: ICCIDs, AIDs and hex APDUs.
+//! Reading user input that names things on the card: ICCIDs, AIDs and hex APDUs, and
+//! the `ICCID | --aid HEX` arguments that name a profile ([`Target`]).
 //! Bad input is a usage error (exit 2) with a message saying what is expected.
 
-use crate::cli::Target;
 use crate::errors::CliError;
 use apdu::sgp22::es10::{Iccid, ProfileRef};
+use clap::Args;
+
+/// A profile named by ICCID or AID.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// The profile's ICCID (18-20 digits)
+    #[arg(required_unless_present = "aid", conflicts_with = "aid")]
+    pub iccid: Option<String>,
+    /// Choose the profile by its AID (hex) instead of its ICCID
+    #[arg(long, value_name = "HEX")]
+    pub aid: Option<String>,
+}
 
 /// Parses an ICCID given as digits (18-20; spaces ignored).
 pub fn iccid(s: &str) -> Result<Iccid, CliError> {

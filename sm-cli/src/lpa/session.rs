@@ -6,6 +6,7 @@
 use crate::errors::{es10_function, CliError};
 use crate::reader::transport::{exchange, CardLink, Handling};
 use crate::reader::Secrecy;
+use apdu::iso7816::ins;
 use apdu::sgp22::es10::{Es10Request, ISDR_AID};
 use apdu::sgp22::store_data::segment;
 use apdu::{Cla, Command, Response, StatusWord};
@@ -13,11 +14,11 @@ use apdu::{Cla, Command, Response, StatusWord};
 /// lpac's default STORE DATA block size.
 pub const DEFAULT_BLOCK_SIZE: u16 = 120;
 
-/// TERMINAL CAPABILITY as lpac sends it (ETSI TS 102 221 §11.1.19): local LPA
-/// supported (`83 01 07`). The answer is ignored, as lpac does.
-const TERMINAL_CAPABILITY: [u8; 15] = [
-    0x80, 0xAA, 0x00, 0x00, 0x0A, 0xA9, 0x08, 0x81, 0x00, 0x82, 0x01, 0x01, 0x83, 0x01, 0x07,
-];
+/// The data of TERMINAL CAPABILITY as lpac sends it (ETSI TS 102 221 §11.1.19): a
+/// terminal capability template `A9` with local LPA supported (`83 01 07`). The answer
+/// is ignored, as lpac does.
+const TERMINAL_CAPABILITY_DATA: [u8; 10] =
+    [0xA9, 0x08, 0x81, 0x00, 0x82, 0x01, 0x01, 0x83, 0x01, 0x07];
 
 /// An open ES10 session on a logical channel with the ISD-R selected.
 pub struct Es10Session<'a, L: CardLink> {
@@ -40,11 +41,11 @@ impl<'a, L: CardLink> Es10Session<'a, L> {
     /// Opens a channel and selects the ISD-R. Cards without logical channels
     /// (`6881`, `6D00`, `6E00`) are used on the basic channel.
     pub fn open(link: &'a mut L, block_size: usize) -> Result<Self, CliError> {
-        let tc = Command::parse(&TERMINAL_CAPABILITY)
-            .map_err(|sw| CliError::malformed("TERMINAL CAPABILITY", sw))?;
+        let tc = Command::new(0x80, ins::TERMINAL_CAPABILITY, 0x00, 0x00)
+            .with_data(TERMINAL_CAPABILITY_DATA.to_vec());
         exchange(link, &tc, Secrecy::Public, Handling::Auto)?;
 
-        let open = Command::new(0x00, 0x70, 0x00, 0x00).with_le(1);
+        let open = Command::new(0x00, ins::MANAGE_CHANNEL, 0x00, 0x00).with_le(1);
         let r = exchange(link, &open, Secrecy::Public, Handling::Auto)?;
         let (channel, owns_channel) = match r.sw {
             StatusWord::Success => match r.data.as_slice() {
@@ -78,7 +79,7 @@ impl<'a, L: CardLink> Es10Session<'a, L> {
 
     fn select_isdr(&mut self) -> Result<(), CliError> {
         let cla = Cla::for_channel(false, self.channel).unwrap_or(Cla(0));
-        let select = Command::new(cla.0, 0xA4, 0x04, 0x00).with_data(ISDR_AID.to_vec());
+        let select = Command::new(cla.0, ins::SELECT, 0x04, 0x00).with_data(ISDR_AID.to_vec());
         let r = exchange(self.link, &select, Secrecy::Public, Handling::Auto)?;
         match r.sw {
             sw if is_ok(sw) => Ok(()),
@@ -155,7 +156,7 @@ impl<'a, L: CardLink> Es10Session<'a, L> {
             return Ok(());
         }
         self.owns_channel = false;
-        let close = Command::new(0x00, 0x70, 0x80, self.channel);
+        let close = Command::new(0x00, ins::MANAGE_CHANNEL, 0x80, self.channel);
         let r = exchange(self.link, &close, Secrecy::Public, Handling::Auto)?;
         if r.sw.is_success() {
             Ok(())

@@ -4,15 +4,17 @@
 //! (SCARD_LEAVE_CARD), so the eUICC keeps its state and other programs sharing the
 //! card are not disturbed.
 //!
-//! Every connect, transmit, reset and power-off is also reported to
-//! `script::recorder`, which writes them as a script under `--record FILE`.
+//! Every connect, transmit, reset and power-off is also reported to the session's
+//! [`Tap`], when one is installed ([`Session::tapped`]; `--record FILE` installs the
+//! script recorder).
 
 use crate::errors::{from_pcsc, CliError};
+use crate::reader::tap::Tap;
 use crate::reader::trace::{command_line, response_line, Secrecy, Tracer};
 use crate::reader::transport::{exchange, CardLink, Handling};
 use crate::reader::watchdog::Watchdog;
-use crate::script::recorder;
 use apdu::{Command, Response};
+use std::sync::Arc;
 use std::time::Instant;
 use zeroize::Zeroize;
 
@@ -23,6 +25,7 @@ pub struct Session {
     tracer: Tracer,
     watchdog: Watchdog,
     buf: Vec<u8>,
+    tap: Option<Arc<dyn Tap>>,
 }
 
 impl Session {
@@ -32,18 +35,29 @@ impl Session {
         tracer: Tracer,
         watchdog: Watchdog,
     ) -> Session {
-        let session = Session {
+        Session {
             card: Some(card),
             reader,
             tracer,
             watchdog,
             buf: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
-        };
-        if recorder::active() {
-            let atr = session.status().ok().map(|(atr, _)| atr);
-            recorder::connected(&session.reader, atr.as_deref());
+            tap: None,
         }
-        session
+    }
+
+    /// Installs `tap`, which from now on sees this session's traffic, and reports the
+    /// connection to it (with the ATR, asked from pcscd only here).
+    pub fn tapped(mut self, tap: Arc<dyn Tap>) -> Session {
+        let atr = self.status().ok().map(|(atr, _)| atr);
+        tap.connected(&self.reader, atr.as_deref());
+        self.tap = Some(tap);
+        self
+    }
+
+    fn tap(&self, f: impl FnOnce(&dyn Tap)) {
+        if let Some(t) = &self.tap {
+            f(t.as_ref());
+        }
     }
 
     /// The reader's name.
@@ -109,37 +123,37 @@ impl Session {
                 }
             })
             .map_err(|e| from_pcsc(e, Some(&self.reader), "resetting the card"))?;
-        recorder::reset(cold);
+        self.tap(|t| t.reset(cold));
         Ok(())
     }
 
     /// Disconnects unpowering the card (`SCARD_UNPOWER_CARD`); connecting again powers
     /// it up with a fresh ATR.
     pub fn power_off(mut self) -> Result<(), CliError> {
-        let Some(card) = self.card.take() else {
-            return Ok(());
-        };
-        card.disconnect(pcsc::Disposition::UnpowerCard)
-            .map_err(|(card, e)| {
-                // As in `disconnect`: the handle is unusable, let the process exit free it.
-                std::mem::forget(card);
-                from_pcsc(e, Some(&self.reader), "powering the card off")
-            })?;
-        recorder::power_off();
+        if self.release(pcsc::Disposition::UnpowerCard, "powering the card off")? {
+            self.tap(|t| t.powered_off());
+        }
         Ok(())
     }
 
     fn disconnect(&mut self) -> Result<(), CliError> {
+        self.release(pcsc::Disposition::LeaveCard, "disconnecting")
+            .map(|_| ())
+    }
+
+    /// Disconnects the card handle, if there still is one, leaving the card as `how`
+    /// says. True when a handle was disconnected.
+    fn release(&mut self, how: pcsc::Disposition, op: &'static str) -> Result<bool, CliError> {
         let Some(card) = self.card.take() else {
-            return Ok(());
+            return Ok(false);
         };
-        card.disconnect(pcsc::Disposition::LeaveCard)
-            .map_err(|(card, e)| {
-                // Dropping the handle would reset the card; it is unusable anyway, so let
-                // the process exit release it.
-                std::mem::forget(card);
-                from_pcsc(e, Some(&self.reader), "disconnecting")
-            })
+        card.disconnect(how).map_err(|(card, e)| {
+            // Dropping the handle would reset the card; it is unusable anyway, so let
+            // the process exit release it.
+            std::mem::forget(card);
+            from_pcsc(e, Some(&self.reader), op)
+        })?;
+        Ok(true)
     }
 }
 
@@ -167,7 +181,7 @@ impl CardLink for Session {
             Ok(a) => a,
             Err(e) => {
                 let e = from_pcsc(e, Some(&self.reader), "transmitting an APDU");
-                recorder::failed(apdu, secrecy, &e);
+                self.tap(|t| t.failed(apdu, secrecy, &e));
                 return Err(e);
             }
         };
@@ -178,10 +192,10 @@ impl CardLink for Session {
                 reader: self.reader.clone(),
                 detail: "it returned nothing; it was removed or reset during the command".into(),
             };
-            recorder::failed(apdu, secrecy, &e);
+            self.tap(|t| t.failed(apdu, secrecy, &e));
             return Err(e);
         }
-        recorder::exchange(apdu, &answer, secrecy);
+        self.tap(|t| t.exchanged(apdu, &answer, secrecy));
         if self.tracer.enabled() {
             self.tracer.line(response_line(
                 apdu.first().copied(),

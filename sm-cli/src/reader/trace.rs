@@ -17,8 +17,6 @@ pub enum Secrecy {
     #[default]
     Public,
     /// The command data field is secret; the header and the answer are shown.
-    // First user: the device-change commands (issue 3).
-    #[allow(dead_code)]
     Command,
     /// The command data and the answer data are secret; headers and SW are shown.
     Both,

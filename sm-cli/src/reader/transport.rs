@@ -5,12 +5,15 @@
 //!   command's own CLA (its channel and class), and concatenate until a final SW.
 //! - `6Cxx`: wrong Le; send the same command again with Le = xx.
 //!
+//! This is the one implementation of these rules: commands sent as [`Command`]s use
+//! [`exchange`], script lines and raw hex (bytes as written) use [`exchange_bytes`].
 //! The logic sits behind the small [`CardLink`] trait (one raw APDU in, one raw answer
 //! out), so it is tested here with a fake card; the PC/SC session implements it.
 
 use crate::errors::CliError;
 use crate::reader::trace::Secrecy;
-use apdu::{Command, Response, StatusWord};
+use apdu::iso7816::ins;
+use apdu::{Cla, Command, Response, StatusWord};
 use zeroize::Zeroizing;
 
 /// Anything that carries one raw APDU to a card and brings back the raw answer.
@@ -28,62 +31,96 @@ pub enum Handling {
     Raw,
 }
 
-/// INS of GET RESPONSE.
-pub const INS_GET_RESPONSE: u8 = 0xC0;
 /// Most GET RESPONSE rounds we follow before calling the card broken.
-const MAX_ROUNDS: usize = 512;
-/// Largest total answer we accumulate.
-const MAX_ANSWER: usize = 128 * 1024;
+pub const MAX_ROUNDS: usize = 512;
+/// Largest total answer we accumulate (a script variable holds at most 64 KiB).
+pub const MAX_ANSWER: usize = 128 * 1024;
 
+/// Ne from a short Le byte (`00` means 256, ISO/IEC 7816-4 §5.1).
 fn ne(n: u8) -> usize {
     if n == 0 {
         256
     } else {
-        n as usize
+        usize::from(n)
     }
 }
 
-/// Sends `raw` and splits the answer.
-fn send<L: CardLink>(link: &mut L, raw: &[u8], secrecy: Secrecy) -> Result<Response, CliError> {
+/// Sends `raw` exactly as given and splits the answer into data and SW.
+pub fn send<L: CardLink + ?Sized>(
+    link: &mut L,
+    raw: &[u8],
+    secrecy: Secrecy,
+) -> Result<Response, CliError> {
     let answer = link.transmit_raw(raw, secrecy)?;
-    Response::parse(&answer)
-        .ok_or_else(|| CliError::malformed("answer", "shorter than a status word"))
+    Response::parse(&answer).ok_or_else(|| {
+        CliError::malformed(
+            "answer",
+            format!("{} byte(s), shorter than a status word", answer.len()),
+        )
+    })
 }
 
-/// Encodes a command, keeping secret bytes in a buffer that is wiped after use.
-fn encode(cmd: &Command) -> Zeroizing<Vec<u8>> {
-    Zeroizing::new(cmd.to_bytes())
+/// Encodes a command, keeping secret bytes in a buffer that is wiped after use. A
+/// command with no encoding (ISO/IEC 7816-4 §5.1 lengths) is refused before sending.
+fn encode(cmd: &Command) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    cmd.to_bytes()
+        .map(Zeroizing::new)
+        .map_err(|e| CliError::Usage(format!("the command cannot be sent: {e}")))
 }
 
 /// Sends `cmd` and returns the card's complete answer (see the module docs).
-pub fn exchange<L: CardLink>(
+pub fn exchange<L: CardLink + ?Sized>(
     link: &mut L,
     cmd: &Command,
     secrecy: Secrecy,
     handling: Handling,
 ) -> Result<Response, CliError> {
-    let mut resp = send(link, &encode(cmd), secrecy)?;
+    complete(link, &encode(cmd)?, Some(cmd), secrecy, handling)
+}
+
+/// Sends `bytes` as written and, with [`Handling::Auto`], follows `61xx`/`6Cxx` as
+/// [`exchange`] does; bytes that do not parse as a command are not resent on `6Cxx`.
+pub fn exchange_bytes<L: CardLink + ?Sized>(
+    link: &mut L,
+    bytes: &[u8],
+    secrecy: Secrecy,
+    handling: Handling,
+) -> Result<Response, CliError> {
+    let cmd = Command::parse(bytes).ok();
+    complete(link, bytes, cmd.as_ref(), secrecy, handling)
+}
+
+/// Sends `bytes` (which encode `cmd`, when it is known) and follows up (module docs).
+fn complete<L: CardLink + ?Sized>(
+    link: &mut L,
+    bytes: &[u8],
+    cmd: Option<&Command>,
+    secrecy: Secrecy,
+    handling: Handling,
+) -> Result<Response, CliError> {
+    let mut resp = send(link, bytes, secrecy)?;
     if handling == Handling::Raw {
         return Ok(resp);
     }
-    if let StatusWord::WrongLe(n) = resp.sw {
+    if let (StatusWord::WrongLe(n), Some(cmd)) = (resp.sw, cmd) {
         let mut again = cmd.clone();
         again.le = Some(ne(n));
-        resp = send(link, &encode(&again), secrecy)?;
+        resp = send(link, &encode(&again)?, secrecy)?;
     }
-    follow_61xx(link, cmd, resp, secrecy)
+    // GET RESPONSE goes in the command's own class and channel, without chaining.
+    let cla = Cla(bytes.first().copied().unwrap_or(0)).without_chaining();
+    follow_61xx(link, cla, resp, secrecy)
 }
 
 /// Sends GET RESPONSE while the card answers `61xx`, concatenating the data.
-fn follow_61xx<L: CardLink>(
+fn follow_61xx<L: CardLink + ?Sized>(
     link: &mut L,
-    cmd: &Command,
+    cla: Cla,
     first: Response,
     secrecy: Secrecy,
 ) -> Result<Response, CliError> {
     let mut data = Zeroizing::new(first.data);
     let mut sw = first.sw;
-    let cla = cmd.cla.without_chaining();
     let mut rounds = 0;
     while let StatusWord::BytesAvailable(n) = sw {
         rounds += 1;
@@ -93,11 +130,11 @@ fn follow_61xx<L: CardLink>(
                 format!("the card kept answering 61xx ({} bytes so far)", data.len()),
             ));
         }
-        let mut get = Command::new(cla.0, INS_GET_RESPONSE, 0, 0).with_le(ne(n));
-        let mut r = send(link, &get.to_bytes(), secrecy)?;
+        let mut get = Command::new(cla.0, ins::GET_RESPONSE, 0, 0).with_le(ne(n));
+        let mut r = send(link, &encode(&get)?, secrecy)?;
         if let StatusWord::WrongLe(m) = r.sw {
             get.le = Some(ne(m));
-            r = send(link, &get.to_bytes(), secrecy)?;
+            r = send(link, &encode(&get)?, secrecy)?;
         }
         data.extend_from_slice(&r.data);
         sw = r.sw;

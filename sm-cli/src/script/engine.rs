@@ -7,19 +7,21 @@
 //!   their `#<` alternatives; captures update the variables.
 //! - `#! auto-get-response on`: a `6Cxx` answer resends the command once with Le = xx,
 //!   `61xx` is followed by GET RESPONSE (`CLA C0 00 00 xx`, the CLA of the command as
-//!   sent without the chaining bit, as `reader::transport` does) until another SW; the
-//!   expectation sees the concatenated data. `off` (default): answers as they come.
+//!   sent without the chaining bit): `reader::transport::exchange_bytes`, the rules
+//!   every sm-cli command follows. The expectation sees the concatenated data. `off`
+//!   (default): answers as they come.
 //! - The first failure stops the file and the run unless `keep_going`; the lines not
 //!   reached are reported as `not run`.
 //! - Secret commands are traced with `Secrecy::Both`, reported by template, and skipped
 //!   when a variable they use is unset. Mismatch texts that would show answer bytes are
 //!   reduced to the offset.
 
+use crate::clock;
 use crate::errors::CliError;
-use crate::reader::{CardLink, Secrecy};
-use crate::script::clock;
+use crate::reader::transport::exchange_bytes;
+use crate::reader::{CardLink, Handling, Secrecy};
 use crate::script::report::{FileReport, FileResult, Status, Step};
-use apdu::{Cla, Command, Response, StatusWord};
+use apdu::Response;
 use apdu_script::{
     apply_channel, Expectation, ItemKind, Mismatch, ReaderRef, RenderError, ResetKind, Script,
     Template, Vars,
@@ -45,13 +47,6 @@ pub struct Options {
     /// Go on after a failed line instead of stopping the run.
     pub keep_going: bool,
 }
-
-/// INS of GET RESPONSE (ISO/IEC 7816-4 §7.6.1).
-const INS_GET_RESPONSE: u8 = 0xC0;
-/// Most `61xx` rounds followed for one command before calling the card broken.
-const MAX_ROUNDS: usize = 512;
-/// Largest answer accumulated from `61xx` rounds (a variable holds at most 64 KiB).
-const MAX_ANSWER: usize = 128 * 1024;
 
 /// One file's replay state: the directive state and the variables belong to the file.
 struct Replay<'c, C: ScriptCard> {
@@ -229,14 +224,6 @@ pub fn secret_mismatch_text(m: &Mismatch) -> String {
     }
 }
 
-fn ne(n: u8) -> usize {
-    if n == 0 {
-        256
-    } else {
-        usize::from(n)
-    }
-}
-
 impl<C: ScriptCard> Replay<'_, C> {
     fn item(&mut self, line: usize, kind: &ItemKind) -> Step {
         let t0 = Instant::now();
@@ -320,11 +307,12 @@ impl<C: ScriptCard> Replay<'_, C> {
         } else {
             Secrecy::Public
         };
-        let answer = if self.auto_get_response {
-            self.send_following(&bytes, secrecy)
+        let handling = if self.auto_get_response {
+            Handling::Auto
         } else {
-            send(self.card, &bytes, secrecy)
+            Handling::Raw
         };
+        let answer = exchange_bytes(self.card, &bytes, secrecy, handling);
         let mut answer = match answer {
             Ok(r) => r,
             Err(err) => {
@@ -357,52 +345,4 @@ impl<C: ScriptCard> Replay<'_, C> {
         }
         step
     }
-
-    /// Sends with the T=0 follow-ups of `#! auto-get-response on` (module docs).
-    fn send_following(&mut self, bytes: &[u8], secrecy: Secrecy) -> Result<Response, CliError> {
-        let mut r = send(self.card, bytes, secrecy)?;
-        if let StatusWord::WrongLe(n) = r.sw {
-            // Resend once with Le = xx; a command that does not parse goes as written.
-            if let Ok(mut cmd) = Command::parse(bytes) {
-                cmd.le = Some(ne(n));
-                r = send(self.card, &Zeroizing::new(cmd.to_bytes()), secrecy)?;
-            }
-        }
-        let cla = Cla(bytes.first().copied().unwrap_or(0)).without_chaining();
-        let mut data = Zeroizing::new(std::mem::take(&mut r.data));
-        let mut sw = r.sw;
-        let mut rounds = 0;
-        while let StatusWord::BytesAvailable(n) = sw {
-            rounds += 1;
-            if rounds > MAX_ROUNDS || data.len() > MAX_ANSWER {
-                return Err(CliError::malformed(
-                    "GET RESPONSE",
-                    format!("the card kept answering 61xx ({} bytes so far)", data.len()),
-                ));
-            }
-            let mut get = Command::new(cla.0, INS_GET_RESPONSE, 0, 0).with_le(ne(n));
-            let mut next = send(self.card, &get.to_bytes(), secrecy)?;
-            if let StatusWord::WrongLe(m) = next.sw {
-                get.le = Some(ne(m));
-                next = send(self.card, &get.to_bytes(), secrecy)?;
-            }
-            data.extend_from_slice(&next.data);
-            sw = next.sw;
-        }
-        Ok(Response {
-            data: std::mem::take(&mut *data),
-            sw,
-        })
-    }
-}
-
-/// Sends bytes as they are and splits the answer.
-fn send<C: CardLink>(card: &mut C, bytes: &[u8], secrecy: Secrecy) -> Result<Response, CliError> {
-    let answer = card.transmit_raw(bytes, secrecy)?;
-    Response::parse(&answer).ok_or_else(|| {
-        CliError::malformed(
-            "answer",
-            format!("{} byte(s), shorter than a status word", answer.len()),
-        )
-    })
 }

@@ -6,15 +6,13 @@
 //! - [`pcsc_card`]: the PC/SC implementation of `ScriptCard` (`sm-cli script run`).
 //! - [`report`]: the run report, for people (`human`) and for `--json`.
 //! - [`junit`]: the same report as JUnit XML (`--junit PATH`) for CI dashboards.
-//! - [`recorder`]: `--record FILE`, fed by the reader session's transmit, writes any
+//! - [`recorder`]: `--record FILE`, installed on the reader sessions, writes any
 //!   command's exchanges as a script.
-//! - [`clock`]: UTC timestamps for headers and reports (no date crate needed).
-//! - [`atomic`]: writing output files atomically (temp file, fsync, rename, fsync dir).
+//! - [`output_file`]: checking and atomically writing those files (recordings, JUnit).
 
-pub mod atomic;
-pub mod clock;
 pub mod engine;
 pub mod junit;
+pub mod output_file;
 pub mod pcsc_card;
 pub mod recorder;
 pub mod report;

@@ -10,7 +10,7 @@
 //!
 //! Each file starts on the reader chosen with `-r` (or the only card), powered.
 
-use crate::commands::App;
+use crate::context::App;
 use crate::errors::CliError;
 use crate::reader::{CardLink, Pcsc, Secrecy, Session};
 use crate::script::engine::ScriptCard;
@@ -63,9 +63,7 @@ impl<'a> PcscCard<'a> {
         if let Some(old) = self.session.take() {
             old.close()?;
         }
-        let mut global = self.app.global.clone();
-        global.reader = Some(name.to_string());
-        let session = App::new(global).connect()?;
+        let session = self.app.connect_to(Some(name))?;
         self.reader = session.reader().to_string();
         self.session = Some(session);
         Ok(())

@@ -3,8 +3,10 @@
 
 use super::prompt::{NoPrompter, Prompter};
 use super::*;
+use crate::reader::Secrecy;
 use crate::terminal::answers::GivenParameter;
-use apdu::devchange::Flow;
+use apdu::cat::{Input, ProactiveCommand, TerminalData};
+use apdu::devchange::{DcResult, Flow};
 use apdu::{Eid, Response};
 use std::collections::VecDeque;
 
@@ -202,8 +204,8 @@ fn parameters_are_answered_from_their_source_and_marked_secret() {
 #[test]
 fn no_source_and_no_terminal_ends_the_session_with_a_clear_error() {
     let failed = DcResponse::Failed {
-        tag: tags::AUTHENTICATE,
-        code: apdu::devchange::result::USER_ABORTED,
+        tag: Function::Authenticate,
+        code: DcResult::UserAborted,
     };
     let mut card = FakeCard::new(vec![param_question(1)], failed);
     let mut a = answers(Box::new(NoPrompter));
@@ -228,8 +230,8 @@ fn no_source_and_no_terminal_ends_the_session_with_a_clear_error() {
 #[test]
 fn missing_imei_and_unknown_commands_are_beyond_capability() {
     let failed = DcResponse::Failed {
-        tag: tags::BEGIN,
-        code: apdu::devchange::result::NO_IMEI,
+        tag: Function::Begin,
+        code: DcResult::NoImei,
     };
     let mut card = FakeCard::new(vec![ProactiveCommand::ProvideImei { number: 1 }], failed);
     let mut a = answers(Box::new(NoPrompter));
@@ -262,7 +264,7 @@ fn missing_imei_and_unknown_commands_are_beyond_capability() {
 
 #[test]
 fn direct_answers_need_no_bf6a() {
-    let answer = DcResponse::Removed { code: 0 };
+    let answer = DcResponse::Removed { code: DcResult::Ok };
     let mut card = FakeCard::new(vec![], answer.clone());
     let mut t = Terminal::new(&mut card, answers(Box::new(NoPrompter)));
     let req = DcRequest::RemoveProfile {
@@ -272,4 +274,98 @@ fn direct_answers_need_no_bf6a() {
     assert_eq!(t.run(&req).unwrap(), answer);
     assert_eq!(t.timings[0].apdus, 1);
     assert_eq!(card.store_data.len(), 1);
+}
+
+#[test]
+fn the_session_knows_which_parameter_is_due_and_what_is_secret() {
+    use super::session::{Due, ParameterDue, Refusal};
+    use apdu::devchange::Function;
+    assert_eq!(
+        ParameterDue::first(Function::GenerateKey),
+        ParameterDue::New
+    );
+    assert_eq!(ParameterDue::New.next(), ParameterDue::Confirm);
+    assert_eq!(ParameterDue::Confirm.next(), ParameterDue::Confirm);
+    assert_eq!(
+        ParameterDue::first(Function::Authenticate),
+        ParameterDue::Current
+    );
+    assert_eq!(ParameterDue::Current.next(), ParameterDue::Current);
+
+    let mut s = CatSession::new(&DcRequest::GenerateKey {
+        flow: Flow::Provision,
+        op_id: "+8613800000001".into(),
+        challenge: vec![0; 32],
+        salt: vec![0; 16],
+        kdf: vec![0; 7],
+    });
+    let first = s.question(&param_question(3).encode()).unwrap();
+    assert_eq!(first.details, [3, cat::TYPE_GET_INPUT, 0x05]);
+    assert!(matches!(
+        first.due,
+        Due::Parameter {
+            which: ParameterDue::New,
+            ..
+        }
+    ));
+    assert_eq!(secrecy::terminal_response(&first), Secrecy::Command);
+    // A refused entry does not move on; a given one does.
+    let refuse = |why: &str| {
+        Err(Refusal {
+            result: cat::results::TERMINATED_BY_USER,
+            why: why.into(),
+        })
+    };
+    assert_eq!(
+        s.answered(&first, refuse("first reason")),
+        (cat::results::TERMINATED_BY_USER, TerminalData::None)
+    );
+    assert!(!s.derived_key());
+    let typed = TerminalData::Text(Input(Zeroizing::new("abcdefgh".into())));
+    assert_eq!(
+        s.answered(&first, Ok(typed.clone())),
+        (cat::results::OK, typed)
+    );
+    assert!(s.derived_key());
+    let second = s.question(&param_question(4).encode()).unwrap();
+    assert!(matches!(
+        second.due,
+        Due::Parameter {
+            which: ParameterDue::Confirm,
+            ..
+        }
+    ));
+    s.answered(&second, refuse("second reason"));
+    let e = s.finish().unwrap_err();
+    assert!(e.to_string().contains("first reason"), "{e}");
+
+    // Visible entries and unknown commands are public; no details is malformed.
+    let q = s.question(&op_id_question().encode()).unwrap();
+    assert!(matches!(
+        q.due,
+        Due::OpId {
+            min: 3,
+            max: 20,
+            ..
+        }
+    ));
+    assert_eq!(secrecy::terminal_response(&q), Secrecy::Public);
+    let q = s
+        .question(&hex::decode("D009810301210082028102").unwrap())
+        .unwrap();
+    assert_eq!(
+        q.due,
+        Due::Unsupported {
+            kind: 0x21,
+            qualifier: 0
+        }
+    );
+    assert_eq!(secrecy::terminal_response(&q), Secrecy::Public);
+    assert_eq!(
+        s.question(&hex::decode("D0028201").unwrap())
+            .unwrap_err()
+            .kind(),
+        "malformed_answer"
+    );
+    assert_eq!(secrecy::request(&DcRequest::FetchResult), Secrecy::Public);
 }

@@ -2,9 +2,16 @@
 //! own work (the APDU that made it derive and sign: Argon2id, RSA key generation and
 //! signatures happen while the card answers the last TERMINAL RESPONSE of BF67/BF68),
 //! waiting for the person at the keyboard, and the SM's work. Reported in `--json`.
+//!
+//! [`TimedCard`] wraps the card link of one function and times every exchange and every
+//! wait for an answer; [`Timings`] sums a flow.
 
+use super::card::DcCard;
+use crate::errors::CliError;
+use crate::reader::Secrecy;
+use apdu::{Command, Response};
 use serde::Serialize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
@@ -73,6 +80,57 @@ impl FunctionTiming {
 
     pub fn input_time(&self) -> Duration {
         self.input
+    }
+}
+
+/// The card link of one device-change function, timing each exchange (one
+/// [`FunctionTiming::apdu`] per call, whatever its outcome) and each wait for input.
+pub struct TimedCard<'c, C: DcCard> {
+    card: &'c mut C,
+    pub timing: FunctionTiming,
+}
+
+impl<'c, C: DcCard> TimedCard<'c, C> {
+    /// Times `card` for the function named `function` (`BF66` ...).
+    pub fn new(card: &'c mut C, function: String) -> TimedCard<'c, C> {
+        TimedCard {
+            card,
+            timing: FunctionTiming::new(function),
+        }
+    }
+
+    /// Runs `answer` (prompts, files, stdin) as input time.
+    pub fn input<T>(&mut self, answer: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let r = answer();
+        self.timing.input(t.elapsed());
+        r
+    }
+
+    /// The figures of the function.
+    pub fn into_timing(self) -> FunctionTiming {
+        self.timing
+    }
+}
+
+impl<C: DcCard> DcCard for TimedCard<'_, C> {
+    fn store_data(
+        &mut self,
+        what: &str,
+        msg: &[u8],
+        secrecy: Secrecy,
+    ) -> Result<Response, CliError> {
+        let t = Instant::now();
+        let r = self.card.store_data(what, msg, secrecy);
+        self.timing.apdu(t.elapsed());
+        r
+    }
+
+    fn command(&mut self, cmd: &Command, secrecy: Secrecy) -> Result<Response, CliError> {
+        let t = Instant::now();
+        let r = self.card.command(cmd, secrecy);
+        self.timing.apdu(t.elapsed());
+        r
     }
 }
 

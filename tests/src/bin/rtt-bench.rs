@@ -21,7 +21,6 @@
 //! chained STORE DATA / floor.
 
 use anyhow::{bail, ensure, Context as _, Result};
-use std::ffi::OsString;
 use std::time::{Duration, Instant};
 use system_tests::hexutil::{hex, sw, up};
 use system_tests::pcsc_io::Conn;
@@ -171,20 +170,14 @@ fn main() -> Result<()> {
             ..CardOptions::default()
         },
     )?;
-    let floor_bin = std::env::current_exe()?.with_file_name("floor-card");
-    let floor = if two && floor_bin.is_file() {
-        Some(CardSim::start_program(
-            &stack,
-            lease.slots[1],
-            &lease.readers[1],
-            stack.scratch_dir("rtt-bench-floor"),
-            &floor_bin,
-            vec![OsString::from("--slot"), lease.slots[1].to_string().into()],
-        )?)
+    let floor = if two {
+        CardSim::start_floor(&stack, lease.slots[1], &lease.readers[1], "rtt-bench-floor")?
     } else {
-        eprintln!("rtt-bench: no floor-card (needs a second free slot and the floor-card binary)");
         None
     };
+    if floor.is_none() {
+        eprintln!("rtt-bench: no floor-card (needs a second free slot and the floor-card binary)");
+    }
 
     let conn = Conn::connect(&card.reader)?;
     let ch = conn.transmit(&hex(OPEN_CHANNEL))?;

@@ -1,5 +1,6 @@
-//! Small DER value codecs the ES10 messages share: UTF8String, small INTEGERs,
-//! BOOLEAN and named-bit BIT STRINGs (X.690 §8.6, §11.2.2: trailing zero bits removed).
+//! Small DER value codecs the ES10 messages share (crate-visible, so the device-change
+//! messages can use them too): UTF8String, small INTEGERs, BOOLEAN and named-bit BIT
+//! STRINGs (X.690 §8.6, §11.2.2: trailing zero bits removed).
 
 use crate::error::{Error, Result};
 use crate::iso7816::tlv::{self, Tlv};

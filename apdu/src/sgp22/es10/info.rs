@@ -4,8 +4,12 @@
 
 use super::der;
 use crate::error::{Error, Result};
-use crate::iso7816::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, ConsTag, Tlv};
 use crate::sgp22::eid::Eid;
+
+/// `euiccCiPKIdListForVerification [9]` and `...ForSigning [10]` (SGP.22 §5.7.8).
+const VERIFICATION_KEYS: ConsTag = ConsTag::of(0xA9);
+const SIGNING_KEYS: ConsTag = ConsTag::of(0xAA);
 
 /// `GetEuiccDataResponse ::= [62] SEQUENCE { eidValue [APPLICATION 26] Octet16 }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +17,7 @@ pub struct EidResponse(pub Eid);
 
 impl EidResponse {
     pub fn encode(&self) -> Vec<u8> {
-        tlv::encode(&cons(0xBF3E, vec![prim(0x5A, self.0 .0.to_vec())]))
+        tlv::encode(&cons::<0xBF3E>(vec![prim::<0x5A>(self.0 .0.to_vec())]))
     }
 
     pub fn decode(b: &[u8]) -> Result<EidResponse> {
@@ -34,7 +38,7 @@ pub struct ChallengeResponse(pub [u8; 16]);
 
 impl ChallengeResponse {
     pub fn encode(&self) -> Vec<u8> {
-        tlv::encode(&cons(0xBF2E, vec![prim(0x80, self.0.to_vec())]))
+        tlv::encode(&cons::<0xBF2E>(vec![prim::<0x80>(self.0.to_vec())]))
     }
 
     pub fn decode(b: &[u8]) -> Result<ChallengeResponse> {
@@ -43,8 +47,8 @@ impl ChallengeResponse {
     }
 }
 
-fn key_ids(tag: u32, ids: &[Vec<u8>]) -> Tlv {
-    cons(tag, ids.iter().map(|k| prim(0x04, k.clone())).collect())
+fn key_ids(tag: ConsTag, ids: &[Vec<u8>]) -> Tlv {
+    tlv::cons_tagged(tag, ids.iter().map(|k| prim::<0x04>(k.clone())).collect())
 }
 
 fn read_key_ids(t: &Tlv, tag: u32) -> Vec<Vec<u8>> {
@@ -69,14 +73,11 @@ pub struct EuiccInfo1 {
 
 impl EuiccInfo1 {
     pub fn encode(&self) -> Vec<u8> {
-        tlv::encode(&cons(
-            0xBF20,
-            vec![
-                prim(0x82, self.svn.to_vec()),
-                key_ids(0xA9, &self.verification_keys),
-                key_ids(0xAA, &self.signing_keys),
-            ],
-        ))
+        tlv::encode(&cons::<0xBF20>(vec![
+            prim::<0x82>(self.svn.to_vec()),
+            key_ids(VERIFICATION_KEYS, &self.verification_keys),
+            key_ids(SIGNING_KEYS, &self.signing_keys),
+        ]))
     }
 
     pub fn decode(b: &[u8]) -> Result<EuiccInfo1> {
@@ -121,24 +122,23 @@ pub struct CardResources {
 impl EuiccInfo2 {
     pub fn encode(&self) -> Vec<u8> {
         let mut c = vec![
-            prim(0x81, self.profile_version.to_vec()),
-            prim(0x82, self.svn.to_vec()),
-            prim(0x83, self.firmware_version.to_vec()),
-            prim(0x84, self.ext_card_resource.clone()),
-            prim(0x85, self.uicc_capability.clone()),
-            prim(0x88, self.rsp_capability.clone()),
-            key_ids(0xA9, &self.verification_keys),
-            key_ids(0xAA, &self.signing_keys),
+            prim::<0x81>(self.profile_version.to_vec()),
+            prim::<0x82>(self.svn.to_vec()),
+            prim::<0x83>(self.firmware_version.to_vec()),
+            prim::<0x84>(self.ext_card_resource.clone()),
+            prim::<0x85>(self.uicc_capability.clone()),
+            prim::<0x88>(self.rsp_capability.clone()),
+            key_ids(VERIFICATION_KEYS, &self.verification_keys),
+            key_ids(SIGNING_KEYS, &self.signing_keys),
         ];
         if let Some(k) = self.euicc_category {
-            c.push(prim(0x8B, tlv::int_bytes(k as u64)));
+            c.push(prim::<0x8B>(tlv::int_bytes(k as u64)));
         }
-        c.push(prim(0x04, self.pp_version.to_vec()));
-        c.push(prim(
-            0x0C,
+        c.push(prim::<0x04>(self.pp_version.to_vec()));
+        c.push(prim::<0x0C>(
             self.sas_accreditation_number.clone().into_bytes(),
         ));
-        tlv::encode(&cons(0xBF22, c))
+        tlv::encode(&cons::<0xBF22>(c))
     }
 
     pub fn decode(b: &[u8]) -> Result<EuiccInfo2> {
@@ -193,10 +193,10 @@ impl ConfiguredAddresses {
     pub fn encode(&self) -> Vec<u8> {
         let mut c = Vec::new();
         if let Some(dp) = &self.default_dp {
-            c.push(prim(0x80, dp.clone().into_bytes()));
+            c.push(prim::<0x80>(dp.clone().into_bytes()));
         }
-        c.push(prim(0x81, self.root_ds.clone().into_bytes()));
-        tlv::encode(&cons(0xBF3C, c))
+        c.push(prim::<0x81>(self.root_ds.clone().into_bytes()));
+        tlv::encode(&cons::<0xBF3C>(c))
     }
 
     pub fn decode(b: &[u8]) -> Result<ConfiguredAddresses> {

@@ -3,7 +3,7 @@
 //! `encode` (card side) and `decode` (client side). Byte layouts follow SGP.22 v2.x
 //! §5.7 (DER, automatic tags) and what lpac and pySim send (see interop.md).
 
-mod der;
+pub(crate) mod der;
 mod iccid;
 mod info;
 mod notification;
@@ -23,7 +23,7 @@ pub use profile::{
 pub use result::ResultCode;
 
 use crate::error::{Error, Result};
-use crate::iso7816::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, ConsTag, Tlv};
 
 /// AID of the ISD-R (SGP.02 §2.2.3, SGP.22 §2.2.3).
 pub const ISDR_AID: [u8; 16] = [
@@ -34,7 +34,9 @@ pub const ECASD_AID: [u8; 16] = [
     0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x02, 0x00,
 ];
 
-/// Top-level tags of the functions below.
+/// Top-level tags of the functions below, and the names SGP.22 §5.7 gives them: the
+/// one list of ES10 functions (the card's decoder, its log, and the client's messages
+/// all read it).
 pub mod tags {
     pub const GET_EID: u32 = 0xBF3E;
     pub const EUICC_INFO1: u32 = 0xBF20;
@@ -51,24 +53,41 @@ pub mod tags {
     pub const LIST_NOTIFICATION: u32 = 0xBF28;
     pub const REMOVE_NOTIFICATION: u32 = 0xBF30;
     pub const GET_RAT: u32 = 0xBF43;
-    /// Every ES10 function tag above.
-    pub const ALL: [u32; 15] = [
-        GET_EID,
-        EUICC_INFO1,
-        EUICC_INFO2,
-        CHALLENGE,
-        PROFILES_INFO,
-        ENABLE,
-        DISABLE,
-        DELETE,
-        MEMORY_RESET,
-        SET_NICKNAME,
-        CONFIGURED_ADDRESSES,
-        SET_DEFAULT_DP,
-        LIST_NOTIFICATION,
-        REMOVE_NOTIFICATION,
-        GET_RAT,
+
+    /// Every ES10 function: its tag and its name (SGP.22 §5.7.x headings).
+    pub const FUNCTIONS: [(u32, &str); 15] = [
+        (GET_EID, "GetEID"),
+        (EUICC_INFO1, "GetEUICCInfo1"),
+        (EUICC_INFO2, "GetEUICCInfo2"),
+        (CHALLENGE, "GetEuiccChallenge"),
+        (PROFILES_INFO, "GetProfilesInfo"),
+        (ENABLE, "EnableProfile"),
+        (DISABLE, "DisableProfile"),
+        (DELETE, "DeleteProfile"),
+        (MEMORY_RESET, "eUICCMemoryReset"),
+        (SET_NICKNAME, "SetNickname"),
+        (CONFIGURED_ADDRESSES, "EuiccConfiguredAddresses"),
+        (SET_DEFAULT_DP, "SetDefaultDpAddress"),
+        (LIST_NOTIFICATION, "ListNotification"),
+        (REMOVE_NOTIFICATION, "RemoveNotification"),
+        (GET_RAT, "GetRAT"),
     ];
+
+    /// Every ES10 function tag, in the order of [`FUNCTIONS`].
+    pub const ALL: [u32; FUNCTIONS.len()] = {
+        let mut all = [0; FUNCTIONS.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = FUNCTIONS[i].0;
+            i += 1;
+        }
+        all
+    };
+
+    /// The name of the ES10 function with top-level tag `tag`, if it is one.
+    pub fn name(tag: u32) -> Option<&'static str> {
+        FUNCTIONS.iter().find(|(t, _)| *t == tag).map(|(_, n)| *n)
+    }
 }
 
 /// `resetOptions` of eUICCMemoryReset (bits 0-2 of the BIT STRING).
@@ -116,6 +135,7 @@ pub enum Es10Request {
 }
 
 /// Why a STORE DATA message is not an ES10 request we can execute.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("unknown ES10 function tag {0:X}")]
@@ -129,23 +149,28 @@ pub enum DecodeError {
 impl Es10Request {
     /// The top-level tag of this function.
     pub fn tag(&self) -> u32 {
+        self.cons_tag().num()
+    }
+
+    /// The top-level tag, checked when the crate is built.
+    fn cons_tag(&self) -> ConsTag {
         use Es10Request::*;
         match self {
-            GetEid => tags::GET_EID,
-            GetEuiccInfo1 => tags::EUICC_INFO1,
-            GetEuiccInfo2 => tags::EUICC_INFO2,
-            GetEuiccChallenge => tags::CHALLENGE,
-            GetProfilesInfo(_) => tags::PROFILES_INFO,
-            EnableProfile { .. } => tags::ENABLE,
-            DisableProfile { .. } => tags::DISABLE,
-            DeleteProfile(_) => tags::DELETE,
-            MemoryReset(_) => tags::MEMORY_RESET,
-            SetNickname { .. } => tags::SET_NICKNAME,
-            GetConfiguredAddresses => tags::CONFIGURED_ADDRESSES,
-            SetDefaultDpAddress(_) => tags::SET_DEFAULT_DP,
-            ListNotification { .. } => tags::LIST_NOTIFICATION,
-            RemoveNotification(_) => tags::REMOVE_NOTIFICATION,
-            GetRat => tags::GET_RAT,
+            GetEid => const { ConsTag::of(tags::GET_EID) },
+            GetEuiccInfo1 => const { ConsTag::of(tags::EUICC_INFO1) },
+            GetEuiccInfo2 => const { ConsTag::of(tags::EUICC_INFO2) },
+            GetEuiccChallenge => const { ConsTag::of(tags::CHALLENGE) },
+            GetProfilesInfo(_) => const { ConsTag::of(tags::PROFILES_INFO) },
+            EnableProfile { .. } => const { ConsTag::of(tags::ENABLE) },
+            DisableProfile { .. } => const { ConsTag::of(tags::DISABLE) },
+            DeleteProfile(_) => const { ConsTag::of(tags::DELETE) },
+            MemoryReset(_) => const { ConsTag::of(tags::MEMORY_RESET) },
+            SetNickname { .. } => const { ConsTag::of(tags::SET_NICKNAME) },
+            GetConfiguredAddresses => const { ConsTag::of(tags::CONFIGURED_ADDRESSES) },
+            SetDefaultDpAddress(_) => const { ConsTag::of(tags::SET_DEFAULT_DP) },
+            ListNotification { .. } => const { ConsTag::of(tags::LIST_NOTIFICATION) },
+            RemoveNotification(_) => const { ConsTag::of(tags::REMOVE_NOTIFICATION) },
+            GetRat => const { ConsTag::of(tags::GET_RAT) },
         }
     }
 
@@ -153,28 +178,28 @@ impl Es10Request {
     pub fn encode(&self) -> Vec<u8> {
         use Es10Request::*;
         let children: Vec<Tlv> = match self {
-            GetEid => vec![prim(0x5C, vec![0x5A])],
+            GetEid => vec![prim::<0x5C>(vec![0x5A])],
             GetEuiccInfo1 | GetEuiccInfo2 | GetEuiccChallenge | GetConfiguredAddresses | GetRat => {
                 vec![]
             }
             GetProfilesInfo(r) => r.children(),
             EnableProfile { target, refresh } | DisableProfile { target, refresh } => vec![
-                cons(0xA0, vec![target.to_tlv()]),
-                prim(0x81, vec![if *refresh { 0xFF } else { 0x00 }]),
+                cons::<0xA0>(vec![target.to_tlv()]),
+                prim::<0x81>(vec![if *refresh { 0xFF } else { 0x00 }]),
             ],
             DeleteProfile(target) => vec![target.to_tlv()],
-            MemoryReset(o) => vec![prim(0x82, der::bits_encode(o.bits()))],
+            MemoryReset(o) => vec![prim::<0x82>(der::bits_encode(o.bits()))],
             SetNickname { iccid, nickname } => vec![
-                prim(0x5A, iccid.0.to_vec()),
-                prim(0x90, nickname.clone().into_bytes()),
+                prim::<0x5A>(iccid.0.to_vec()),
+                prim::<0x90>(nickname.clone().into_bytes()),
             ],
-            SetDefaultDpAddress(a) => vec![prim(0x80, a.clone().into_bytes())],
+            SetDefaultDpAddress(a) => vec![prim::<0x80>(a.clone().into_bytes())],
             ListNotification { filter } => filter
-                .map(|f| vec![prim(0x81, der::bits_encode(f))])
+                .map(|f| vec![prim::<0x81>(der::bits_encode(f))])
                 .unwrap_or_default(),
-            RemoveNotification(seq) => vec![prim(0x80, tlv::int_bytes(*seq as u64))],
+            RemoveNotification(seq) => vec![prim::<0x80>(tlv::int_bytes(*seq as u64))],
         };
-        tlv::encode(&cons(self.tag(), children))
+        tlv::encode(&tlv::cons_tagged(self.cons_tag(), children))
     }
 
     /// Decodes a whole reassembled STORE DATA message.

@@ -28,14 +28,14 @@ pub struct NotificationMetadata {
 impl NotificationMetadata {
     fn to_tlv(&self) -> Tlv {
         let mut c = vec![
-            prim(0x80, tlv::int_bytes(self.seq as u64)),
-            prim(0x81, der::bits_encode(self.events)),
-            prim(0x0C, self.address.clone().into_bytes()),
+            prim::<0x80>(tlv::int_bytes(self.seq as u64)),
+            prim::<0x81>(der::bits_encode(self.events)),
+            prim::<0x0C>(self.address.clone().into_bytes()),
         ];
         if let Some(i) = self.iccid {
-            c.push(prim(0x5A, i.0.to_vec()));
+            c.push(prim::<0x5A>(i.0.to_vec()));
         }
-        cons(0xBF2F, c)
+        cons::<0xBF2F>(c)
     }
 
     fn from_tlv(t: &Tlv) -> Result<NotificationMetadata> {
@@ -66,11 +66,11 @@ impl NotificationListResponse {
     pub fn encode(&self) -> Vec<u8> {
         let inner = match self {
             NotificationListResponse::List(l) => {
-                cons(0xA0, l.iter().map(NotificationMetadata::to_tlv).collect())
+                cons::<0xA0>(l.iter().map(NotificationMetadata::to_tlv).collect())
             }
-            NotificationListResponse::Error(e) => prim(0x81, tlv::int_bytes(*e as u64)),
+            NotificationListResponse::Error(e) => prim::<0x81>(tlv::int_bytes(*e as u64)),
         };
-        tlv::encode(&cons(0xBF28, vec![inner]))
+        tlv::encode(&cons::<0xBF28>(vec![inner]))
     }
 
     pub fn decode(b: &[u8]) -> Result<NotificationListResponse> {

@@ -5,7 +5,7 @@
 use super::der;
 use super::iccid::Iccid;
 use crate::error::{Error, Result};
-use crate::iso7816::tlv::{self, cons, prim, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, PrimTag, Tlv};
 
 /// Tag of ProfileInfoListRequest/Response.
 pub const TAG_PROFILES_INFO: u32 = 0xBF2D;
@@ -20,8 +20,8 @@ pub enum ProfileRef {
 impl ProfileRef {
     pub(crate) fn to_tlv(&self) -> Tlv {
         match self {
-            ProfileRef::Iccid(i) => prim(0x5A, i.0.to_vec()),
-            ProfileRef::Aid(a) => prim(0x4F, a.clone()),
+            ProfileRef::Iccid(i) => prim::<0x5A>(i.0.to_vec()),
+            ProfileRef::Aid(a) => prim::<0x4F>(a.clone()),
         }
     }
 
@@ -112,21 +112,39 @@ impl ProfileInfo {
             Some(list) => tag_in_list(list, tag),
         };
         let mut c = Vec::new();
-        let mut add = |tag: u32, v: Option<Vec<u8>>| {
+        let mut add = |tag: PrimTag, v: Option<Vec<u8>>| {
             if let Some(v) = v {
-                if wanted(tag) {
-                    c.push(prim(tag, v));
+                if wanted(tag.num()) {
+                    c.push(tlv::prim_tagged(tag, v));
                 }
             }
         };
-        add(0x5A, self.iccid.map(|i| i.0.to_vec()));
-        add(0x4F, self.aid.clone());
-        add(0x9F70, self.state.map(|s| vec![s as u8]));
-        add(0x90, self.nickname.clone().map(String::into_bytes));
-        add(0x91, self.service_provider.clone().map(String::into_bytes));
-        add(0x92, self.profile_name.clone().map(String::into_bytes));
-        add(0x95, self.class.map(|k| vec![k as u8]));
-        cons(0xE3, c)
+        add(
+            const { PrimTag::of(0x5A) },
+            self.iccid.map(|i| i.0.to_vec()),
+        );
+        add(const { PrimTag::of(0x4F) }, self.aid.clone());
+        add(
+            const { PrimTag::of(0x9F70) },
+            self.state.map(|s| vec![s as u8]),
+        );
+        add(
+            const { PrimTag::of(0x90) },
+            self.nickname.clone().map(String::into_bytes),
+        );
+        add(
+            const { PrimTag::of(0x91) },
+            self.service_provider.clone().map(String::into_bytes),
+        );
+        add(
+            const { PrimTag::of(0x92) },
+            self.profile_name.clone().map(String::into_bytes),
+        );
+        add(
+            const { PrimTag::of(0x95) },
+            self.class.map(|k| vec![k as u8]),
+        );
+        cons::<0xE3>(c)
     }
 
     /// Decodes an `E3` entry, ignoring fields we do not model (icons, PPRs, ...).
@@ -168,22 +186,13 @@ impl ProfileInfo {
 
 /// True when `tag` appears in a `5C` tag list (a concatenation of BER tags).
 pub fn tag_in_list(list: &[u8], tag: u32) -> bool {
-    let mut i = 0;
-    while i < list.len() {
-        let start = i;
-        let mut t = list[i] as u32;
-        i += 1;
-        if list[start] & 0x1F == 0x1F {
-            while i < list.len() {
-                t = (t << 8) | list[i] as u32;
-                i += 1;
-                if list[i - 1] & 0x80 == 0 || i - start >= 3 {
-                    break;
-                }
-            }
-        }
-        if t == tag {
-            return true;
+    let mut pos = 0;
+    while pos < list.len() {
+        match tlv::read_tag(list, pos) {
+            Ok((t, _, _)) if t == tag => return true,
+            Ok((_, _, next)) => pos = next,
+            // A malformed tag: what follows it cannot be read as tags.
+            Err(_) => return false,
         }
     }
     false
@@ -210,14 +219,14 @@ impl ProfileInfoRequest {
         let mut c = Vec::new();
         if let Some(s) = &self.search {
             let inner = match s {
-                ProfileSearch::Aid(a) => prim(0x4F, a.clone()),
-                ProfileSearch::Iccid(i) => prim(0x5A, i.0.to_vec()),
-                ProfileSearch::Class(k) => prim(0x95, vec![*k as u8]),
+                ProfileSearch::Aid(a) => prim::<0x4F>(a.clone()),
+                ProfileSearch::Iccid(i) => prim::<0x5A>(i.0.to_vec()),
+                ProfileSearch::Class(k) => prim::<0x95>(vec![*k as u8]),
             };
-            c.push(cons(0xA0, vec![inner]));
+            c.push(cons::<0xA0>(vec![inner]));
         }
         if let Some(l) = &self.tag_list {
-            c.push(prim(0x5C, l.clone()));
+            c.push(prim::<0x5C>(l.clone()));
         }
         c
     }
@@ -268,11 +277,11 @@ impl ProfileInfoResponse {
     pub fn encode_with(&self, tag_list: Option<&[u8]>) -> Vec<u8> {
         let inner = match self {
             ProfileInfoResponse::List(l) => {
-                cons(0xA0, l.iter().map(|p| p.to_tlv(tag_list)).collect())
+                cons::<0xA0>(l.iter().map(|p| p.to_tlv(tag_list)).collect())
             }
-            ProfileInfoResponse::Error(e) => prim(0x81, tlv::int_bytes(*e as u64)),
+            ProfileInfoResponse::Error(e) => prim::<0x81>(tlv::int_bytes(*e as u64)),
         };
-        tlv::encode(&cons(TAG_PROFILES_INFO, vec![inner]))
+        tlv::encode(&cons::<{ TAG_PROFILES_INFO }>(vec![inner]))
     }
 
     pub fn encode(&self) -> Vec<u8> {

@@ -5,7 +5,7 @@
 
 use super::der;
 use crate::error::Result;
-use crate::iso7816::tlv::{self, cons, prim};
+use crate::iso7816::tlv::{self, prim, ConsTag};
 
 // Result code values; their meaning depends on the function ([`ResultCode::meaning`]).
 pub const OK: u8 = 0;
@@ -28,11 +28,18 @@ impl ResultCode {
         ResultCode { tag, code }
     }
 
-    pub fn encode(&self) -> Vec<u8> {
-        tlv::encode(&cons(
-            self.tag,
-            vec![prim(0x80, tlv::int_bytes(self.code as u64))],
-        ))
+    /// The card's answer `{ 80 code }` for the function with top-level tag `tag`
+    /// (typed, so it cannot fail: `const { ConsTag::of(tags::ENABLE) }`).
+    pub fn answer(tag: ConsTag, code: u8) -> Vec<u8> {
+        let code = prim::<0x80>(tlv::int_bytes(code as u64));
+        tlv::encode(&tlv::cons_tagged(tag, vec![code]))
+    }
+
+    /// [`ResultCode::answer`] for this value; [`crate::Error::InvalidTag`] if `tag` is
+    /// no constructed tag.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let tag = ConsTag::new(self.tag).ok_or(crate::Error::InvalidTag(self.tag))?;
+        Ok(Self::answer(tag, self.code))
     }
 
     pub fn decode(expected_tag: u32, b: &[u8]) -> Result<ResultCode> {
@@ -47,20 +54,24 @@ impl ResultCode {
         self.code == OK
     }
 
-    /// The name SGP.22 gives this code for this function.
+    /// The name SGP.22 gives this code for this function (§5.7.10, §5.7.16-§5.7.21;
+    /// GetProfilesInfo's `incorrectInputValues` of §5.7.15 too).
     pub fn meaning(&self) -> &'static str {
+        use super::tags::{DELETE, DISABLE, ENABLE, MEMORY_RESET, PROFILES_INFO};
+        use super::tags::{REMOVE_NOTIFICATION, SET_NICKNAME};
         match (self.tag, self.code) {
             (_, OK) => "ok",
             (_, UNDEFINED) => "undefined error",
-            (0xBF31..=0xBF33, NOT_FOUND) => "ICCID or AID not found",
-            (0xBF31 | 0xBF33, WRONG_STATE) => "profile not in disabled state",
-            (0xBF32, WRONG_STATE) => "profile not in enabled state",
-            (0xBF31..=0xBF33, DISALLOWED_BY_POLICY) => "disallowed by policy",
-            (0xBF31, WRONG_REENABLING) => "wrong profile re-enabling",
-            (0xBF31 | 0xBF32 | 0xBF34, CAT_BUSY) => "CAT busy",
-            (0xBF34, NOT_FOUND) => "nothing to delete",
-            (0xBF29, NOT_FOUND) => "ICCID not found",
-            (0xBF30, NOT_FOUND) => "nothing to delete",
+            (PROFILES_INFO, 1) => "incorrect input values",
+            (ENABLE..=DELETE, NOT_FOUND) => "ICCID or AID not found",
+            (ENABLE | DELETE, WRONG_STATE) => "profile not in disabled state",
+            (DISABLE, WRONG_STATE) => "profile not in enabled state",
+            (ENABLE..=DELETE, DISALLOWED_BY_POLICY) => "disallowed by policy",
+            (ENABLE, WRONG_REENABLING) => "wrong profile re-enabling",
+            (ENABLE | DISABLE | MEMORY_RESET, CAT_BUSY) => "CAT busy",
+            (MEMORY_RESET, NOT_FOUND) => "nothing to delete",
+            (SET_NICKNAME, NOT_FOUND) => "ICCID not found",
+            (REMOVE_NOTIFICATION, NOT_FOUND) => "nothing to delete",
             _ => "unknown result code",
         }
     }

@@ -3,11 +3,11 @@
 //! SetDefaultDpAddress, §5.7.22 GetRAT). The eUICC's capabilities are constants here.
 
 use super::super::Euicc;
+use apdu::iso7816::tlv::ConsTag;
 use apdu::sgp22::es10::{
     result, tags, ChallengeResponse, ConfiguredAddresses, EidResponse, EuiccInfo1, EuiccInfo2,
     RatResponse, ResultCode,
 };
-use apdu::StatusWord;
 use rand_core::Rng;
 
 /// SGP.22 version implemented (`svn`).
@@ -63,10 +63,11 @@ impl Euicc {
         .encode()
     }
 
+    /// GetEUICCChallenge (SGP.22 §5.7.7): 16 fresh bytes. Nothing on this card
+    /// authenticates with it later, so it is not kept.
     pub(super) fn challenge(&mut self) -> Vec<u8> {
         let mut c = [0u8; 16];
         self.rng.fill_bytes(&mut c);
-        self.vol.challenge = Some(c);
         ChallengeResponse(c).encode()
     }
 
@@ -79,11 +80,9 @@ impl Euicc {
     }
 
     /// An empty address removes the default SM-DP+ address.
-    pub(super) fn set_default_dp(&mut self, address: String) -> Result<Vec<u8>, StatusWord> {
-        self.commit(|s| {
-            s.default_dp_address = (!address.is_empty()).then_some(address);
-        })?;
-        Ok(ResultCode::new(tags::SET_DEFAULT_DP, result::OK).encode())
+    pub(super) fn set_default_dp(&mut self, address: String) -> Vec<u8> {
+        self.change(|s| s.default_dp_address = (!address.is_empty()).then_some(address));
+        ResultCode::answer(const { ConsTag::of(tags::SET_DEFAULT_DP) }, result::OK)
     }
 
     /// No rules authorisation table: an empty list, `BF43 02 A0 00`.

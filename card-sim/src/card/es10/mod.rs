@@ -41,30 +41,29 @@ impl Euicc {
             Err(DecodeError::Malformed(tags::LIST_NOTIFICATION, _)) => {
                 return Ok(NotificationListResponse::Error(result::UNDEFINED).encode())
             }
-            Err(DecodeError::Malformed(..) | DecodeError::NotTlv(_)) => {
-                return Err(StatusWord::IncorrectData)
-            }
+            // Malformed, not BER-TLV, or a reason a later apdu adds.
+            Err(_) => return Err(StatusWord::IncorrectData),
         };
-        self.execute_es10(req)
+        Ok(self.execute_es10(req))
     }
 
-    fn execute_es10(&mut self, req: Es10Request) -> Result<Vec<u8>, StatusWord> {
+    fn execute_es10(&mut self, req: Es10Request) -> Vec<u8> {
         use Es10Request::*;
         match req {
-            GetEid => Ok(self.get_eid()),
-            GetEuiccInfo1 => Ok(self.euicc_info1()),
-            GetEuiccInfo2 => Ok(self.euicc_info2()),
-            GetEuiccChallenge => Ok(self.challenge()),
-            GetConfiguredAddresses => Ok(self.configured_addresses()),
+            GetEid => self.get_eid(),
+            GetEuiccInfo1 => self.euicc_info1(),
+            GetEuiccInfo2 => self.euicc_info2(),
+            GetEuiccChallenge => self.challenge(),
+            GetConfiguredAddresses => self.configured_addresses(),
             SetDefaultDpAddress(a) => self.set_default_dp(a),
-            GetRat => Ok(self.rat()),
-            GetProfilesInfo(r) => Ok(self.profiles_info(&r)),
+            GetRat => self.rat(),
+            GetProfilesInfo(r) => self.profiles_info(&r),
             EnableProfile { target, refresh } => self.enable(&target, refresh),
             DisableProfile { target, refresh } => self.disable(&target, refresh),
             DeleteProfile(target) => self.delete(&target),
             MemoryReset(o) => self.memory_reset(o),
             SetNickname { iccid, nickname } => self.set_nickname(&iccid, nickname),
-            ListNotification { filter } => Ok(self.list_notifications(filter)),
+            ListNotification { filter } => self.list_notifications(filter),
             RemoveNotification(seq) => self.remove_notification(seq),
         }
     }

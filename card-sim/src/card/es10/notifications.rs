@@ -3,8 +3,8 @@
 //! The optional filter is the `NotificationEvent` bit string: only those events are listed.
 
 use super::super::Euicc;
+use apdu::iso7816::tlv::ConsTag;
 use apdu::sgp22::es10::{result, tags, NotificationListResponse, ResultCode};
-use apdu::StatusWord;
 
 impl Euicc {
     pub(super) fn list_notifications(&self, filter: Option<u8>) -> Vec<u8> {
@@ -18,8 +18,8 @@ impl Euicc {
         NotificationListResponse::List(list).encode()
     }
 
-    pub(super) fn remove_notification(&mut self, seq: u32) -> Result<Vec<u8>, StatusWord> {
-        let code = self.commit(|s| {
+    pub(super) fn remove_notification(&mut self, seq: u32) -> Vec<u8> {
+        let code = self.change(|s| {
             let before = s.notifications.len();
             s.notifications.retain(|n| n.seq != seq);
             if s.notifications.len() == before {
@@ -27,7 +27,7 @@ impl Euicc {
             } else {
                 result::OK
             }
-        })?;
-        Ok(ResultCode::new(tags::REMOVE_NOTIFICATION, code).encode())
+        });
+        ResultCode::answer(const { ConsTag::of(tags::REMOVE_NOTIFICATION) }, code)
     }
 }

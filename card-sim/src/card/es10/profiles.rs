@@ -1,6 +1,6 @@
 //! The ES10c profile functions (SGP.22 §5.7.15 GetProfilesInfo, §5.7.16 EnableProfile,
 //! §5.7.17 DisableProfile, §5.7.18 DeleteProfile, §5.7.19 eUICCMemoryReset, §5.7.21
-//! SetNickname). Each change goes through [`Euicc::commit`] (saved before the answer).
+//! SetNickname). Each change goes through `Euicc::change` (saved before the answer).
 //!
 //! Choices where SGP.22 leaves room:
 //! - enabling a profile disables the enabled one; both events create notifications;
@@ -12,11 +12,12 @@
 
 use super::super::Euicc;
 use crate::state::notification::Event;
+use crate::state::PersistentState;
+use apdu::iso7816::tlv::ConsTag;
 use apdu::sgp22::es10::{
     result, tags, Iccid, MemoryResetOptions, ProfileClass, ProfileInfoRequest, ProfileInfoResponse,
     ProfileRef, ProfileState, ResultCode,
 };
-use apdu::StatusWord;
 
 /// `nothingToDelete` of eUICCMemoryReset.
 const NOTHING_TO_DELETE: u8 = 1;
@@ -33,15 +34,24 @@ impl Euicc {
         ProfileInfoResponse::List(list).encode_with(req.tag_list.as_deref())
     }
 
-    pub(super) fn enable(
+    /// Runs `change` on the profile `target` names, as one change of the state, and
+    /// answers its result code under `tag`; `profileNotFound`-style `NOT_FOUND` when
+    /// no profile matches.
+    fn change_profile(
         &mut self,
+        tag: ConsTag,
         target: &ProfileRef,
-        _refresh: bool,
-    ) -> Result<Vec<u8>, StatusWord> {
-        let code = self.commit(|s| {
-            let Some(i) = s.find(target) else {
-                return result::NOT_FOUND;
-            };
+        change: impl FnOnce(&mut PersistentState, usize) -> u8,
+    ) -> Vec<u8> {
+        let code = self.change(|s| match s.find(target) {
+            Some(i) => change(s, i),
+            None => result::NOT_FOUND,
+        });
+        ResultCode::answer(tag, code)
+    }
+
+    pub(super) fn enable(&mut self, target: &ProfileRef, _refresh: bool) -> Vec<u8> {
+        self.change_profile(const { ConsTag::of(tags::ENABLE) }, target, |s, i| {
             if s.profiles[i].is_enabled() {
                 return result::WRONG_STATE;
             }
@@ -52,34 +62,22 @@ impl Euicc {
             s.profiles[i].state = ProfileState::Enabled;
             s.notify(i, Event::Enable);
             result::OK
-        })?;
-        Ok(ResultCode::new(tags::ENABLE, code).encode())
+        })
     }
 
-    pub(super) fn disable(
-        &mut self,
-        target: &ProfileRef,
-        _refresh: bool,
-    ) -> Result<Vec<u8>, StatusWord> {
-        let code = self.commit(|s| {
-            let Some(i) = s.find(target) else {
-                return result::NOT_FOUND;
-            };
+    pub(super) fn disable(&mut self, target: &ProfileRef, _refresh: bool) -> Vec<u8> {
+        self.change_profile(const { ConsTag::of(tags::DISABLE) }, target, |s, i| {
             if !s.profiles[i].is_enabled() {
                 return result::WRONG_STATE;
             }
             s.profiles[i].state = ProfileState::Disabled;
             s.notify(i, Event::Disable);
             result::OK
-        })?;
-        Ok(ResultCode::new(tags::DISABLE, code).encode())
+        })
     }
 
-    pub(super) fn delete(&mut self, target: &ProfileRef) -> Result<Vec<u8>, StatusWord> {
-        let code = self.commit(|s| {
-            let Some(i) = s.find(target) else {
-                return result::NOT_FOUND;
-            };
+    pub(super) fn delete(&mut self, target: &ProfileRef) -> Vec<u8> {
+        self.change_profile(const { ConsTag::of(tags::DELETE) }, target, |s, i| {
             if s.profiles[i].is_enabled() {
                 return result::WRONG_STATE;
             }
@@ -89,12 +87,11 @@ impl Euicc {
             s.notify(i, Event::Delete);
             s.profiles.remove(i);
             result::OK
-        })?;
-        Ok(ResultCode::new(tags::DELETE, code).encode())
+        })
     }
 
-    pub(super) fn memory_reset(&mut self, o: MemoryResetOptions) -> Result<Vec<u8>, StatusWord> {
-        let code = self.commit(|s| {
+    pub(super) fn memory_reset(&mut self, o: MemoryResetOptions) -> Vec<u8> {
+        let code = self.change(|s| {
             let before = s.profiles.len();
             s.profiles.retain(|p| match p.class {
                 ProfileClass::Operational => !o.delete_operational,
@@ -113,23 +110,20 @@ impl Euicc {
             } else {
                 NOTHING_TO_DELETE
             }
-        })?;
-        Ok(ResultCode::new(tags::MEMORY_RESET, code).encode())
+        });
+        ResultCode::answer(const { ConsTag::of(tags::MEMORY_RESET) }, code)
     }
 
     /// An empty nickname removes it.
-    pub(super) fn set_nickname(
-        &mut self,
-        iccid: &Iccid,
-        nickname: String,
-    ) -> Result<Vec<u8>, StatusWord> {
-        let code = self.commit(|s| {
-            let Some(i) = s.find_iccid(iccid) else {
-                return result::NOT_FOUND;
-            };
-            s.profiles[i].nickname = (!nickname.is_empty()).then_some(nickname);
-            result::OK
-        })?;
-        Ok(ResultCode::new(tags::SET_NICKNAME, code).encode())
+    pub(super) fn set_nickname(&mut self, iccid: &Iccid, nickname: String) -> Vec<u8> {
+        let target = ProfileRef::Iccid(*iccid);
+        self.change_profile(
+            const { ConsTag::of(tags::SET_NICKNAME) },
+            &target,
+            |s, i| {
+                s.profiles[i].nickname = (!nickname.is_empty()).then_some(nickname);
+                result::OK
+            },
+        )
     }
 }

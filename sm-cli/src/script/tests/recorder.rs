@@ -284,6 +284,7 @@ fn typed_parameters_become_one_variable() {
         Command::new(0x80, 0x14, 0, 0)
             .with_data(body.to_vec())
             .to_bytes()
+            .expect("a short TERMINAL RESPONSE")
     };
     let mut rec = Recording::new("provision");
     rec.connected("Fake Reader 0", None);

@@ -17,7 +17,14 @@ use super::proof::{check_signature, seal_profile};
 use super::report::DeviceView;
 use super::{unexpected, Conversation, Next, SmService};
 use apdu::crypto::{KdfParams, PublicKey, Purpose};
-use apdu::devchange::{DcRequest, DcResponse, Flow, KeySource};
+use apdu::devchange::{DcRequest, DcResponse, KeySource};
+
+/// What a BF68 answer gives the SM once accepted ([`SmService::accept_authenticated`]).
+pub(super) struct Authenticated {
+    pub sub: Subscription,
+    pub parameter_signature: Option<Vec<u8>>,
+    pub identity_signature: Vec<u8>,
+}
 
 impl SmService<'_> {
     /// The record of `op_id` for a flow that needs it unlocked; unknown and locked
@@ -58,9 +65,23 @@ impl SmService<'_> {
         } else {
             StorePurpose::DeviceChange
         };
+        self.ask_authentication(conv, card, op_id, &sub, purpose, identity_only)
+    }
+
+    /// BF68 (flows B and C) with a fresh challenge for `purpose` and the record's salt
+    /// and KDF parameters; the parameter is asked for unless `identity_only`.
+    pub(super) fn ask_authentication(
+        &self,
+        conv: &mut Conversation,
+        card: CardClaim,
+        op_id: String,
+        sub: &Subscription,
+        purpose: StorePurpose,
+        identity_only: bool,
+    ) -> Result<Next, SmError> {
         let challenge = self.challenge(ChallengeSubject::OpId(op_id.clone()), purpose)?;
         let req = DcRequest::Authenticate {
-            flow: Flow::DeviceChange,
+            flow: conv.order.flow(),
             op_id: op_id.clone(),
             challenge: challenge.clone(),
             salt: sub.key.kdf_salt.clone(),
@@ -76,13 +97,16 @@ impl SmService<'_> {
         Ok(Next::Send(req))
     }
 
-    /// BF68 answered in flow B.
-    pub(super) fn on_device_change_auth(
+    /// A BF68 answer (flows B and C) for `step`: its signatures, once the challenge is
+    /// consumed for `purpose` and the record is found unlocked (`what` names the flow in
+    /// the refusal).
+    pub(super) fn accept_authenticated(
         &self,
-        conv: &mut Conversation,
-        step: AuthStep,
+        step: &AuthStep,
+        purpose: StorePurpose,
+        what: &str,
         answer: DcResponse,
-    ) -> Result<Next, SmError> {
+    ) -> Result<Authenticated, SmError> {
         let DcResponse::Authenticated {
             parameter_signature,
             identity_signature,
@@ -90,17 +114,36 @@ impl SmService<'_> {
         else {
             return Err(unexpected("the BF68 answer", &answer));
         };
-        let purpose = if step.identity_only {
-            StorePurpose::RecordedDevice
-        } else {
-            StorePurpose::DeviceChange
-        };
         self.consume(
             ChallengeSubject::OpId(step.op_id.clone()),
             purpose,
             &step.challenge,
         )?;
-        let sub = self.unlocked_subscription(&step.op_id, &step.card, "device change")?;
+        let sub = self.unlocked_subscription(&step.op_id, &step.card, what)?;
+        Ok(Authenticated {
+            sub,
+            parameter_signature,
+            identity_signature,
+        })
+    }
+
+    /// BF68 answered in flow B.
+    pub(super) fn on_device_change_auth(
+        &self,
+        conv: &mut Conversation,
+        step: AuthStep,
+        answer: DcResponse,
+    ) -> Result<Next, SmError> {
+        let purpose = if step.identity_only {
+            StorePurpose::RecordedDevice
+        } else {
+            StorePurpose::DeviceChange
+        };
+        let Authenticated {
+            sub,
+            parameter_signature,
+            identity_signature,
+        } = self.accept_authenticated(&step, purpose, "device change", answer)?;
         if step.identity_only {
             return self.reserve_recorded_device(conv, step, sub, &identity_signature);
         }

@@ -2,25 +2,12 @@
 //! distinct non-zero exit code"). Each variant is one reason a flow stops; the CLI
 //! prints its sentence and exits with [`SmError::exit_code`].
 //!
-//! | code | refusal |
-//! |---|---|
-//! | 2 | the request itself is invalid (an OP ID that is no phone number, ...) |
-//! | 30 | no subscription has this OP ID |
-//! | 31 | wrong key-generation parameter (attempts are left) |
-//! | 32 | the subscription is locked (3 failed authentications) |
-//! | 33 | the OP ID is already provisioned |
-//! | 34 | the card already holds the operator profile |
-//! | 35 | a signature or key of the card does not verify |
-//! | 36 | the card reported an invalid IMEI |
-//! | 37 | the SM challenge was already used or has expired (a replay) |
-//! | 38 | the card answered out of protocol |
-//! | 39 | the SM itself failed (database, cryptography) |
-//! | 40+N | the card answered device-change result code N (1-10) |
-//! | 59 | the card answered another result code (127 = undefined) |
+//! The codes themselves are rows of the one table, `crate::exit::ROWS` (2, 30-59).
 
 use super::super::store::StoreError;
+use crate::exit::Exit;
 use apdu::crypto::CryptoError;
-use apdu::devchange::{result, tags};
+use apdu::devchange::{DcResult, Function};
 use thiserror::Error;
 
 /// Why the SM stopped a flow.
@@ -56,12 +43,8 @@ pub enum SmError {
     Challenge(StoreError),
     #[error("the card answered {got} where the SM expected {expected}")]
     Protocol { expected: &'static str, got: String },
-    #[error("{function} failed on the card: {meaning} (result {code})")]
-    Card {
-        function: &'static str,
-        code: u8,
-        meaning: &'static str,
-    },
+    #[error("{function} failed on the card: {} (result {code})", .code.meaning())]
+    Card { function: Function, code: DcResult },
     #[error("{0}")]
     Store(StoreError),
     #[error("the SM's cryptography failed: {0}")]
@@ -69,25 +52,27 @@ pub enum SmError {
 }
 
 impl SmError {
-    /// The process exit code (module docs).
-    pub fn exit_code(&self) -> u8 {
+    /// Why the process exits (its row of `crate::exit::ROWS`).
+    pub fn exit(&self) -> Exit {
         match self {
-            SmError::Invalid(_) => 2,
-            SmError::UnknownOpId(_) => 30,
-            SmError::WrongParameter { .. } => 31,
-            SmError::Locked { .. } => 32,
-            SmError::AlreadyProvisioned(_) => 33,
-            SmError::AlreadyOnCard(_) => 34,
-            SmError::BadProof { .. } => 35,
-            SmError::InvalidImei(_) => 36,
-            SmError::Challenge(_) => 37,
-            SmError::Protocol { .. } => 38,
-            SmError::Store(_) | SmError::Crypto(_) => 39,
-            SmError::Card { code, .. } => match code {
-                1..=10 => 40 + code,
-                _ => 59,
-            },
+            SmError::Invalid(_) => Exit::Usage,
+            SmError::UnknownOpId(_) => Exit::UnknownOpId,
+            SmError::WrongParameter { .. } => Exit::WrongParameter,
+            SmError::Locked { .. } => Exit::Locked,
+            SmError::AlreadyProvisioned(_) => Exit::AlreadyProvisioned,
+            SmError::AlreadyOnCard(_) => Exit::AlreadyOnCard,
+            SmError::BadProof { .. } => Exit::BadProof,
+            SmError::InvalidImei(_) => Exit::InvalidImei,
+            SmError::Challenge(_) => Exit::Challenge,
+            SmError::Protocol { .. } => Exit::Protocol,
+            SmError::Store(_) | SmError::Crypto(_) => Exit::SmFailure,
+            SmError::Card { code, .. } => Exit::card(code.code()),
         }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        self.exit().code()
     }
 
     /// A stable machine-readable name, for the `--json` error object.
@@ -110,12 +95,8 @@ impl SmError {
     }
 
     /// The error for a device-change function that answered result `code`.
-    pub fn card(tag: u32, code: u8) -> SmError {
-        SmError::Card {
-            function: function_name(tag),
-            code,
-            meaning: result::meaning(code),
-        }
+    pub fn card(function: Function, code: DcResult) -> SmError {
+        SmError::Card { function, code }
     }
 }
 
@@ -140,20 +121,6 @@ impl From<StoreError> for SmError {
 impl From<CryptoError> for SmError {
     fn from(e: CryptoError) -> SmError {
         SmError::Crypto(e)
-    }
-}
-
-/// The name of a device-change function (docs/device-change-protocol.md), for messages.
-pub fn function_name(tag: u32) -> &'static str {
-    match tag {
-        tags::BEGIN => "DcBegin (BF66)",
-        tags::GENERATE_KEY => "DcGenerateKey (BF67)",
-        tags::AUTHENTICATE => "DcAuthenticate (BF68)",
-        tags::INSTALL_PROFILE => "DcInstallProfile (BF69)",
-        tags::FETCH_RESULT => "DcFetchResult (BF6A)",
-        tags::REMOVE_PROFILE => "DcRemoveProfile (BF6B)",
-        tags::IDENTITY => "DcIdentity (BF6C)",
-        _ => "device-change function",
     }
 }
 
@@ -184,8 +151,8 @@ mod tests {
                 got: "b".into(),
             },
             SmError::Store(StoreError::NoDataDir),
-            SmError::card(tags::GENERATE_KEY, 3),
-            SmError::card(tags::GENERATE_KEY, 127),
+            SmError::card(Function::GenerateKey, DcResult::ParameterMismatch),
+            SmError::card(Function::GenerateKey, DcResult::Undefined),
         ];
         let mut codes: Vec<u8> = errs.iter().map(SmError::exit_code).collect();
         codes.sort_unstable();
@@ -203,7 +170,7 @@ mod tests {
             "wrong key-generation parameter for +8613800000001: 2 attempt(s) left before the \
              subscription is locked"
         );
-        let e = SmError::card(tags::GENERATE_KEY, result::PARAMETER_MISMATCH);
+        let e = SmError::card(Function::GenerateKey, DcResult::ParameterMismatch);
         assert_eq!(e.exit_code(), 43);
         assert_eq!(
             e.to_string(),

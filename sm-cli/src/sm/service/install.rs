@@ -8,7 +8,7 @@
 use super::conversation::InstallStep;
 use super::error::SmError;
 use super::{unexpected, Conversation, Next, SmService};
-use apdu::devchange::{result, tags, DcResponse, InstallResult};
+use apdu::devchange::{DcResponse, DcResult, Function, InstallResult};
 
 impl SmService<'_> {
     /// BF69 answered.
@@ -21,20 +21,20 @@ impl SmService<'_> {
         let DcResponse::Installed(InstallResult { code, iccid }) = answer else {
             return Err(unexpected("the BF69 answer", &answer));
         };
-        if code != result::OK {
+        if !code.is_ok() {
             let op_id = step.op_id.clone();
             let (eid, actor) = (step.card.eid.to_string(), step.card.actor());
             let phase = super::conversation::Phase::Install(step);
-            self.audit_card_failure(conv, &phase, tags::INSTALL_PROFILE, code)?;
-            if code == result::ALREADY_INSTALLED {
+            self.audit_card_failure(conv, &phase, Function::InstallProfile, code)?;
+            if code == DcResult::AlreadyInstalled {
                 // The card opened the sealed profile (it answers this only after that) and
                 // holds this OP ID's profile: the record's ICCID, which never changes.
                 // `mark_delivered` refuses a card that is not the bound device.
                 self.store.mark_delivered(&op_id, &eid, &actor)?;
             }
             return Err(match code {
-                result::ALREADY_INSTALLED => SmError::AlreadyOnCard(op_id),
-                c => SmError::card(tags::INSTALL_PROFILE, c),
+                DcResult::AlreadyInstalled => SmError::AlreadyOnCard(op_id),
+                c => SmError::card(Function::InstallProfile, c),
             });
         }
         if let Some(i) = iccid {

@@ -38,25 +38,6 @@ impl Default for ProfileSpec {
     }
 }
 
-/// The Luhn check digit of a string of decimal digits (ISO/IEC 7812-1 Annex B, used by
-/// ITU-T E.118 for the ICCID).
-pub fn luhn_digit(body: &str) -> Option<u8> {
-    let mut sum = 0u32;
-    for (i, b) in body.bytes().rev().enumerate() {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        let d = u32::from(b - b'0');
-        sum += if i % 2 == 0 {
-            let x = d * 2;
-            x / 10 + x % 10
-        } else {
-            d
-        };
-    }
-    u8::try_from((10 - sum % 10) % 10).ok()
-}
-
 /// `n` random decimal digits, without modulo bias.
 fn random_digits(n: usize) -> Result<String, SmError> {
     let mut out = String::with_capacity(n);
@@ -75,7 +56,8 @@ fn random_digits(n: usize) -> Result<String, SmError> {
 /// A new ICCID: prefix, random digits, Luhn check digit (20 digits).
 pub fn new_iccid() -> Result<String, SmError> {
     let body = format!("{ICCID_PREFIX}{}", random_digits(19 - ICCID_PREFIX.len())?);
-    let check = luhn_digit(&body).ok_or_else(|| SmError::Invalid("ICCID digits".into()))?;
+    let check =
+        apdu::luhn::check_digit(&body).ok_or_else(|| SmError::Invalid("ICCID digits".into()))?;
     Ok(format!("{body}{check}"))
 }
 
@@ -130,9 +112,9 @@ mod tests {
     #[test]
     fn luhn_matches_known_numbers() {
         // IMEI 49015420323751-8 and ICCID 8949 0000 0000 0000 001-? from the es10 tests.
-        assert_eq!(luhn_digit("49015420323751"), Some(8));
-        assert_eq!(luhn_digit("7992739871"), Some(3));
-        assert_eq!(luhn_digit("12a"), None);
+        assert_eq!(apdu::luhn::check_digit("49015420323751"), Some(8));
+        assert_eq!(apdu::luhn::check_digit("7992739871"), Some(3));
+        assert_eq!(apdu::luhn::check_digit("12a"), None);
         assert!(apdu::cat::imei_is_valid("490154203237518"));
     }
 
@@ -145,7 +127,9 @@ mod tests {
         assert!(a.iccid.starts_with(ICCID_PREFIX));
         let (body, check) = a.iccid.split_at(19);
         assert_eq!(
-            luhn_digit(body).map(|d| d.to_string()).as_deref(),
+            apdu::luhn::check_digit(body)
+                .map(|d| d.to_string())
+                .as_deref(),
             Some(check)
         );
         assert_eq!(a.imsi.len(), 15);

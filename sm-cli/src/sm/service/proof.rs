@@ -8,7 +8,7 @@ use super::super::store::{
     Purpose as StorePurpose,
 };
 use super::conversation::{phase_op_id, CardClaim, Conversation, Phase};
-use super::error::{function_name, SmError};
+use super::error::SmError;
 use super::profile::to_wire;
 use super::SmService;
 use apdu::cat::imei_is_valid;
@@ -16,6 +16,7 @@ use apdu::crypto::identity::verify_identity_proof;
 use apdu::crypto::{
     new_challenge, profile_aad, seal, verify, PublicKey, Purpose, SignedMessage, SysRng,
 };
+use apdu::devchange::{DcResult, Function};
 use apdu::Eid;
 
 /// Checks what the card said in BF66 and keeps it as a claim.
@@ -129,8 +130,8 @@ impl SmService<'_> {
         &self,
         conv: &Conversation,
         phase: &Phase,
-        tag: u32,
-        code: u8,
+        function: Function,
+        code: DcResult,
     ) -> Result<(), SmError> {
         let Some(op_id) = phase_op_id(phase).or(conv.report.op_id.as_deref()) else {
             return Ok(());
@@ -143,11 +144,7 @@ impl SmService<'_> {
             &Actor::Card(conv.eid.to_string()),
             AuditAction::Other("card-error".into()),
             AuditResult::Failed,
-            &format!(
-                "{}: {} (result {code})",
-                function_name(tag),
-                apdu::devchange::result::meaning(code)
-            ),
+            &format!("{function}: {} (result {code})", code.meaning()),
         )?;
         Ok(())
     }

@@ -6,7 +6,7 @@
 
 use super::super::store::{ChallengeSubject, KeyMaterial, Purpose as StorePurpose};
 use super::conversation::{AuthStep, CardClaim, NewKeyStep, Phase};
-use super::device_change::begun_op_id;
+use super::device_change::{begun_op_id, Authenticated};
 use super::error::SmError;
 use super::{unexpected, Conversation, Next, Order, SmService};
 use apdu::crypto::{KdfParams, Purpose, Salt, SysRng};
@@ -22,25 +22,7 @@ impl SmService<'_> {
     ) -> Result<Next, SmError> {
         let op_id = begun_op_id(conv, op_id)?;
         let sub = self.unlocked_subscription(&op_id, &card, "key change")?;
-        let challenge = self.challenge(
-            ChallengeSubject::OpId(op_id.clone()),
-            StorePurpose::KeyChange,
-        )?;
-        let req = DcRequest::Authenticate {
-            flow: Flow::KeyChange,
-            op_id: op_id.clone(),
-            challenge: challenge.clone(),
-            salt: sub.key.kdf_salt.clone(),
-            kdf: sub.key.kdf_params.clone(),
-            need_parameter: true,
-        };
-        conv.phase = Phase::Authenticate(AuthStep {
-            op_id,
-            challenge,
-            card,
-            identity_only: false,
-        });
-        Ok(Next::Send(req))
+        self.ask_authentication(conv, card, op_id, &sub, StorePurpose::KeyChange, false)
     }
 
     /// BF68 answered in flow C: check the current parameter, then ask for the new key.
@@ -50,19 +32,11 @@ impl SmService<'_> {
         step: AuthStep,
         answer: DcResponse,
     ) -> Result<Next, SmError> {
-        let DcResponse::Authenticated {
+        let Authenticated {
+            sub,
             parameter_signature,
             identity_signature,
-        } = answer
-        else {
-            return Err(unexpected("the BF68 answer", &answer));
-        };
-        self.consume(
-            ChallengeSubject::OpId(step.op_id.clone()),
-            StorePurpose::KeyChange,
-            &step.challenge,
-        )?;
-        let sub = self.unlocked_subscription(&step.op_id, &step.card, "key change")?;
+        } = self.accept_authenticated(&step, StorePurpose::KeyChange, "key change", answer)?;
         self.prove_parameter(
             conv,
             &step,

@@ -13,9 +13,9 @@ use super::conversation::{Conversation, Phase};
 use super::error::SmError;
 use super::proof::check_signature;
 use super::report::RemovalView;
-use super::{unexpected, Next, SmService, SYNC_IMEI, SYNC_OP_ID};
+use super::{unexpected, Next, SmService};
 use apdu::crypto::{PublicKey, Purpose};
-use apdu::devchange::{result, tags, DcRequest, DcResponse};
+use apdu::devchange::{DcRequest, DcResponse, DcResult, Function, SYNC_IMEI, SYNC_OP_ID};
 use apdu::sgp22::es10::Iccid;
 use std::collections::VecDeque;
 
@@ -116,9 +116,9 @@ impl SmService<'_> {
             return Err(unexpected("the BF6B answer", &answer));
         };
         let was_on_card = match code {
-            result::OK => true,
-            result::NOT_FOUND => false,
-            c => return Err(SmError::card(tags::REMOVE_PROFILE, c)),
+            DcResult::Ok => true,
+            DcResult::NotFound => false,
+            c => return Err(SmError::card(Function::RemoveProfile, c)),
         };
         let eid = conv.eid.to_string();
         self.store.confirm_removal(

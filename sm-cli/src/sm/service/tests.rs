@@ -8,7 +8,11 @@ use apdu::crypto::{
     self, key_pair_from_parameter, IdentityKey, KdfParams, Parameter, PrivateKey, Purpose, Salt,
     SealedBox, SignedMessage, SysRng,
 };
-use apdu::devchange::{result, tags, InstallResult, KeySource, OperatorProfile};
+use apdu::devchange::{
+    DcRequest, DcResponse, DcResult, Flow, Function, InstallResult, KeySource, OperatorProfile,
+    SYNC_IMEI, SYNC_OP_ID,
+};
+use apdu::Eid;
 use std::collections::VecDeque;
 
 const OP: &str = "+8613800000001";
@@ -103,14 +107,14 @@ impl FakeCard {
                 assert_eq!(self.ctx.as_ref().map(|c| c.0), Some(flow));
                 let (Some(a), Some(b)) = (self.next_param(), self.next_param()) else {
                     return DcResponse::Failed {
-                        tag: tags::GENERATE_KEY,
-                        code: result::USER_ABORTED,
+                        tag: Function::GenerateKey,
+                        code: DcResult::UserAborted,
                     };
                 };
                 if a.expose_bytes() != b.expose_bytes() {
                     return DcResponse::Failed {
-                        tag: tags::GENERATE_KEY,
-                        code: result::PARAMETER_MISMATCH,
+                        tag: Function::GenerateKey,
+                        code: DcResult::ParameterMismatch,
                     };
                 }
                 let key = self.derive(&a, &salt, &kdf);
@@ -143,8 +147,8 @@ impl FakeCard {
                 }
                 let Some(p) = self.next_param() else {
                     return DcResponse::Failed {
-                        tag: tags::AUTHENTICATE,
-                        code: result::USER_ABORTED,
+                        tag: Function::Authenticate,
+                        code: DcResult::UserAborted,
                     };
                 };
                 let key = self.derive(&p, &salt, &kdf);
@@ -170,22 +174,22 @@ impl FakeCard {
                 let opened = match key {
                     KeySource::Parameter => match self.session_key.take() {
                         Some((o, k)) if o == op_id => crypto::open(&k, &sb, &aad),
-                        _ => return failed(result::NO_SESSION),
+                        _ => return failed(DcResult::NoSession),
                     },
                     KeySource::Identity => self.identity.open(&sb, &aad),
                 };
                 let Ok(plain) = opened else {
-                    return failed(result::DECRYPTION_FAILED);
+                    return failed(DcResult::DecryptionFailed);
                 };
                 let p = OperatorProfile::decode(&plain).unwrap();
                 assert_eq!(p.msisdn, op_id);
                 if self.holds(&op_id) {
-                    return failed(result::ALREADY_INSTALLED);
+                    return failed(DcResult::AlreadyInstalled);
                 }
                 let iccid = p.iccid;
                 self.installed.push(p);
                 DcResponse::Installed(InstallResult {
-                    code: result::OK,
+                    code: DcResult::Ok,
                     iccid: Some(iccid),
                 })
             }
@@ -195,15 +199,15 @@ impl FakeCard {
                     .retain(|p| !(p.msisdn == op_id && p.iccid == iccid));
                 DcResponse::Removed {
                     code: if self.installed.len() < before {
-                        result::OK
+                        DcResult::Ok
                     } else {
-                        result::NOT_FOUND
+                        DcResult::NotFound
                     },
                 }
             }
             DcRequest::FetchResult => DcResponse::Failed {
-                tag: tags::FETCH_RESULT,
-                code: result::NO_SESSION,
+                tag: Function::FetchResult,
+                code: DcResult::NoSession,
             },
         }
     }
@@ -561,7 +565,7 @@ fn answers_of_the_wrong_function_are_protocol_errors() {
     let card = FakeCard::new(7, IMEI_OLD);
     let (mut conv, _req) = sm.start(Order::Sync, card.eid).unwrap();
     let e = sm
-        .step(&mut conv, DcResponse::Removed { code: 0 })
+        .step(&mut conv, DcResponse::Removed { code: DcResult::Ok })
         .unwrap_err();
     assert_eq!(e.exit_code(), 38, "{e}");
     // An identity proof signed by another card's key for this EID is refused.

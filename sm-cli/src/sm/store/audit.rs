@@ -8,6 +8,7 @@
 
 use super::clock::Now;
 use super::error::StoreError;
+use super::model::stored_words;
 use super::validate;
 use super::Store;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -156,30 +157,11 @@ pub enum AuditResult {
     Failed,
 }
 
-impl AuditResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditResult::Ok => "ok",
-            AuditResult::Refused => "refused",
-            AuditResult::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> Result<AuditResult, StoreError> {
-        match s {
-            "ok" => Ok(AuditResult::Ok),
-            "refused" => Ok(AuditResult::Refused),
-            "failed" => Ok(AuditResult::Failed),
-            other => Err(StoreError::Corrupt(format!("audit result {other:?}"))),
-        }
-    }
-}
-
-impl fmt::Display for AuditResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+stored_words!(AuditResult, "audit result", {
+    Ok => "ok",
+    Refused => "refused",
+    Failed => "failed",
+});
 
 /// One audit row.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -95,32 +95,40 @@ fn next_index(state: &mut u64, rows: u64) -> u64 {
     *state % rows.max(1)
 }
 
-/// Times `get` of `ops` random synthetic records among the first `rows`.
-pub fn time_lookups(store: &Store, rows: u64, ops: u32) -> Result<Timing, StoreError> {
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+/// Times `op` on `ops` synthetic records among the first `rows`, picked by the
+/// generator seeded with `seed`.
+fn time_each(
+    rows: u64,
+    ops: u32,
+    mut seed: u64,
+    mut op: impl FnMut(&str) -> Result<(), StoreError>,
+) -> Result<Timing, StoreError> {
     let mut samples = Vec::with_capacity(ops as usize);
     for _ in 0..ops {
         let id = bench_op_id(next_index(&mut seed, rows));
         let t = Instant::now();
-        let found = store.get(&id)?;
+        op(&id)?;
         samples.push(t.elapsed());
-        if found.is_none() {
-            return Err(StoreError::NotFound(id));
-        }
     }
     Ok(summarize(samples))
+}
+
+/// Times `get` of `ops` random synthetic records among the first `rows`.
+pub fn time_lookups(store: &Store, rows: u64, ops: u32) -> Result<Timing, StoreError> {
+    time_each(rows, ops, 0x9e37_79b9_7f4a_7c15, |id| {
+        match store.get(id)? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound(id.to_string())),
+        }
+    })
 }
 
 /// Times `record_failure` (one durable transaction each) on `ops` random synthetic
 /// records among the first `rows`, with a limit high enough never to lock.
 pub fn time_record_failures(store: &Store, rows: u64, ops: u32) -> Result<Timing, StoreError> {
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut samples = Vec::with_capacity(ops as usize);
-    for _ in 0..ops {
-        let id = bench_op_id(next_index(&mut seed, rows));
-        let t = Instant::now();
-        store.record_failure(&id, &Actor::Sm, Purpose::DeviceChange, u32::MAX)?;
-        samples.push(t.elapsed());
-    }
-    Ok(summarize(samples))
+    time_each(rows, ops, 0x2545_f491_4f6c_dd1d, |id| {
+        store
+            .record_failure(id, &Actor::Sm, Purpose::DeviceChange, u32::MAX)
+            .map(drop)
+    })
 }

@@ -16,10 +16,6 @@
 //! [`attempts`] (failure counter and lock), [`removals`], [`challenges`], [`bench`]
 //! (populate and time, for the benchmarks of issue 5).
 
-// A library-style API of which the binary uses a subset (operator commands, benchmark
-// helpers); test builds still report dead code, since the tests exercise all of it.
-#![cfg_attr(not(test), allow(dead_code))]
-
 pub mod attempts;
 pub mod audit;
 pub mod bench;
@@ -35,13 +31,10 @@ pub mod validate;
 #[cfg(test)]
 mod tests;
 
-// The store's public API: a binary need not name every type it receives.
-#[allow(unused_imports)]
+// The store's public API (re-exported for callers of the sm-cli library).
 pub use audit::{Actor, AuditAction, AuditEntry, AuditResult};
-#[allow(unused_imports)]
 pub use challenges::{Challenge, ChallengeSubject};
 pub use error::StoreError;
-#[allow(unused_imports)]
 pub use model::{
     Binding, BindingState, Delivery, Device, FailureOutcome, KeyMaterial, NewSubscription,
     OperatorProfile, PendingRemoval, PreviousDevice, Purpose, SecretBytes, Subscription,

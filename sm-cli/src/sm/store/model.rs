@@ -182,6 +182,35 @@ pub struct SubscriptionSummary {
     pub updated_at: String,
 }
 
+/// The word a TEXT column stores for each variant of a field-less enum, written once:
+/// gives `as_str`, `parse` (an unknown word is [`StoreError::Corrupt`] naming `what`)
+/// and `Display`.
+macro_rules! stored_words {
+    ($ty:ident, $what:literal, { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $word,)+
+                }
+            }
+
+            pub(crate) fn parse(s: &str) -> Result<$ty, StoreError> {
+                match s {
+                    $($word => Ok($ty::$variant),)+
+                    other => Err(StoreError::Corrupt(format!(concat!($what, " {:?}"), other))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use stored_words;
+
 /// State of an MNO binding of a subscription to a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BindingState {
@@ -189,22 +218,10 @@ pub enum BindingState {
     Stopped,
 }
 
-impl BindingState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BindingState::Active => "active",
-            BindingState::Stopped => "stopped",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Result<BindingState, StoreError> {
-        match s {
-            "active" => Ok(BindingState::Active),
-            "stopped" => Ok(BindingState::Stopped),
-            other => Err(StoreError::Corrupt(format!("binding state {other:?}"))),
-        }
-    }
-}
+stored_words!(BindingState, "binding state", {
+    Active => "active",
+    Stopped => "stopped",
+});
 
 /// One MNO binding (steps 515-518): at most one per subscription is active.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,34 +264,13 @@ pub enum Purpose {
     Sync,
 }
 
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Provision => "provision",
-            Purpose::RecordedDevice => "recorded-device",
-            Purpose::DeviceChange => "device-change",
-            Purpose::KeyChange => "key-change",
-            Purpose::Sync => "sync",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Result<Purpose, StoreError> {
-        match s {
-            "provision" => Ok(Purpose::Provision),
-            "recorded-device" => Ok(Purpose::RecordedDevice),
-            "device-change" => Ok(Purpose::DeviceChange),
-            "key-change" => Ok(Purpose::KeyChange),
-            "sync" => Ok(Purpose::Sync),
-            other => Err(StoreError::Corrupt(format!("purpose {other:?}"))),
-        }
-    }
-}
-
-impl fmt::Display for Purpose {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+stored_words!(Purpose, "purpose", {
+    Provision => "provision",
+    RecordedDevice => "recorded-device",
+    DeviceChange => "device-change",
+    KeyChange => "key-change",
+    Sync => "sync",
+});
 
 /// Result of `record_failure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,135 @@
+//! The work of the key functions BF67 and BF68 once the terminal has answered: the SM's
+//! values a [`KeyJob`] carries (checked when the request arrives), the key pair derived
+//! from the parameter, and the signatures the card answers with
+//! (docs/device-change-protocol.md §Signed messages; device-change.md A.6-A.7, B.8, C.5).
+
+use super::CardView;
+use apdu::crypto::{
+    self, key_pair_from_parameter, KdfParams, Parameter, PrivateKey, Purpose, Salt, SignedMessage,
+};
+use apdu::devchange::{DcResponse, DcResult, Flow};
+
+/// Shortest and longest SM challenge the card signs (docs/device-change-protocol.md
+/// §Signed messages).
+const CHALLENGE_LEN: std::ops::RangeInclusive<usize> = 16..=64;
+
+/// What the SM sent with BF67 or BF68, checked: the key derivation to do once the
+/// terminal has given the parameter.
+#[derive(Debug)]
+pub(super) struct KeyJob {
+    pub flow: Flow,
+    pub op_id: String,
+    challenge: Vec<u8>,
+    salt: Salt,
+    kdf: KdfParams,
+}
+
+/// A derived key with the answer that proves it.
+pub(super) struct Derived {
+    pub key: PrivateKey,
+    pub answer: DcResponse,
+}
+
+impl KeyJob {
+    /// Checks the SM's challenge, salt and KDF parameters (`BadRequest` otherwise).
+    pub fn new(
+        flow: Flow,
+        op_id: String,
+        challenge: Vec<u8>,
+        salt: &[u8],
+        kdf: &[u8],
+    ) -> Result<KeyJob, DcResult> {
+        if !CHALLENGE_LEN.contains(&challenge.len()) {
+            return Err(DcResult::BadRequest);
+        }
+        Ok(KeyJob {
+            flow,
+            op_id,
+            challenge,
+            salt: Salt::from_bytes(salt).map_err(|_| DcResult::BadRequest)?,
+            kdf: KdfParams::from_bytes(kdf).map_err(|_| DcResult::BadRequest)?,
+        })
+    }
+
+    /// BF67 done: the two entries of the new parameter must agree; the answer carries
+    /// the new public key, its proof of possession and the identity signature.
+    pub fn new_key(
+        &self,
+        entries: Vec<Parameter>,
+        card: &dyn CardView,
+        imei: &str,
+    ) -> Result<Derived, DcResult> {
+        let [first, second] =
+            <[Parameter; 2]>::try_from(entries).map_err(|_| DcResult::Undefined)?;
+        if first.expose_bytes() != second.expose_bytes() {
+            return Err(DcResult::ParameterMismatch);
+        }
+        drop(second);
+        let key = self.derive(first)?;
+        let possession = self.sign(&key, Purpose::NewKey, card, imei)?;
+        let answer = DcResponse::KeyGenerated {
+            public_key: key.public_key().to_der(),
+            possession_signature: possession,
+            identity_signature: self.identity(card, imei)?,
+        };
+        Ok(Derived { key, answer })
+    }
+
+    /// BF68 done: the answer carries the signature with the key derived from the
+    /// current parameter and the identity signature.
+    pub fn authenticate(
+        &self,
+        entries: Vec<Parameter>,
+        card: &dyn CardView,
+        imei: &str,
+    ) -> Result<Derived, DcResult> {
+        let parameter = entries.into_iter().next().ok_or(DcResult::Undefined)?;
+        let key = self.derive(parameter)?;
+        let purpose = if self.flow == Flow::KeyChange {
+            Purpose::KeyChange
+        } else {
+            Purpose::DeviceChange
+        };
+        let signature = self.sign(&key, purpose, card, imei)?;
+        let answer = DcResponse::Authenticated {
+            parameter_signature: Some(signature),
+            identity_signature: self.identity(card, imei)?,
+        };
+        Ok(Derived { key, answer })
+    }
+
+    /// The identity proof over this job's challenge, without a parameter ([0074]).
+    pub fn identity(&self, card: &dyn CardView, imei: &str) -> Result<Vec<u8>, DcResult> {
+        identity_signature(card, &self.challenge, &self.op_id, imei)
+    }
+
+    /// Argon2id and the seeded RSA key generation; the parameter is dropped here.
+    fn derive(&self, parameter: Parameter) -> Result<PrivateKey, DcResult> {
+        key_pair_from_parameter(&parameter, &self.salt, &self.kdf).map_err(|_| DcResult::Undefined)
+    }
+
+    /// Signs the message of `purpose` over this job's challenge with `key`.
+    fn sign(
+        &self,
+        key: &PrivateKey,
+        purpose: Purpose,
+        card: &dyn CardView,
+        imei: &str,
+    ) -> Result<Vec<u8>, DcResult> {
+        let msg = SignedMessage::new(purpose, &self.challenge, &self.op_id, card.eid(), imei)
+            .map_err(|_| DcResult::BadRequest)?;
+        crypto::sign(key, &msg).map_err(|_| DcResult::Undefined)
+    }
+}
+
+/// The card's identity signature over `challenge` for `op_id` and `imei`.
+pub(super) fn identity_signature(
+    card: &dyn CardView,
+    challenge: &[u8],
+    op_id: &str,
+    imei: &str,
+) -> Result<Vec<u8>, DcResult> {
+    let msg = SignedMessage::new(Purpose::IdentityProof, challenge, op_id, card.eid(), imei)
+        .map_err(|_| DcResult::BadRequest)?;
+    card.identity().prove(&msg).map_err(|_| DcResult::Undefined)
+}
