@@ -12,12 +12,14 @@
 //!
 //! No I/O happens here.
 
+pub mod aka;
 pub mod cat;
 pub mod crypto;
 pub mod devchange;
 pub mod error;
 pub mod iso7816;
 pub mod luhn;
+pub mod saip;
 pub mod sgp22;
 
 pub use error::{Error, Result};

@@ -18,6 +18,7 @@
 pub mod card;
 pub mod log;
 pub mod method;
+pub mod pki;
 pub mod state;
 pub mod transport;
 pub mod vpcd;

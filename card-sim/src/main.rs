@@ -7,12 +7,14 @@ use apdu::Eid;
 use card_sim::card::{atr, Euicc};
 use card_sim::log::LoggedCard;
 use card_sim::state::new_card::{self, MAX_TEST_PROFILES};
+use card_sim::state::CardPki;
 use card_sim::state::{FileStorage, MemoryStorage, PersistentState, Storage};
 use card_sim::transport::Transport;
 use card_sim::vpcd::{self, Card, LinkConfig};
-use clap::{ArgGroup, Parser};
+use clap::{ArgGroup, Parser, Subcommand};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use sha2::Digest;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -24,7 +26,18 @@ const VPCD_BASE_PORT: u16 = 35963;
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 #[command(group(ArgGroup::new("storage").required(true).args(["state", "ephemeral"])))]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// The card's eUICC PKI, a folder in the SGP.26 layout (CertificateIssuer/, EUM/,
+    /// eUICC/ with CERT_*_ECDSA_NIST.der and eUICC/SK_EUICC_ECDSA_NIST.pem; _BRP where
+    /// present). The EID is the eUICC certificate's. Default: a certificate under the
+    /// shipped test EUM (card-sim/test-pki, test material).
+    #[arg(long, value_name = "DIR")]
+    pki: Option<PathBuf>,
+
     /// vpcd slot: connects to 127.0.0.1:(35963 + SLOT).
     #[arg(long, default_value_t = 0)]
     slot: u16,
@@ -65,9 +78,47 @@ struct Cli {
     verbose: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Test PKI tools.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Writes a complete test PKI (CI, EUM, eUICC, DPauth, DPpb, DPtls; NIST and BRP) in
+    /// the SGP.26 layout, as osmo-smdpp reads it. TEST MATERIAL: keys are 0600 but unprotected.
+    Init {
+        dir: PathBuf,
+        /// The eUICC's EID (32 digits with valid check digits).
+        #[arg(long)]
+        eid: Eid,
+        /// The SM-DP+ host name of the DPtls certificate.
+        #[arg(long, value_name = "NAME")]
+        smdp_host: String,
+        /// Seed for the keys (same seed, same files). Default: the operating system's.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
+    let result = match &cli.command {
+        Some(Command::Pki(PkiCommand::Init {
+            dir,
+            eid,
+            smdp_host,
+            seed,
+            force,
+        })) => pki_init(dir, *eid, smdp_host, *seed, *force),
+        None => run(cli),
+    };
+    if let Err(e) = result {
         eprintln!("card-sim: error: {e:#}");
         std::process::exit(1);
     }
@@ -126,9 +177,73 @@ fn parse_atr(text: &str) -> Result<AtrBytes, String> {
     atr::parse(text).map(AtrBytes)
 }
 
-/// Loads the stored card, or makes and saves a new one.
+/// `card-sim pki init`.
+fn pki_init(
+    dir: &std::path::Path,
+    eid: Eid,
+    host: &str,
+    seed: Option<u64>,
+    force: bool,
+) -> Result<()> {
+    let mut rng = key_rng(seed)?;
+    let mut pkis = Vec::new();
+    for curve in [
+        apdu::sgp22::pki::Curve::NistP256,
+        apdu::sgp22::pki::Curve::BrainpoolP256r1,
+    ] {
+        pkis.push(apdu::sgp22::pki::gen::test_pki(curve, eid, host, &mut rng)?);
+    }
+    let written = card_sim::pki::write_dir(dir, &pkis, force)?;
+    eprintln!(
+        "card-sim: wrote {} files of a TEST PKI for EID {eid} and SM-DP+ {host} under {}",
+        written.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// The RNG the card's eUICC key is drawn from: under --seed a stream of its own (SHA-256
+/// of a label and the seed), so the card's other random values stay as they were.
+fn key_rng(seed: Option<u64>) -> Result<ChaCha20Rng> {
+    Ok(match seed {
+        Some(s) => {
+            let mut h = sha2::Sha256::new();
+            h.update(b"card-sim eUICC key\0");
+            h.update(s.to_be_bytes());
+            ChaCha20Rng::from_seed(h.finalize().into())
+        }
+        None => ChaCha20Rng::from_seed(os_seed()?),
+    })
+}
+
+/// Loads the stored card, or makes and saves a new one. With --pki the card's PKI is the
+/// folder's (its EID must be the card's).
 fn load_or_create(cli: &Cli, storage: &dyn Storage) -> Result<PersistentState> {
-    if let Some(state) = storage.load()? {
+    let loaded = match &cli.pki {
+        Some(dir) => {
+            let (pki, eid) = card_sim::pki::load_dir(dir)?;
+            if let Some(given) = cli.eid {
+                if given != eid {
+                    bail!("--eid {given} disagrees with the EID {eid} of the eUICC certificate in {}; drop --eid", dir.display());
+                }
+            }
+            Some((pki, eid))
+        }
+        None => None,
+    };
+    if let Some(mut state) = storage.load()? {
+        if let Some((pki, eid)) = loaded {
+            if eid != state.eid {
+                bail!("the state holds EID {}, but the --pki folder's eUICC certificate names {eid}; use another --state", state.eid);
+            }
+            if state.pki != pki {
+                state.pki = pki;
+                storage
+                    .save(&state)
+                    .context("cannot save the state with the --pki chain")?;
+            }
+            return Ok(state);
+        }
         if let Some(eid) = cli.eid {
             if eid != state.eid {
                 bail!(
@@ -143,10 +258,17 @@ fn load_or_create(cli: &Cli, storage: &dyn Storage) -> Result<PersistentState> {
         }
         return Ok(state);
     }
-    let eid = cli
-        .eid
-        .unwrap_or_else(|| new_card::derive_eid(cli.seed, cli.slot));
-    let state = new_card::new_card(eid, cli.test_profiles);
+    let (eid, pki) = match loaded {
+        Some((pki, eid)) => (eid, pki),
+        None => {
+            let eid = cli
+                .eid
+                .unwrap_or_else(|| new_card::derive_eid(cli.seed, cli.slot));
+            (eid, CardPki::issue_test(eid, &mut key_rng(cli.seed)?)?)
+        }
+    };
+    let mut state = new_card::new_card(eid, cli.test_profiles);
+    state.pki = pki;
     storage
         .save(&state)
         .context("cannot save the new card's state")?;

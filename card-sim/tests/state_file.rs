@@ -35,8 +35,10 @@ fn names(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn sample_v1_still_loads() {
     let s = PersistentState::from_json(SAMPLE_V1.as_bytes()).unwrap();
-    // Version 1 is upgraded in memory: same content, schema 2, no identity key yet.
-    assert_eq!(s.schema, 2);
+    // Version 1 is upgraded in memory: same content, schema 3, no identity key yet, an
+    // eUICC PKI issued from the EID (the same on every load).
+    assert_eq!(s.schema, 3);
+    assert_eq!(s, PersistentState::from_json(SAMPLE_V1.as_bytes()).unwrap());
     assert!(s.identity_key.is_none());
     assert_eq!(s.eid.to_string(), "89049032000000000000000000100073");
     assert_eq!(s.profiles.len(), 3);
@@ -47,11 +49,12 @@ fn sample_v1_still_loads() {
         "secrets redacted in Debug"
     );
     assert_eq!(s.notifications.len(), 2);
-    // Writing it back gives the same document but for the schema number.
-    assert_eq!(
-        String::from_utf8(s.to_json().unwrap()).unwrap(),
-        SAMPLE_V1.replacen("\"schema\": 1,", "\"schema\": 2,", 1)
-    );
+    // Writing it back gives the same document but for the schema number and the PKI.
+    let mut written: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
+    assert!(written.as_object_mut().unwrap().remove("pki").is_some());
+    let expected: serde_json::Value =
+        serde_json::from_str(&SAMPLE_V1.replacen("\"schema\": 1,", "\"schema\": 3,", 1)).unwrap();
+    assert_eq!(written, expected);
 }
 
 #[test]

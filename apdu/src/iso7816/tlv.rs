@@ -43,8 +43,9 @@ pub fn read_tag(b: &[u8], pos: usize) -> Result<(u32, bool, usize)> {
     Ok((tag, constructed, p))
 }
 
-/// Reads one length at `pos`; returns (length, next position).
-fn scan_len(b: &[u8], pos: usize) -> Result<(usize, usize)> {
+/// Reads one DER length at `pos` (at most 3 length bytes, shortest form); returns
+/// (length, next position).
+pub fn scan_len(b: &[u8], pos: usize) -> Result<(usize, usize)> {
     let first = *b.get(pos).ok_or(Error::Truncated)?;
     if first < 0x80 {
         return Ok((first as usize, pos + 1));

@@ -2,6 +2,9 @@
 //! the eUICC identifier (SGP.29), STORE DATA segmentation (§5.7.2) and the ES10
 //! functions (§5.7).
 
+pub mod bpp;
 pub mod eid;
 pub mod es10;
+pub mod es10b;
+pub mod pki;
 pub mod store_data;

@@ -16,6 +16,7 @@ pub mod atr;
 pub mod command;
 pub mod devchange;
 pub mod es10;
+pub mod es10b;
 pub mod files;
 pub mod isdr;
 pub mod read;

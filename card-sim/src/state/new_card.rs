@@ -1,8 +1,11 @@
 //! What a new card holds: the provisioning profile `PP#0` (class provisioning, enabled)
-//! and, on request, test-class profiles (disabled). ICCIDs and EIDs are derived, so the
+//! and, on request, test-class profiles (disabled), and an eUICC certificate under the
+//! shipped test EUM ([`CardPki::issue_from_eid`]; card-sim's `main` issues one from the
+//! card's RNG instead). ICCIDs and EIDs are derived, so the
 //! same options give the same card.
 
 use super::persistent::{PersistentState, SCHEMA_VERSION};
+use super::pki::CardPki;
 use super::profile::Profile;
 use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileState};
 use apdu::Eid;
@@ -85,6 +88,12 @@ pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
         notifications: Vec::new(),
         next_notification_seq: 1,
         identity_key: None,
+        // Only the embedded test material can make this fail (tested); an empty PKI
+        // would then be refused by `validate`.
+        pki: CardPki::issue_from_eid(eid).unwrap_or(CardPki {
+            chains: Vec::new(),
+            trusted_ci: Vec::new(),
+        }),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::error::StateError;
 use super::notification::{Event, Notification};
+use super::pki::CardPki;
 use super::profile::Profile;
 use super::secret::Secret;
 use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileRef};
@@ -13,10 +14,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// Older schema versions this build still reads (and upgrades on the next save).
 /// Version 1 had no identity key; the card makes one when it first needs it.
-pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
+/// Versions 1 and 2 had no eUICC PKI: on load the card gets one issued under the shipped
+/// test EUM, its key derived from the EID ([`CardPki::issue_from_eid`]: deterministic,
+/// so the same old file always upgrades to the same card).
+pub const READABLE_VERSIONS: [u32; 3] = [1, 2, 3];
 
 /// Everything the card keeps across power cycles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +41,8 @@ pub struct PersistentState {
     /// the SM pins its public half (docs/device-change-protocol.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_key: Option<Secret>,
+    /// The eUICC key pair, its certificate chain and the trusted CIs (schema 3).
+    pub pki: CardPki,
 }
 
 impl PersistentState {
@@ -53,9 +59,17 @@ impl PersistentState {
                 readable: &READABLE_VERSIONS,
             });
         }
+        let mut value = value;
+        // Version 1 -> 2 added only the optional identity key; 2 -> 3 the PKI.
+        if schema < 3 {
+            if let Some(obj) = value.as_object_mut() {
+                if let Some(pki) = legacy_pki(obj)? {
+                    obj.insert("pki".into(), pki);
+                }
+            }
+        }
         let mut state: PersistentState = serde_json::from_value(value)
             .map_err(|reason| StateError::Mismatch { schema, reason })?;
-        // Version 1 -> 2 added only the optional identity key.
         state.schema = SCHEMA_VERSION;
         state.validate()?;
         Ok(state)
@@ -78,6 +92,9 @@ impl PersistentState {
                 self.schema
             ));
         }
+        self.pki
+            .validate(&self.eid)
+            .map_err(|e| StateError::Invalid(format!("eUICC PKI: {e}")))?;
         let mut iccids = HashSet::new();
         let mut aids = HashSet::new();
         for p in &self.profiles {
@@ -154,6 +171,25 @@ impl PersistentState {
         self.next_notification_seq = seq.wrapping_add(1);
         Some(seq)
     }
+}
+
+/// The PKI a schema 1 or 2 state gets on load, from its EID. `None` when the EID is
+/// missing or invalid: deserializing then reports that.
+fn legacy_pki(
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<serde_json::Value>, StateError> {
+    let Some(eid) = obj
+        .get("eid")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|s| s.parse::<Eid>().ok())
+    else {
+        return Ok(None);
+    };
+    let pki = CardPki::issue_from_eid(eid)
+        .map_err(|e| StateError::Invalid(format!("cannot issue the eUICC PKI: {e}")))?;
+    serde_json::to_value(pki)
+        .map(Some)
+        .map_err(StateError::Serialize)
 }
 
 /// The notification address used when neither the profile nor the card names one

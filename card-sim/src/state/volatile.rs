@@ -63,4 +63,6 @@ pub struct CardChannel {
 #[derive(Debug, Clone, Default)]
 pub struct CardVolatile {
     pub channels: [CardChannel; CHANNELS],
+    /// The SGP.22 download session (ES10b), lost on power off and reset.
+    pub download: crate::card::es10b::session::DownloadSession,
 }

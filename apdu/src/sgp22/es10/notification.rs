@@ -26,7 +26,7 @@ pub struct NotificationMetadata {
 }
 
 impl NotificationMetadata {
-    fn to_tlv(&self) -> Tlv {
+    pub(crate) fn to_tlv(&self) -> Tlv {
         let mut c = vec![
             prim::<0x80>(tlv::int_bytes(self.seq as u64)),
             prim::<0x81>(der::bits_encode(self.events)),
@@ -38,7 +38,7 @@ impl NotificationMetadata {
         cons::<0xBF2F>(c)
     }
 
-    fn from_tlv(t: &Tlv) -> Result<NotificationMetadata> {
+    pub(crate) fn from_tlv(t: &Tlv) -> Result<NotificationMetadata> {
         let seq = tlv::read_uint(0x80, der::req(t, 0x80)?)?;
         Ok(NotificationMetadata {
             seq: u32::try_from(seq).map_err(|_| Error::InvalidValue {

@@ -1,6 +1,8 @@
 //! The ES10 functions that describe the eUICC (SGP.22 §5.7.20 GetEID, §5.7.8
 //! GetEUICCInfo, §5.7.7 GetEUICCChallenge, §5.7.3 EuiccConfiguredAddresses, §5.7.4
-//! SetDefaultDpAddress, §5.7.22 GetRAT). The eUICC's capabilities are constants here.
+//! SetDefaultDpAddress, §5.7.22 GetRAT). The eUICC's capabilities are constants here;
+//! the CI key identifiers (euiccCiPKIdListForVerification / ForSigning, SGP.22 §4.3)
+//! come from the card's PKI: the CIs it trusts and those it holds a chain under.
 
 use super::super::Euicc;
 use apdu::iso7816::tlv::ConsTag;
@@ -10,17 +12,12 @@ use apdu::sgp22::es10::{
 };
 use rand_core::Rng;
 
-/// SGP.22 version implemented (`svn`).
+/// SGP.22 version implemented (`svn`): v2.2.2, the ES10b level osmo-smdpp and lpac speak.
 pub const SVN: [u8; 3] = [2, 2, 2];
 /// SIMalliance profile package version supported.
 pub const PROFILE_VERSION: [u8; 3] = [2, 3, 1];
 /// Firmware version: this crate's.
 pub const FIRMWARE_VERSION: [u8; 3] = [0, 1, 0];
-/// Subject key identifier of the GSMA test CI (SGP.26), for verification and signing.
-pub const TEST_CI_SKI: [u8; 20] = [
-    0xF5, 0x41, 0x72, 0xBD, 0xF9, 0x8A, 0x95, 0xD6, 0x5C, 0xBE, 0xB8, 0x8A, 0x38, 0xA1, 0xC1, 0x1D,
-    0x80, 0x0A, 0x85, 0xC3,
-];
 /// SAS accreditation number: none, said plainly.
 pub const SAS_ACCREDITATION: &str = "NOT-ACCREDITED";
 
@@ -32,13 +29,13 @@ impl Euicc {
     pub(super) fn euicc_info1(&self) -> Vec<u8> {
         EuiccInfo1 {
             svn: SVN,
-            verification_keys: vec![TEST_CI_SKI.to_vec()],
-            signing_keys: vec![TEST_CI_SKI.to_vec()],
+            verification_keys: self.state.pki.trusted_ci_skis(),
+            signing_keys: self.state.pki.signing_ci_skis(),
         }
         .encode()
     }
 
-    pub(super) fn euicc_info2(&self) -> Vec<u8> {
+    pub(crate) fn euicc_info2(&self) -> Vec<u8> {
         let installed = self.state.profiles.len().min(255) as u8;
         EuiccInfo2 {
             profile_version: PROFILE_VERSION,
@@ -53,8 +50,8 @@ impl Euicc {
             uicc_capability: vec![0x03, 0x48],
             // RspCapability: additionalProfile(0), testProfileSupport(3): 1001, 4 unused.
             rsp_capability: vec![0x04, 0x90],
-            verification_keys: vec![TEST_CI_SKI.to_vec()],
-            signing_keys: vec![TEST_CI_SKI.to_vec()],
+            verification_keys: self.state.pki.trusted_ci_skis(),
+            signing_keys: self.state.pki.signing_ci_skis(),
             pp_version: [0, 0, 1],
             sas_accreditation_number: SAS_ACCREDITATION.into(),
             // basicEuicc.
@@ -63,11 +60,13 @@ impl Euicc {
         .encode()
     }
 
-    /// GetEUICCChallenge (SGP.22 §5.7.7): 16 fresh bytes. Nothing on this card
-    /// authenticates with it later, so it is not kept.
+    /// GetEUICCChallenge (SGP.22 §5.7.7): 16 fresh bytes, kept for one AuthenticateServer;
+    /// a new challenge ends any running download session (`card::es10b::session`).
     pub(super) fn challenge(&mut self) -> Vec<u8> {
         let mut c = [0u8; 16];
         self.rng.fill_bytes(&mut c);
+        self.vol.download =
+            crate::card::es10b::session::DownloadSession::Challenged { challenge: c };
         ChallengeResponse(c).encode()
     }
 

@@ -6,6 +6,8 @@
 //! - [`profiles`]: GetProfilesInfo, Enable/Disable/DeleteProfile, eUICCMemoryReset,
 //!   SetNickname.
 //! - [`notifications`]: ListNotification, RemoveNotificationFromList.
+//! - ES10b requests (AuthenticateServer, PrepareDownload, CancelSession,
+//!   RetrieveNotificationsList) are decoded first and run by `card::es10b`.
 //!
 //! Errors outside the functions' own result codes:
 //! - an unknown top-level tag (for example SGP.32 GetCerts `BF56`, which pySim sends to
@@ -24,6 +26,7 @@ use super::Euicc;
 use apdu::sgp22::es10::{
     result, tags, DecodeError, Es10Request, NotificationListResponse, ProfileInfoResponse,
 };
+use apdu::sgp22::es10b::Es10bRequest;
 use apdu::StatusWord;
 
 /// GetProfilesInfo's `incorrectInputValues` (SGP.22 §5.7.15).
@@ -32,6 +35,13 @@ const INCORRECT_INPUT_VALUES: u8 = 1;
 impl Euicc {
     /// Runs one ES10 message; returns the response message or the SW to answer.
     pub(super) fn es10(&mut self, message: &[u8]) -> Result<Vec<u8>, StatusWord> {
+        // ES10b requests (SGP.22 §5.7.11-§5.7.14) go to `card::es10b`; a malformed one
+        // answers `6A80`.
+        match Es10bRequest::decode(message) {
+            Ok(Some(req)) => return Ok(self.es10b(req)),
+            Err(_) => return Err(StatusWord::IncorrectData),
+            Ok(None) => {}
+        }
         let req = match Es10Request::decode(message) {
             Ok(r) => r,
             Err(DecodeError::Unknown(_)) => return Err(StatusWord::ReferencedDataNotFound),
