@@ -17,6 +17,7 @@
 //!
 //! Secrets (K, OPc, CK, IK, Kc) are [`Secret`]s: zeroized on drop, `<redacted>` in `Debug`.
 
+pub mod algorithm;
 pub mod error;
 pub mod milenage;
 pub mod network;
@@ -24,6 +25,7 @@ pub mod sqn;
 pub mod test_xor;
 pub mod usim;
 
+pub use algorithm::Algorithm;
 pub use error::AkaError;
 pub use milenage::{Milenage, MilenageConstants};
 pub use network::{generate_vector, resynchronise, AuthVector};
@@ -190,54 +192,6 @@ pub trait AkaFunctions {
     fn f2345(&self, rand: &Rand) -> Outputs;
     /// AK* = f5*(RAND), the anonymity key of resynchronisation.
     fn f5_star(&self, rand: &Rand) -> [u8; 6];
-}
-
-/// The algorithm of a profile's USIM (SAIP `AlgoParameter.algorithmID`: milenage(1),
-/// usim-test-algorithm(3); TUAK (2) is not implemented).
-#[derive(Debug, Clone)]
-pub enum Algorithm {
-    /// Boxed: the AES key schedule makes it large.
-    Milenage(Box<Milenage>),
-    TestXor(TestXor),
-}
-
-impl From<Milenage> for Algorithm {
-    fn from(m: Milenage) -> Self {
-        Self::Milenage(Box::new(m))
-    }
-}
-
-impl From<TestXor> for Algorithm {
-    fn from(x: TestXor) -> Self {
-        Self::TestXor(x)
-    }
-}
-
-impl AkaFunctions for Algorithm {
-    fn f1(&self, rand: &Rand, sqn: Sqn, amf: &Amf) -> [u8; 8] {
-        match self {
-            Self::Milenage(m) => m.f1(rand, sqn, amf),
-            Self::TestXor(x) => x.f1(rand, sqn, amf),
-        }
-    }
-    fn f1_star(&self, rand: &Rand, sqn: Sqn, amf: &Amf) -> [u8; 8] {
-        match self {
-            Self::Milenage(m) => m.f1_star(rand, sqn, amf),
-            Self::TestXor(x) => x.f1_star(rand, sqn, amf),
-        }
-    }
-    fn f2345(&self, rand: &Rand) -> Outputs {
-        match self {
-            Self::Milenage(m) => m.f2345(rand),
-            Self::TestXor(x) => x.f2345(rand),
-        }
-    }
-    fn f5_star(&self, rand: &Rand) -> [u8; 6] {
-        match self {
-            Self::Milenage(m) => m.f5_star(rand),
-            Self::TestXor(x) => x.f5_star(rand),
-        }
-    }
 }
 
 /// GSM SRES from RES by the conversion function c2 of TS 33.102 §6.8.1.2: the XOR of

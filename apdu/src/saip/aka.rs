@@ -4,8 +4,8 @@
 //! authCounterMax, 87 numberOfKeccak } | A0 mappingParameter }, 82 sqnOptions, 83
 //! sqnDelta, 84 sqnAgeLimit, A5 sqnInit (32 x 04 06) }`. DEFAULTs stay `None`.
 
-use super::element::{fixed, octets, uint_max, PeHeader};
 use super::error::{bad, missing, SaipError};
+use super::fields::{fixed, octets, uint_max, PeHeader};
 use super::secret::Secret;
 use crate::iso7816::tlv::{self, cons, prim, Tlv};
 

@@ -1,7 +1,7 @@
 //! PIN and PUK values of PE-PINCodes / PE-PUKCodes (SAIP v3.3.1 §8.5).
 
-use super::element::{fixed, p, uint_max};
 use super::error::{bad, missing, SaipError};
+use super::fields::{fixed, p, uint_max};
 use super::secret::Secret;
 use crate::iso7816::tlv::{self, cons, prim, Tlv};
 

@@ -137,3 +137,11 @@ pub(crate) fn missing(what: &'static str) -> SaipError {
 pub(crate) fn bad(what: &'static str) -> SaipError {
     SaipError::new(SaipErrorKind::BadValue(what))
 }
+
+/// A file-system error of the installer ([`SaipErrorKind::FileSystem`]).
+pub(crate) fn fs_err(what: &'static str) -> SaipError {
+    SaipError::new(SaipErrorKind::FileSystem(what))
+}
+
+pub(crate) const SIZE_TR: &str = "transparent file without size";
+pub(crate) const SIZE_REC: &str = "record file without size";

@@ -1,7 +1,7 @@
 //! ProfileHeader (SAIP v3.3.1 §8.2, PEDefinitions `ProfileHeader`, `ServicesList`).
 
-use super::element::{fixed, octets, p, uint_max};
 use super::error::{bad, missing, SaipError};
+use super::fields::{fixed, octets, p, uint_max};
 use crate::iso7816::tlv::{self, cons, prim, Tlv};
 
 /// `ServicesList` names by position (PEDefinitions v3.3.1): the NULL with context tag

@@ -5,7 +5,7 @@
 //! PIN, PUK and AKA PEs attach to the current NAA (the last ADF created).
 
 use super::element::{Code, Element, Fcp, FileItem, PinSet};
-use super::error::{SaipError, SaipErrorKind};
+use super::error::{fs_err, SaipError, SaipErrorKind, SIZE_REC, SIZE_TR};
 use super::fs::{FileKind, FileSystem, NodeId};
 use super::node::{make_node, write};
 use super::template::{self, FileTemplate, Kind};
@@ -23,10 +23,6 @@ pub struct Image {
     /// Template files skipped: optional, absent from the PE, and without a size in the
     /// template (so nothing to create): (PE index, field name).
     pub skipped: Vec<(usize, &'static str)>,
-}
-
-pub(crate) fn fs_err(what: &'static str) -> SaipError {
-    SaipError::new(SaipErrorKind::FileSystem(what))
 }
 
 /// Installs `pkg` into a new file system.
@@ -269,9 +265,6 @@ impl State {
 fn is_size_error(e: &SaipError) -> bool {
     matches!(e.kind, SaipErrorKind::FileSystem(SIZE_TR | SIZE_REC))
 }
-
-pub(crate) const SIZE_TR: &str = "transparent file without size";
-pub(crate) const SIZE_REC: &str = "record file without size";
 
 impl FileTemplate {
     fn kind_is_dir(&self) -> bool {

@@ -24,6 +24,7 @@ pub mod build;
 mod codes;
 pub mod element;
 pub mod error;
+mod fields;
 pub mod fs;
 mod header;
 mod install;

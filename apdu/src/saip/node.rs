@@ -4,8 +4,8 @@
 
 use super::element::{Fcp, FileItem};
 use super::error::SaipError;
+use super::error::{fs_err, SIZE_REC, SIZE_TR};
 use super::fs::{FileKind, Node};
-use super::install::{fs_err, SIZE_REC, SIZE_TR};
 use super::template::{self, FileTemplate, Fill, Kind};
 
 /// A node from the package's FCP over the template's defaults.
