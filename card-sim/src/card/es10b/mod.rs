@@ -77,7 +77,8 @@ impl Euicc {
             Some(_) => {}
         }
         let pki = &self.state.pki;
-        verify::authenticate_server(req, &pki.trusted_ci_certs(), &pki.signing_ci_skis())?;
+        let dp_auth =
+            verify::authenticate_server(req, &pki.trusted_ci_certs(), &pki.signing_ci_skis())?;
         let chain = pki
             .chain_for_ci(&req.ci_pkid)
             .ok_or(AuthenticateErrorCode::CiPkUnknown)?;
@@ -99,9 +100,10 @@ impl Euicc {
         .encode();
         self.vol.download = DownloadSession::Authenticated {
             transaction_id: signed.transaction_id.clone(),
-            // The SM-DP+ OID of CERT.DPauth is not read yet (CancelSession and the PIR
-            // carry it).
-            smdp_oid: Vec::new(),
+            // §5.7.13: the SM-DP+ OID (CERT.DPauth's SAN registeredID), which
+            // CancelSession and ProfileInstallationResult carry; empty if it has none.
+            smdp_oid: dp_auth.first_subject_alt_registered_id().unwrap_or_default(),
+            server_address: signed.server_address.clone(),
             euicc_signature1: signature,
             ci_pkid: req.ci_pkid.clone(),
         };
@@ -143,6 +145,7 @@ impl Euicc {
         let DownloadSession::Authenticated {
             transaction_id,
             smdp_oid,
+            server_address,
             euicc_signature1,
             ci_pkid,
         } = session
@@ -154,13 +157,18 @@ impl Euicc {
             let kept = DownloadSession::Authenticated {
                 transaction_id,
                 smdp_oid,
+                server_address,
                 euicc_signature1,
                 ci_pkid,
             };
             return Err((DownloadErrorCode::InvalidTransactionId, kept));
         }
         let pki = &self.state.pki;
-        verify::prepare_download(req, &pki.trusted_ci_certs(), &euicc_signature1)
+        let dp_pb = verify::prepare_download(req, &pki.trusted_ci_certs(), &euicc_signature1)
+            .and_then(|c| {
+                c.public_key()
+                    .map_err(|_| DownloadErrorCode::UnsupportedCurve)
+            })
             .map_err(|c| (c, DownloadSession::Idle))?;
         let chain = pki
             .chain_for_ci(&ci_pkid)
@@ -186,8 +194,10 @@ impl Euicc {
         let next = DownloadSession::Prepared {
             transaction_id,
             smdp_oid,
+            server_address,
             ci_pkid,
             otsk,
+            dp_pb,
         };
         Ok((answer, next))
     }
