@@ -101,7 +101,12 @@ fn bpp_messages(c: &mut impl Card, ch: u8, p: &TestPki, t: &Tamper) -> Vec<Vec<u
         upp: Zeroizing::new(package(t.package_iccid.unwrap_or(ICCID))),
     }
     .build(&keys);
-    split_segments(&bpp).unwrap()
+    let msgs = split_segments(&bpp).unwrap();
+    // lpac's cut: BF36+BF23, A0, A1 header, 88, A2, A3 header, then the 86s.
+    let firsts: Vec<u8> = msgs.iter().map(|m| m[0]).collect();
+    assert_eq!(&firsts[..6], &[0xBF, 0xA0, 0xA1, 0x88, 0xA2, 0xA3]);
+    assert!(firsts[6..].iter().all(|&b| b == 0x86) && firsts.len() >= 8, "{firsts:?}");
+    msgs
 }
 
 /// Sends every message; all but the last must answer 9000 without data. Returns the
