@@ -105,7 +105,10 @@ fn bpp_messages(c: &mut impl Card, ch: u8, p: &TestPki, t: &Tamper) -> Vec<Vec<u
     // lpac's cut: BF36+BF23, A0, A1 header, 88, A2, A3 header, then the 86s.
     let firsts: Vec<u8> = msgs.iter().map(|m| m[0]).collect();
     assert_eq!(&firsts[..6], &[0xBF, 0xA0, 0xA1, 0x88, 0xA2, 0xA3]);
-    assert!(firsts[6..].iter().all(|&b| b == 0x86) && firsts.len() >= 8, "{firsts:?}");
+    assert!(
+        firsts[6..].iter().all(|&b| b == 0x86) && firsts.len() >= 8,
+        "{firsts:?}"
+    );
     msgs
 }
 
@@ -281,7 +284,7 @@ fn refused(t: Tamper, flip_in_86: bool) -> (BppCommandId, ErrorReason) {
 }
 
 #[test]
-fn refusals_install_nothing() {
+fn a_flipped_bit_in_an_86_is_refused() {
     assert_eq!(
         refused(Tamper::default(), true),
         (
@@ -289,34 +292,46 @@ fn refusals_install_nothing() {
             ErrorReason::Scp03tSecurityError
         )
     );
-    let bad_sign = Tamper {
+}
+
+#[test]
+fn a_bad_smdp_sign_is_refused() {
+    let t = Tamper {
         bad_sign: true,
         ..Default::default()
     };
     assert_eq!(
-        refused(bad_sign, false),
+        refused(t, false),
         (
             BppCommandId::InitialiseSecureChannel,
             ErrorReason::InvalidSignature
         )
     );
-    let tid = Tamper {
+}
+
+#[test]
+fn another_transaction_id_in_bf23_is_refused() {
+    let t = Tamper {
         isc_tid: Some([0x72; 16]),
         ..Default::default()
     };
     assert_eq!(
-        refused(tid, false),
+        refused(t, false),
         (
             BppCommandId::InitialiseSecureChannel,
             ErrorReason::InvalidTransactionId
         )
     );
-    let other_iccid = Tamper {
+}
+
+#[test]
+fn a_package_of_another_iccid_is_refused() {
+    let t = Tamper {
         package_iccid: Some("8949449999999990023"),
         ..Default::default()
     };
     assert_eq!(
-        refused(other_iccid, false),
+        refused(t, false),
         (
             BppCommandId::LoadProfileElements,
             ErrorReason::IccidMismatch
