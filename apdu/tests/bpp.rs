@@ -353,9 +353,9 @@ fn errors_name_the_failing_step() {
     let mut ld = BppLoader::new();
     assert!(ld.feed(&segs[1]).is_err());
     assert!(ld.feed(&segs[0]).is_err());
-    assert_eq!(ErrorReason::Scp03tStructureError.code(), 7);
-    assert_eq!(ErrorReason::InstallFailedDueToUnknownError.code(), 127);
-    assert_eq!(BppCommandId::LoadProfileElements.code(), 5);
+    assert_eq!(u8::from(ErrorReason::Scp03tStructureError), 7);
+    assert_eq!(u8::from(ErrorReason::UnknownError), 127);
+    assert_eq!(u8::from(BppCommandId::LoadProfileElements), 5);
 }
 
 #[test]

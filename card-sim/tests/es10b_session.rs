@@ -166,3 +166,63 @@ fn malformed_es10b_requests_answer_6a80() {
         assert_eq!(sw, "6A80", "{msg}");
     }
 }
+
+/// Enable and disable notifications (ES10c, SGP.22 §5.7.11) are served as
+/// otherSignedNotification: the NotificationMetadata TLV signed with the card's eUICC
+/// key, with its eUICC and EUM certificates; filtered by sequence number and by event.
+#[test]
+fn profile_change_notifications_are_served_signed() {
+    use apdu::sgp22::es10::{events, ProfileRef};
+    use apdu::sgp22::es10b::PendingNotification;
+    use apdu::sgp22::pki::Cert;
+    let mut s = sim(1);
+    let ch = open_isdr(&mut s.card);
+    let target = s.card.applet().state().profiles[1].iccid;
+    for req in [
+        Es10Request::EnableProfile {
+            target: ProfileRef::Iccid(target),
+            refresh: false,
+        },
+        Es10Request::DisableProfile {
+            target: ProfileRef::Iccid(target),
+            refresh: false,
+        },
+    ] {
+        call(&mut s.card, ch, &req.encode());
+    }
+    let pending: Vec<_> = s.card.applet().state().notifications.clone();
+    assert!(pending.len() >= 2);
+    let all = RetrieveNotificationsListRequest::default().encode();
+    let RetrieveNotificationsListResponse::List(list) =
+        RetrieveNotificationsListResponse::decode(&call(&mut s.card, ch, &all)).unwrap()
+    else {
+        panic!("refused")
+    };
+    assert_eq!(list.len(), pending.len());
+    let chain = &s.card.applet().state().pki.chains[0];
+    for (item, n) in list.iter().zip(&pending) {
+        let PendingNotification::Other(o) = item else {
+            panic!("{item:?}")
+        };
+        assert_eq!(o.tbs.value(), &n.metadata());
+        assert_eq!(o.euicc_certificate, chain.euicc_cert_der);
+        assert_eq!(o.eum_certificate, chain.eum_cert_der);
+        let key = Cert::from_der(&o.euicc_certificate)
+            .unwrap()
+            .public_key()
+            .unwrap();
+        let sig: [u8; 64] = o.signature.clone().try_into().unwrap();
+        key.verify(o.tbs.der(), &sig).unwrap();
+    }
+    let only_disable = RetrieveNotificationsListRequest {
+        search: Some(SearchCriteria::Operation(events::DISABLE)),
+    }
+    .encode();
+    let RetrieveNotificationsListResponse::List(l) =
+        RetrieveNotificationsListResponse::decode(&call(&mut s.card, ch, &only_disable)).unwrap()
+    else {
+        panic!("refused")
+    };
+    assert!(!l.is_empty());
+    assert!(l.iter().all(|p| p.metadata().events == events::DISABLE));
+}

@@ -160,6 +160,7 @@ impl Euicc {
                 msisdn: Some(op.msisdn.clone()),
                 ki: Some(Secret::new(op.ki.to_vec())),
                 opc: Some(Secret::new(op.opc.to_vec())),
+                package: None,
             });
             let i = s.profiles.len() - 1;
             s.notify(i, Event::Install);

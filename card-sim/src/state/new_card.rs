@@ -61,6 +61,7 @@ pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
         msisdn: None,
         ki: None,
         opc: None,
+        package: None,
     }];
     for i in 1..=test_profiles.min(MAX_TEST_PROFILES) {
         profiles.push(Profile {
@@ -77,6 +78,7 @@ pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
             msisdn: None,
             ki: None,
             opc: None,
+            package: None,
         });
     }
     PersistentState {

@@ -36,6 +36,29 @@ pub struct Notification {
     pub address: String,
     #[serde(with = "iccid_digits")]
     pub iccid: Iccid,
+    /// The signed notification as made when it happened (the install notification: the
+    /// ProfileInstallationResult `BF37`, SGP.22 §5.7.6, served as is by
+    /// RetrieveNotificationsList §5.7.11). `None`: signed when retrieved.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_hex")]
+    pub signed: Option<Vec<u8>>,
+}
+
+/// Serde for optional bytes as upper-case hex.
+mod opt_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match b {
+            Some(b) => s.serialize_str(&hex::encode_upper(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        s.map(|s| hex::decode(&s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 impl Notification {

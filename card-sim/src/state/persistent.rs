@@ -167,6 +167,7 @@ impl PersistentState {
             event,
             address,
             iccid,
+            signed: None,
         });
         self.next_notification_seq = seq.wrapping_add(1);
         Some(seq)

@@ -34,6 +34,12 @@ pub struct Profile {
     pub ki: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opc: Option<Secret>,
+    /// The SAIP profile package a download installed (SGP.22 §5.7.6; the `86`
+    /// segments' plaintext, holding Ki/OPc, so a [`Secret`]): what serving the
+    /// profile's file system is built from (`apdu::saip::fs::install`). `None`:
+    /// profiles made by the device-change flows or an older state file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<Secret>,
 }
 
 impl Profile {

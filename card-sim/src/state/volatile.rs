@@ -60,7 +60,7 @@ pub struct CardChannel {
 }
 
 /// The card's volatile state.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct CardVolatile {
     pub channels: [CardChannel; CHANNELS],
     /// The SGP.22 download session (ES10b), lost on power off and reset.

@@ -20,52 +20,10 @@ pub use loader::{BppEvent, BppLoader};
 pub use scp03t::Scp03t;
 pub use structure::{split_segments, BppBuilder, ControlRefTemplate, InitialiseSecureChannel};
 
-/// `BppCommandId` of ProfileInstallationResult's ErrorResult (SGP.22 v2.x §5.7.6, ASN.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BppCommandId {
-    InitialiseSecureChannel = 0,
-    ConfigureIsdp = 1,
-    StoreMetadata = 2,
-    StoreMetadata2 = 3,
-    ReplaceSessionKeys = 4,
-    LoadProfileElements = 5,
-}
-
-/// `ErrorReason` of ProfileInstallationResult's ErrorResult (SGP.22 v2.x ASN.1, numbers
-/// as in RSPDefinitions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorReason {
-    IncorrectInputValues = 1,
-    InvalidSignature = 2,
-    InvalidTransactionId = 3,
-    UnsupportedCrtValues = 4,
-    UnsupportedRemoteOperationType = 5,
-    UnsupportedProfileClass = 6,
-    Scp03tStructureError = 7,
-    Scp03tSecurityError = 8,
-    InstallFailedDueToIccidAlreadyExistsOnEuicc = 9,
-    InstallFailedDueToInsufficientMemoryForProfile = 10,
-    InstallFailedDueToInterruption = 11,
-    InstallFailedDueToPeProcessingError = 12,
-    InstallFailedDueToIccidMismatch = 13,
-    TestProfileInstallFailedDueToInvalidNaaKey = 14,
-    PprNotAllowed = 15,
-    InstallFailedDueToUnknownError = 127,
-}
-
-impl BppCommandId {
-    /// The INTEGER value on the wire.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-}
-
-impl ErrorReason {
-    /// The INTEGER value on the wire.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-}
+/// `BppCommandId` and `ErrorReason` of ProfileInstallationResult's ErrorResult (SGP.22
+/// v2.x §5.7.6): one declaration, in [`crate::sgp22::es10b`] (unknown values kept as
+/// `Other(n)`; `u8::from` gives the INTEGER on the wire).
+pub use crate::sgp22::es10b::{BppCommandId, ErrorReason};
 
 /// Why a BPP segment was refused: the step (`bppCommandId`) and the reason, as the card
 /// reports them in ProfileInstallationResult (BF37).

@@ -66,7 +66,7 @@ pub enum ProfileClass {
 }
 
 impl ProfileClass {
-    fn from_u8(tag: u32, n: u8) -> Result<Self> {
+    pub(crate) fn from_u8(tag: u32, n: u8) -> Result<Self> {
         match n {
             0 => Ok(ProfileClass::Test),
             1 => Ok(ProfileClass::Provisioning),

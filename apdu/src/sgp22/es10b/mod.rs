@@ -27,6 +27,7 @@ mod authenticate;
 mod cancel;
 mod download;
 mod install_result;
+pub mod metadata;
 mod notifications;
 
 pub use authenticate::{
@@ -38,6 +39,7 @@ pub use download::{
     EuiccSigned2, PrepareDownloadRequest, PrepareDownloadResponse, PrepareDownloadResponseOk,
     SmdpSigned2,
 };
+pub use metadata::{NotificationConfig, OperatorId, StoreMetadata};
 pub use install_result::{FinalResult, ProfileInstallationResult, ProfileInstallationResultData};
 pub use notifications::{
     OtherSignedNotification, PendingNotification, RetrieveNotificationsListRequest,

@@ -33,6 +33,18 @@ const ECDSA_WITH_SHA256: der::asn1::ObjectIdentifier =
 const SERIAL_NUMBER: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("2.5.4.5");
 
+/// id-ce-subjectAltName (RFC 5280 §4.2.1.6).
+const SUBJECT_ALT_NAME: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.17");
+
+/// The first `[8]` registeredID of a `GeneralNames` SEQUENCE (the SAN extension value).
+pub fn registered_id_in_san(value: &[u8]) -> Option<Vec<u8>> {
+    let names = crate::iso7816::tlv::parse_expect(value, 0x30).ok()?;
+    crate::iso7816::tlv::child_bytes(&names, 0x88)
+        .filter(|oid| !oid.is_empty() && oid.len() <= 64)
+        .map(<[u8]>::to_vec)
+}
+
 /// A parsed certificate with its DER.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cert {
@@ -113,6 +125,22 @@ impl Cert {
             .into_iter()
             .filter(|r| policies.iter().any(|p| p.policy_identifier == r.oid()))
             .collect())
+    }
+
+    /// The first registeredID of subjectAltName (RFC 5280 §4.2.1.6, `[8] OBJECT
+    /// IDENTIFIER`, tag `88`) as OID content octets: the SM-DP+ OID of CERT.DPauth and
+    /// CERT.DPpb (SGP.22 §4.5.2.1.0.3), which CancelSession and ProfileInstallationResult
+    /// carry. Read from the extension's DER with the crate's TLV reader, because the
+    /// SGP.26 test OIDs (`2.999.n`) are arcs the `const-oid` type refuses. `None`: no
+    /// SAN, no registeredID, or a SAN that does not decode.
+    pub fn first_subject_alt_registered_id(&self) -> Option<Vec<u8>> {
+        let san = self
+            .cert
+            .tbs_certificate()
+            .extensions()?
+            .iter()
+            .find(|e| e.extn_id == SUBJECT_ALT_NAME)?;
+        registered_id_in_san(san.extn_value.as_bytes())
     }
 
     /// basicConstraints cA.

@@ -6,8 +6,10 @@
 //! - [`profiles`]: GetProfilesInfo, Enable/Disable/DeleteProfile, eUICCMemoryReset,
 //!   SetNickname.
 //! - [`notifications`]: ListNotification, RemoveNotificationFromList.
-//! - ES10b requests (AuthenticateServer, PrepareDownload, CancelSession,
-//!   RetrieveNotificationsList) are decoded first and run by `card::es10b`.
+//! - LoadBoundProfilePackage messages (while a download session is prepared or
+//!   loading) go to `card::es10b::load` before any decoding; ES10b requests
+//!   (AuthenticateServer, PrepareDownload, CancelSession, RetrieveNotificationsList)
+//!   are decoded next and run by `card::es10b`.
 //!
 //! Errors outside the functions' own result codes:
 //! - an unknown top-level tag (for example SGP.32 GetCerts `BF56`, which pySim sends to
@@ -35,6 +37,11 @@ const INCORRECT_INPUT_VALUES: u8 = 1;
 impl Euicc {
     /// Runs one ES10 message; returns the response message or the SW to answer.
     pub(super) fn es10(&mut self, message: &[u8]) -> Result<Vec<u8>, StatusWord> {
+        // LoadBoundProfilePackage (SGP.22 §5.7.6): its messages are not whole TLVs,
+        // so they are told apart by the download session's state first.
+        if super::es10b::load::is_bpp_message(&self.vol.download, message) {
+            return self.load_bpp(message);
+        }
         // ES10b requests (SGP.22 §5.7.11-§5.7.14) go to `card::es10b`; a malformed one
         // answers `6A80`.
         match Es10bRequest::decode(message) {

@@ -10,24 +10,29 @@
 //!   euiccCiPKIdToBeUsed ([`verify`]); signs euiccSigned1 with the eUICC key;
 //! - PrepareDownload: the session's transactionId, CERT.DPpb, smdpSignature2; a
 //!   one-time ECKA key pair from the seeded RNG kept in the session; signs euiccSigned2;
-//! - CancelSession without a session or with another transactionId answers
-//!   `invalidTransactionId` (5) and leaves any session as it is;
-//! - RetrieveNotificationsList for a sequence number that is not pending answers
-//!   `noResultAvailable` (1), an empty list when nothing else matches.
-//!
-//! Not wired yet: LoadBoundProfilePackage (P3's `BppLoader` over the `Prepared`
-//! session), the installation, the signed CancelSession answer and signed
-//! notifications; those answer the function's `undefinedError` (127) today.
+//! - LoadBoundProfilePackage ([`load`], then [`install`]): the BPP over the `Prepared`
+//!   session, the profile installed in one state change, the signed result;
+//! - CancelSession with the session's transactionId ends it and answers
+//!   euiccCancelSessionSigned {transactionId, smdpOid, reason} signed; without a
+//!   session or with another transactionId it answers `invalidTransactionId` (5) and
+//!   leaves any session as it is;
+//! - RetrieveNotificationsList serves the pending notifications signed (the install
+//!   result as recorded, the others signed when asked); a sequence number that is not
+//!   pending answers `noResultAvailable` (1), an empty list when nothing else matches.
 
+mod install;
+pub mod load;
 pub mod session;
 pub mod verify;
 
 use super::Euicc;
+use crate::state::notification::Notification;
 use apdu::sgp22::es10b::{
     signed_data, AuthenticateErrorCode, AuthenticateResponseOk, AuthenticateServerRequest,
     AuthenticateServerResponse, CancelSessionError, CancelSessionRequest, CancelSessionResponse,
-    DownloadErrorCode, Encoded, Es10bRequest, EuiccSigned1, EuiccSigned2, PrepareDownloadRequest,
-    PrepareDownloadResponse, PrepareDownloadResponseOk, RetrieveNotificationsError,
+    DownloadErrorCode, Encoded, Es10bRequest, EuiccCancelSessionSigned, EuiccSigned1, EuiccSigned2,
+    OtherSignedNotification, PendingNotification, PrepareDownloadRequest, PrepareDownloadResponse,
+    PrepareDownloadResponseOk, ProfileInstallationResult, RetrieveNotificationsError,
     RetrieveNotificationsListRequest, RetrieveNotificationsListResponse, SearchCriteria,
 };
 use apdu::sgp22::pki::PrivateKey;
@@ -77,7 +82,8 @@ impl Euicc {
             Some(_) => {}
         }
         let pki = &self.state.pki;
-        verify::authenticate_server(req, &pki.trusted_ci_certs(), &pki.signing_ci_skis())?;
+        let dp_auth =
+            verify::authenticate_server(req, &pki.trusted_ci_certs(), &pki.signing_ci_skis())?;
         let chain = pki
             .chain_for_ci(&req.ci_pkid)
             .ok_or(AuthenticateErrorCode::CiPkUnknown)?;
@@ -99,9 +105,12 @@ impl Euicc {
         .encode();
         self.vol.download = DownloadSession::Authenticated {
             transaction_id: signed.transaction_id.clone(),
-            // The SM-DP+ OID of CERT.DPauth is not read yet (CancelSession and the PIR
-            // carry it).
-            smdp_oid: Vec::new(),
+            // §5.7.13: the SM-DP+ OID (CERT.DPauth's SAN registeredID), which
+            // CancelSession and ProfileInstallationResult carry; empty if it has none.
+            smdp_oid: dp_auth
+                .first_subject_alt_registered_id()
+                .unwrap_or_default(),
+            server_address: signed.server_address.clone(),
             euicc_signature1: signature,
             ci_pkid: req.ci_pkid.clone(),
         };
@@ -143,6 +152,7 @@ impl Euicc {
         let DownloadSession::Authenticated {
             transaction_id,
             smdp_oid,
+            server_address,
             euicc_signature1,
             ci_pkid,
         } = session
@@ -154,13 +164,18 @@ impl Euicc {
             let kept = DownloadSession::Authenticated {
                 transaction_id,
                 smdp_oid,
+                server_address,
                 euicc_signature1,
                 ci_pkid,
             };
             return Err((DownloadErrorCode::InvalidTransactionId, kept));
         }
         let pki = &self.state.pki;
-        verify::prepare_download(req, &pki.trusted_ci_certs(), &euicc_signature1)
+        let dp_pb = verify::prepare_download(req, &pki.trusted_ci_certs(), &euicc_signature1)
+            .and_then(|c| {
+                c.public_key()
+                    .map_err(|_| DownloadErrorCode::UnsupportedCurve)
+            })
             .map_err(|c| (c, DownloadSession::Idle))?;
         let chain = pki
             .chain_for_ci(&ci_pkid)
@@ -186,8 +201,10 @@ impl Euicc {
         let next = DownloadSession::Prepared {
             transaction_id,
             smdp_oid,
+            server_address,
             ci_pkid,
             otsk,
+            dp_pb,
         };
         Ok((answer, next))
     }
@@ -198,9 +215,28 @@ impl Euicc {
         if !ours {
             return CancelSessionResponse::Error(CancelSessionError::InvalidTransactionId).encode();
         }
-        self.vol.download = DownloadSession::Idle;
-        // euiccCancelSessionSigned needs the eUICC key.
-        CancelSessionResponse::Error(CancelSessionError::UndefinedError).encode()
+        let session = std::mem::take(&mut self.vol.download);
+        let (smdp_oid, ci_pkid) = match &session {
+            DownloadSession::Authenticated {
+                smdp_oid, ci_pkid, ..
+            }
+            | DownloadSession::Prepared {
+                smdp_oid, ci_pkid, ..
+            } => (smdp_oid.clone(), ci_pkid.clone()),
+            DownloadSession::Loading(l) => (l.smdp_oid.clone(), l.ci_pkid.clone()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        let Some(chain) = self.state.pki.chain_for_ci(&ci_pkid) else {
+            return CancelSessionResponse::Error(CancelSessionError::UndefinedError).encode();
+        };
+        // euiccCancelSessionSignature over the EuiccCancelSessionSigned TLV (§5.7.12).
+        let signed = Encoded::new(EuiccCancelSessionSigned {
+            transaction_id: req.transaction_id.clone(),
+            smdp_oid,
+            reason: req.reason,
+        });
+        let signature = chain.euicc_key.sign(signed.der()).to_vec();
+        CancelSessionResponse::Ok { signed, signature }.encode()
     }
 
     /// ES10b.RetrieveNotificationsList (SGP.22 §5.7.11).
@@ -214,15 +250,39 @@ impl Euicc {
                 Some(SearchCriteria::SeqNumber(s)) => n.seq == s,
                 Some(SearchCriteria::Operation(bits)) => bits & n.event.bit() != 0,
             });
-        let count = matching.count();
-        let error = match (req.search, count) {
-            (Some(SearchCriteria::SeqNumber(_)), 0) => {
-                RetrieveNotificationsError::NoResultAvailable
+        let list: Option<Vec<PendingNotification>> =
+            matching.map(|n| self.pending_notification(n)).collect();
+        let answer = match (req.search, list) {
+            (Some(SearchCriteria::SeqNumber(_)), Some(l)) if l.is_empty() => {
+                RetrieveNotificationsListResponse::Error(
+                    RetrieveNotificationsError::NoResultAvailable,
+                )
             }
-            (_, 0) => return RetrieveNotificationsListResponse::List(Vec::new()).encode(),
-            // Signing the notifications needs the eUICC key.
-            _ => RetrieveNotificationsError::UndefinedError,
+            (_, Some(l)) => RetrieveNotificationsListResponse::List(l),
+            (_, None) => {
+                RetrieveNotificationsListResponse::Error(RetrieveNotificationsError::UndefinedError)
+            }
         };
-        RetrieveNotificationsListResponse::Error(error).encode()
+        answer.encode()
+    }
+
+    /// A pending notification as §5.7.11 answers it: the install result as signed when
+    /// the profile was installed; the others (otherSignedNotification) signed now over
+    /// their NotificationMetadata TLV with the card's first eUICC key, with its
+    /// certificates. `None`: a stored result that does not decode, or no key.
+    fn pending_notification(&self, n: &Notification) -> Option<PendingNotification> {
+        if let Some(signed) = &n.signed {
+            return ProfileInstallationResult::decode(signed)
+                .ok()
+                .map(PendingNotification::InstallResult);
+        }
+        let chain = self.state.pki.chains.first()?;
+        let tbs = Encoded::new(n.metadata());
+        Some(PendingNotification::Other(OtherSignedNotification {
+            signature: chain.euicc_key.sign(tbs.der()).to_vec(),
+            tbs,
+            euicc_certificate: chain.euicc_cert_der.clone(),
+            eum_certificate: chain.eum_cert_der.clone(),
+        }))
     }
 }

@@ -4,8 +4,13 @@
 //! AuthenticateServer replaces the running one, so an interrupted download leaves
 //! nothing behind).
 
+use apdu::sgp22::bpp::BppLoader;
+use apdu::sgp22::es10b::StoreMetadata;
+use apdu::sgp22::pki::{PrivateKey, PublicKey};
+use zeroize::Zeroizing;
+
 /// Where the running download is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub enum DownloadSession {
     /// No session.
     #[default]
@@ -18,6 +23,8 @@ pub enum DownloadSession {
     Authenticated {
         transaction_id: Vec<u8>,
         smdp_oid: Vec<u8>,
+        /// serverAddress of serverSigned1: where the install notification goes.
+        server_address: String,
         euicc_signature1: Vec<u8>,
         /// euiccCiPKIdToBeUsed: the chain the card signs this session with.
         ci_pkid: Vec<u8>,
@@ -27,9 +34,34 @@ pub enum DownloadSession {
     Prepared {
         transaction_id: Vec<u8>,
         smdp_oid: Vec<u8>,
+        server_address: String,
         ci_pkid: Vec<u8>,
-        otsk: apdu::sgp22::pki::PrivateKey,
+        otsk: PrivateKey,
+        /// PK.DPpb.ECDSA of CERT.DPpb: smdpSign of InitialiseSecureChannel (§5.5.2).
+        dp_pb: PublicKey,
     },
+    /// LoadBoundProfilePackage under way (§5.7.6, after the BF36 header).
+    Loading(Box<Load>),
+}
+
+/// A LoadBoundProfilePackage in progress: the session's identity, the BPP reader, and
+/// what the segments brought so far (nothing of it is installed before the last `86`).
+#[derive(Debug)]
+pub struct Load {
+    pub transaction_id: Vec<u8>,
+    pub smdp_oid: Vec<u8>,
+    pub server_address: String,
+    pub ci_pkid: Vec<u8>,
+    /// otSK.EUICC.ECKA, until InitialiseSecureChannel has used it (then dropped,
+    /// zeroized).
+    pub otsk: Option<PrivateKey>,
+    pub dp_pb: PublicKey,
+    pub loader: BppLoader,
+    /// The `88` segments' data so far (StoreMetadataRequest, BF25).
+    pub metadata_bytes: Vec<u8>,
+    pub metadata: Option<StoreMetadata>,
+    /// The profile package so far (the `86` segments decrypted): holds Ki / OPc.
+    pub upp: Zeroizing<Vec<u8>>,
 }
 
 impl DownloadSession {
@@ -50,6 +82,7 @@ impl DownloadSession {
         match self {
             DownloadSession::Authenticated { transaction_id, .. }
             | DownloadSession::Prepared { transaction_id, .. } => Some(transaction_id),
+            DownloadSession::Loading(l) => Some(&l.transaction_id),
             _ => None,
         }
     }
@@ -64,10 +97,11 @@ mod tests {
         let mut s = DownloadSession::Challenged { challenge: [7; 16] };
         assert_eq!(s.take_challenge(), Some([7; 16]));
         assert_eq!(s.take_challenge(), None);
-        assert_eq!(s, DownloadSession::Idle);
+        assert!(matches!(s, DownloadSession::Idle));
         let mut a = DownloadSession::Authenticated {
             transaction_id: vec![1],
             smdp_oid: vec![],
+            server_address: String::new(),
             euicc_signature1: vec![],
             ci_pkid: vec![],
         };

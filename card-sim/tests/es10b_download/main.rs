@@ -2,9 +2,12 @@
 //! SM-DP+ with a test PKI from `apdu::sgp22::pki::gen` (CI, EUM, eUICC, DPauth, DPpb)
 //! installed as the card's PKI: signatures both ways over the bytes SGP.22 §5.7.13 /
 //! §5.7.14 name, and the refusals (wrong CI, wrong role, bad signatures, wrong
-//! transactionId, a second session in the middle).
+//! transactionId, a second session in the middle). The LoadBoundProfilePackage that
+//! follows, the installation and its notification are in [`load`].
 
+#[path = "../common/mod.rs"]
 mod common;
+mod load;
 use apdu::sgp22::es10::{ChallengeResponse, Es10Request};
 use apdu::sgp22::es10b::{
     signed_data, AuthenticateErrorCode, AuthenticateServerRequest, AuthenticateServerResponse,
