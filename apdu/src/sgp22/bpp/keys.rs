@@ -9,7 +9,6 @@
 //! interoperates with commercial eUICCs). Every secret here is zeroized on drop and
 //! redacted in `Debug`.
 
-use super::structure::ControlRefTemplate;
 use super::{BppCommandId, BppError, ErrorReason};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -17,6 +16,25 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 /// The only key type and length SGP.22 v2.x allows in the CRT: AES ('88'), 16 bytes.
 pub const KEY_TYPE_AES: u8 = 0x88;
 pub const KEY_LEN: u8 = 16;
+
+/// controlRefTemplate (A6): key type ('88' AES), key length (16), host ID (1..16 bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlRefTemplate {
+    pub key_type: u8,
+    pub key_len: u8,
+    pub host_id: Vec<u8>,
+}
+
+impl ControlRefTemplate {
+    /// The CRT SGP.22 v2.x requires: AES-128 with this host ID.
+    pub fn aes128(host_id: &[u8]) -> Self {
+        ControlRefTemplate {
+            key_type: KEY_TYPE_AES,
+            key_len: 16,
+            host_id: host_id.to_vec(),
+        }
+    }
+}
 
 /// Three AES-128 keys of one SCP03t key set: the initial MAC chaining value, S-ENC and
 /// S-MAC (or, after ReplaceSessionKeys, PPK-ENC and PPK-CMAC with their initial MCV).

@@ -15,10 +15,11 @@ pub mod loader;
 pub mod scp03t;
 pub mod structure;
 
+pub use keys::ControlRefTemplate;
 pub use keys::SessionKeys;
 pub use loader::{BppEvent, BppLoader};
 pub use scp03t::Scp03t;
-pub use structure::{split_segments, BppBuilder, ControlRefTemplate, InitialiseSecureChannel};
+pub use structure::{split_segments, BppBuilder, InitialiseSecureChannel};
 
 /// `BppCommandId` and `ErrorReason` of ProfileInstallationResult's ErrorResult (SGP.22
 /// v2.x §5.7.6): one declaration, in [`crate::sgp22::es10b`] (unknown values kept as

@@ -14,7 +14,7 @@
 //! whole A0; the A1 tag and length, then each 88; the whole A2 if present; the A3 tag and
 //! length, then each 86. The SM side's [`BppBuilder`] writes a BF36.
 
-use super::keys::{SessionKeys, KEY_TYPE_AES};
+use super::keys::{ControlRefTemplate, SessionKeys, KEY_TYPE_AES};
 use super::scp03t::{Scp03t, MAX_ENC_PLAINTEXT, MAX_MAC_PLAINTEXT};
 use super::{BppCommandId, BppError, ErrorReason};
 use crate::error::{Error, Result};
@@ -23,25 +23,6 @@ use zeroize::Zeroizing;
 
 /// remoteOpId installBoundProfilePackage(1), the only value SGP.22 v2.x defines.
 pub const REMOTE_OP_INSTALL_BPP: u8 = 1;
-
-/// controlRefTemplate (A6): key type ('88' AES), key length (16), host ID (1..16 bytes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ControlRefTemplate {
-    pub key_type: u8,
-    pub key_len: u8,
-    pub host_id: Vec<u8>,
-}
-
-impl ControlRefTemplate {
-    /// The CRT SGP.22 v2.x requires: AES-128 with this host ID.
-    pub fn aes128(host_id: &[u8]) -> Self {
-        ControlRefTemplate {
-            key_type: KEY_TYPE_AES,
-            key_len: 16,
-            host_id: host_id.to_vec(),
-        }
-    }
-}
 
 /// InitialiseSecureChannelRequest (BF23, SGP.22 §5.5.2 / §5.7.6).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! `serverSignature1` covers the `serverSigned1` TLV; `euiccSignature1` covers the
 //! `euiccSigned1` TLV.
 
-use super::{
+use super::common::{
     capped, certificate, der, int_child, int_tlv, nth_child, req_child, req_cons, transaction_id,
     wrap, AuthenticateErrorCode, Encoded, ToDer, MAX_SIGNATURE,
 };

@@ -6,7 +6,7 @@
 //! IDENTIFIER, reason [2] }` (no component tagged: automatic tags `80`, `81`, `82`); the
 //! signature covers its TLV.
 
-use super::{
+use super::common::{
     capped, der, int_child, int_tlv, req_cons, transaction_id, wrap, CancelSessionError,
     CancelSessionReason, Encoded, ToDer, MAX_SIGNATURE,
 };

@@ -5,7 +5,7 @@
 //! euiccSignature1`; `euiccSignature2` covers `euiccSigned2 || smdpSignature2`
 //! (see [`super::signed_data`]).
 
-use super::{
+use super::common::{
     capped, certificate, der, int_child, int_tlv, nth_child, req_cons, transaction_id, wrap,
     DownloadErrorCode, Encoded, ToDer, MAX_OTPK, MAX_SIGNATURE,
 };

@@ -14,7 +14,7 @@
 //! `euiccSignPIR` covers the `profileInstallationResultData` TLV (osmo-smdpp verifies
 //! exactly that).
 
-use super::{
+use super::common::{
     capped, der, int_child, int_tlv, req_cons, transaction_id, wrap, BppCommandId, Encoded,
     ErrorReason, ToDer, MAX_SIGNATURE,
 };

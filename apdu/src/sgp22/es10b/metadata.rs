@@ -18,7 +18,7 @@
 //! Icons and PPRs are read past (not kept). Caps: the lengths of the ASN.1 module, at
 //! most [`MAX_NOTIFICATION_CONFIGS`] notification entries.
 
-use super::der;
+use super::common::der;
 use crate::error::{Error, Result};
 use crate::iso7816::tlv::{self, cons, prim, Tlv};
 use crate::sgp22::es10::{der as d, Iccid, ProfileClass};

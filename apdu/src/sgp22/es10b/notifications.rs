@@ -15,10 +15,11 @@
 //!     euiccCertificate Certificate, eumCertificate Certificate } }
 //! ```
 
-use super::{
+use super::common::{
     capped, certificate, der, int_child, int_tlv, nth_child, req_cons, wrap, Encoded,
-    ProfileInstallationResult, RetrieveNotificationsError, ToDer, MAX_SIGNATURE,
+    RetrieveNotificationsError, ToDer, MAX_SIGNATURE,
 };
+use super::install_result::ProfileInstallationResult;
 use crate::error::{Error, Result};
 use crate::iso7816::tlv::{self, cons, prim, ConsTag, PrimTag, Tlv};
 use crate::sgp22::es10::{der as d, NotificationMetadata};
