@@ -318,3 +318,22 @@ pub(crate) fn wrap(tag: crate::iso7816::tlv::ConsTag, parts: &[&[u8]]) -> Vec<u8
 pub(crate) fn der(t: &Tlv) -> Vec<u8> {
     tlv::encode(t)
 }
+
+/// The error form of the AuthenticateServer and PrepareDownload answers:
+/// `A1 { 80 transactionId, 02 errorCode }` (SGP.22 §5.7.13 authenticateResponseError,
+/// §5.7.14 downloadResponseError).
+pub(crate) fn encode_error_result(transaction_id: &[u8], code: u8) -> Vec<u8> {
+    der(&tlv::cons::<0xA1>(vec![
+        tlv::prim::<0x80>(transaction_id.to_vec()),
+        int_tlv(tlv::PrimTag::of(0x02), code),
+    ]))
+}
+
+/// Reads that error form when the answer `t` holds one: (transactionId, errorCode).
+pub(crate) fn decode_error_result(t: &Tlv) -> Result<Option<(Vec<u8>, u8)>> {
+    let Some(e) = tlv::child(t, 0xA1) else {
+        return Ok(None);
+    };
+    let id = transaction_id(0x80, crate::sgp22::es10::der::req(e, 0x80)?)?;
+    Ok(Some((id, int_child(e, 0x02)?)))
+}

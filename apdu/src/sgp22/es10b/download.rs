@@ -6,11 +6,11 @@
 //! (see [`super::signed_data`]).
 
 use super::common::{
-    capped, certificate, der, int_child, int_tlv, nth_child, req_cons, transaction_id, wrap,
-    DownloadErrorCode, Encoded, ToDer, MAX_OTPK, MAX_SIGNATURE,
+    capped, certificate, decode_error_result, der, encode_error_result, nth_child, req_cons,
+    transaction_id, wrap, DownloadErrorCode, Encoded, ToDer, MAX_OTPK, MAX_SIGNATURE,
 };
 use crate::error::Result;
-use crate::iso7816::tlv::{self, cons, prim, ConsTag, PrimTag, Tlv};
+use crate::iso7816::tlv::{self, cons, prim, ConsTag, Tlv};
 use crate::sgp22::es10::der as d;
 
 const OUTER: ConsTag = ConsTag::of(super::tags::PREPARE_DOWNLOAD);
@@ -159,20 +159,17 @@ impl PrepareDownloadResponse {
             PrepareDownloadResponse::Error {
                 transaction_id,
                 code,
-            } => der(&cons::<0xA1>(vec![
-                prim::<0x80>(transaction_id.clone()),
-                int_tlv(PrimTag::of(0x02), u8::from(*code)),
-            ])),
+            } => encode_error_result(transaction_id, u8::from(*code)),
         };
         wrap(OUTER, &[&inner])
     }
 
     pub fn decode(b: &[u8]) -> Result<Self> {
         let t = tlv::parse_expect(b, OUTER.num())?;
-        if let Some(e) = tlv::child(&t, 0xA1) {
+        if let Some((transaction_id, code)) = decode_error_result(&t)? {
             return Ok(PrepareDownloadResponse::Error {
-                transaction_id: transaction_id(0x80, d::req(e, 0x80)?)?,
-                code: int_child(e, 0x02)?.into(),
+                transaction_id,
+                code: code.into(),
             });
         }
         let ok = req_cons(&t, 0xA0)?;
