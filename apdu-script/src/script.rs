@@ -108,4 +108,39 @@ impl Script {
         }
         names
     }
+    /// True when the script names its reader (`#! reader`) before it touches a card
+    /// (a command, reset or power directive), or never touches one: a player need not
+    /// choose a reader for it beforehand.
+    pub fn names_its_reader_first(&self) -> bool {
+        for item in &self.items {
+            match item.kind {
+                ItemKind::Reader(_) => return true,
+                ItemKind::Command { .. }
+                | ItemKind::Reset(_)
+                | ItemKind::PowerOff
+                | ItemKind::PowerOn => return false,
+                ItemKind::Comment(_)
+                | ItemKind::Channel(_)
+                | ItemKind::Pause(_)
+                | ItemKind::AutoGetResponse(_)
+                | ItemKind::Exit => {}
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod reader_first_tests {
+    use super::Script;
+
+    #[test]
+    fn a_reader_directive_before_any_command_names_the_reader() {
+        let first = |t: &str| Script::parse("t", t).unwrap().names_its_reader_first();
+        assert!(first("# c\n#! pause 1\n#! reader 1\n00A4000000\n"));
+        assert!(first("# nothing to send\n"));
+        assert!(!first("00A4000000\n#! reader 1\n"));
+        assert!(!first("reset\n#! reader 1\n"));
+        assert!(!first("#! power off\n#! reader 1\n"));
+    }
 }

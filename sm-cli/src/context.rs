@@ -36,12 +36,26 @@ pub struct Global {
     #[arg(long, global = true, default_value_t = DEFAULT_BLOCK_SIZE,
           value_parser = clap::value_parser!(u16).range(6..=255))]
     pub block_size: u16,
-    /// The SM database (SQLite) [default: <data dir>/veuicc/sm.sqlite3]
-    #[arg(long, global = true, env = "SM_CLI_DB", value_name = "PATH")]
+    /// The SM database (SQLite) [env: SM_CLI_DB] [default: <data dir>/veuicc/sm.sqlite3]
+    // Not clap's `env =`: an argument clap takes from the environment counts as given,
+    // and every usage line in every subcommand then shows `--sm-db <PATH>`.
+    #[arg(long, global = true, value_name = "PATH")]
     pub sm_db: Option<std::path::PathBuf>,
     /// Write this command's APDU exchanges to FILE as a replayable script (secrets masked)
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
+}
+
+impl Global {
+    /// The SM database path: `--sm-db`, else a non-empty `SM_CLI_DB`, else none (the
+    /// default location).
+    pub fn sm_db(&self) -> Option<std::path::PathBuf> {
+        self.sm_db.clone().or_else(|| {
+            std::env::var_os("SM_CLI_DB")
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+        })
+    }
 }
 
 /// What a command runs with.

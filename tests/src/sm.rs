@@ -126,6 +126,10 @@ impl Sm {
 
     /// `sm-cli --json sm list`, parsed; `Err` with the run when it fails.
     pub fn list(&self) -> Result<Vec<Record>, String> {
+        if !self.db.exists() {
+            // `sm list` never creates a store; none yet is no records.
+            return Ok(Vec::new());
+        }
         let run = self.run(&["--json", "sm", "list"], None);
         if run.code != Some(0) {
             return Err(format!("sm list failed: {run}"));

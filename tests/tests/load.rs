@@ -108,6 +108,11 @@ fn parallel_cards_one_sm_store_no_lost_updates() {
         std::thread::spawn(move || {
             let mut runs = Vec::new();
             while !done.load(Ordering::Relaxed) {
+                // `sm list` never creates a store: read once the first provision made it.
+                if !sm.db.exists() {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
                 let list = sm.run(&["--json", "sm", "list"], None);
                 let ops: Vec<String> =
                     serde_json::from_str::<serde_json::Value>(list.stdout.trim())

@@ -81,7 +81,7 @@ fn usage_errors_read_on_one_line() {
     let e = Cli::try_parse_from(["sm-cli", "profiles", "enable"]).unwrap_err();
     assert_eq!(
         usage_message(&e),
-        "the following required arguments were not provided: <ICCID>"
+        "the following required arguments were not provided: <ICCID|--aid <HEX>>"
     );
 }
 
@@ -102,4 +102,27 @@ fn subcommand_words_without_arguments() {
     assert!(matches!(p.cli.command, Cmd::Script(_)));
     assert_eq!(parse_from(["sm-cli", "sync"]).unwrap().words, "sync");
     assert!(parse_from(["sm-cli", "nonsense"]).is_err());
+}
+
+#[test]
+fn usage_lines_say_a_profile_is_required_and_not_the_environment() {
+    let e = Cli::try_parse_from(["sm-cli", "profiles", "enable"]).unwrap_err();
+    let text = e.render().to_string();
+    assert!(
+        text.contains("Usage: sm-cli profiles enable <ICCID|--aid <HEX>>"),
+        "{text}"
+    );
+    // SM_CLI_DB is read by `Global::sm_db`, not by clap: a usage line never shows it
+    // as given (clap lists arguments taken from the environment as used).
+    let mut help = Vec::new();
+    let mut cli = Cli::command();
+    cli.build();
+    cli.find_subcommand_mut("profiles")
+        .and_then(|p| p.find_subcommand_mut("enable"))
+        .unwrap()
+        .write_long_help(&mut help)
+        .unwrap();
+    let help = String::from_utf8(help).unwrap();
+    assert!(help.contains("[env: SM_CLI_DB]"), "{help}");
+    assert!(!text.contains("--sm-db"), "{text}");
 }

@@ -52,13 +52,26 @@ impl KdfChoice {
     }
 }
 
-/// Opens the SM store at `--sm-db` or the default path.
+/// Opens the SM store at `--sm-db` (or `SM_CLI_DB`) or the default path. The flows
+/// create it (and the default location's directory) when it is not there yet; a given
+/// path's directory must exist.
 pub fn open_store(app: &App) -> Result<Store, CliError> {
-    let store = match &app.global.sm_db {
+    let store = match app.global.sm_db() {
         Some(p) => Store::open(p),
         None => Store::open_default(),
     };
     store.map_err(|e| CliError::Sm(SmError::from(e)))
+}
+
+/// Opens the SM store for a command that only reads it or changes records that must be
+/// there (`sm list | show | audit | unlock`): a missing store is an error naming its
+/// path, never a new empty one.
+pub fn open_existing_store(app: &App) -> Result<Store, CliError> {
+    let path = match app.global.sm_db() {
+        Some(p) => p,
+        None => Store::default_path().map_err(|e| CliError::Sm(SmError::from(e)))?,
+    };
+    Store::open_existing(path).map_err(|e| CliError::Sm(SmError::from(e)))
 }
 
 /// The answers of the terminal: options, parameters read ahead (before the card is

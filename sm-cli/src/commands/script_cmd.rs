@@ -7,7 +7,8 @@
 //!
 //! Exit status (decided here, after the report is printed, and returned to `main`):
 //! 0 every line passed, [`Exit::ScriptFailed`] a check failed or a line could not be
-//! carried out, [`Exit::ScriptParse`] a file did not parse (`file:line:col: message`).
+//! carried out, [`Exit::ScriptParse`] a file did not parse (`file:line:col: message`);
+//! a file that cannot be read at all is a usage error (exit 2) naming it.
 //! A card that cannot be reached at all ends with the usual codes (3 pcscd, 4-7 reader
 //! and card).
 
@@ -78,21 +79,32 @@ pub fn parse_vars(args: &[String]) -> Result<Vars, CliError> {
     Ok(vars)
 }
 
+/// Why a script file could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file cannot be read (missing, a directory, no permission): a usage error
+    /// (exit 2) that names the path, as for any other file argument.
+    Unreadable(CliError),
+    /// The file does not parse (`file:line:col: message`, exit 61).
+    Parse(ParseError),
+}
+
 /// Reads and parses one file; the name in errors is the path as given.
-pub fn load(path: &Path) -> Result<Script, ParseError> {
+pub fn load(path: &Path) -> Result<Script, LoadError> {
     let name = path.display().to_string();
     let mut bytes = Vec::new();
     let read = std::fs::File::open(path)
         .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes));
     if let Err(e) = read {
-        return Err(ParseError::new(
-            &name,
-            0,
-            0,
-            format!("cannot read the file: {e}"),
-        ));
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => e.to_string(),
+        };
+        return Err(LoadError::Unreadable(CliError::Usage(format!(
+            "cannot read the script {name}: {why}"
+        ))));
     }
-    Script::parse_bytes(&name, &bytes)
+    Script::parse_bytes(&name, &bytes).map_err(LoadError::Parse)
 }
 
 /// Reports parse errors (all of them).
@@ -123,7 +135,8 @@ fn run_files(app: &App, args: RunArgs) -> Result<Exit, CliError> {
     for path in &args.files {
         match load(path) {
             Ok(s) => scripts.push((path.display().to_string(), s)),
-            Err(e) => errors.push(e),
+            Err(LoadError::Parse(e)) => errors.push(e),
+            Err(LoadError::Unreadable(e)) => return Err(e),
         }
     }
     if !errors.is_empty() {
@@ -137,7 +150,10 @@ fn run_files(app: &App, args: RunArgs) -> Result<Exit, CliError> {
         }
     }
 
-    let mut card = PcscCard::open(app)?;
+    let first_names_reader = scripts
+        .first()
+        .is_none_or(|(_, s)| s.names_its_reader_first());
+    let mut card = PcscCard::open(app, !first_names_reader)?;
     let opts = Options {
         keep_going: args.keep_going,
     };
@@ -156,7 +172,7 @@ fn run_files(app: &App, args: RunArgs) -> Result<Exit, CliError> {
             continue;
         }
         if i > 0 {
-            card.begin_file()?;
+            card.begin_file(script.names_its_reader_first())?;
         }
         let report = engine::replay_file(&mut card, name, script, vars.clone(), opts, &mut print);
         stopped = report.result == FileResult::Failed && !args.keep_going;
@@ -197,12 +213,28 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_files_are_parse_errors_with_the_path() {
-        let e = load(Path::new("/nonexistent/x.apdu")).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("/nonexistent/x.apdu:0:0: cannot read"),
-            "{e}"
+    fn unreadable_files_are_usage_errors_with_the_path() {
+        let Err(LoadError::Unreadable(e)) = load(Path::new("/nonexistent/x.apdu")) else {
+            panic!("a missing file loaded or parsed");
+        };
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "cannot read the script /nonexistent/x.apdu: no such file"
         );
+        let dir = std::env::temp_dir();
+        assert!(matches!(load(&dir), Err(LoadError::Unreadable(_))));
+    }
+
+    #[test]
+    fn files_that_do_not_parse_are_parse_errors() {
+        let path = std::env::temp_dir().join(format!("sm-cli-bad-{}.apdu", std::process::id()));
+        std::fs::write(&path, "00A4 0400 zz\n").unwrap();
+        let r = load(&path);
+        std::fs::remove_file(&path).unwrap();
+        let Err(LoadError::Parse(e)) = r else {
+            panic!("a malformed script loaded");
+        };
+        assert!(e.to_string().contains(":1:"), "{e}");
     }
 }

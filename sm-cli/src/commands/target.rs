@@ -6,11 +6,12 @@ use crate::errors::CliError;
 use apdu::sgp22::es10::{Iccid, ProfileRef};
 use clap::Args;
 
-/// A profile named by ICCID or AID.
+/// A profile named by ICCID or AID: exactly one of them (the usage line says
+/// `<ICCID|--aid <HEX>>`).
 #[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
 pub struct Target {
     /// The profile's ICCID (18-20 digits)
-    #[arg(required_unless_present = "aid", conflicts_with = "aid")]
     pub iccid: Option<String>,
     /// Choose the profile by its AID (hex) instead of its ICCID
     #[arg(long, value_name = "HEX")]

@@ -8,7 +8,8 @@
 //! - `#! reader N` / `#! reader "text"`: reader N of pcscd's list (from 0), or the first
 //!   whose name contains `text` (case-sensitive), connected like every sm-cli command.
 //!
-//! Each file starts on the reader chosen with `-r` (or the only card), powered.
+//! Each file starts on the reader chosen with `-r` (or the only card), powered; a file
+//! that names its reader before it touches the card needs no `-r`.
 
 use crate::context::App;
 use crate::errors::CliError;
@@ -19,34 +20,51 @@ use apdu_script::{ReaderRef, ResetKind};
 /// The card a script talks to (module docs).
 pub struct PcscCard<'a> {
     app: &'a App,
-    /// The reader `-r` chose at the start (exact name).
-    default_reader: String,
-    /// The current reader (exact name).
-    reader: String,
-    /// `None` while powered off.
+    /// The reader `-r` chose (exact name), once a file needed it.
+    default_reader: Option<String>,
+    /// The current reader (exact name); `None` before the first file that needs the
+    /// default reader has touched the card.
+    reader: Option<String>,
+    /// `None` while powered off or not yet connected.
     session: Option<Session>,
+    /// Powered off by `#! power off`.
+    off: bool,
 }
 
 impl<'a> PcscCard<'a> {
-    /// Connects to the reader chosen with `-r` (or the only card), as every command does.
-    pub fn open(app: &'a App) -> Result<PcscCard<'a>, CliError> {
-        let session = app.connect()?;
-        let reader = session.reader().to_string();
-        Ok(PcscCard {
+    /// The card for a run. With `default_needed` (the first file does not name its
+    /// reader before it touches the card) it connects at once to the reader chosen with
+    /// `-r` (or the only card), as every command does, so an unreachable card ends the
+    /// run with the usual exit codes before anything is sent. Without it, a run whose
+    /// scripts name their readers needs no `-r`.
+    pub fn open(app: &'a App, default_needed: bool) -> Result<PcscCard<'a>, CliError> {
+        let mut card = PcscCard {
             app,
-            default_reader: reader.clone(),
-            reader,
-            session: Some(session),
-        })
+            default_reader: None,
+            reader: None,
+            session: None,
+            off: false,
+        };
+        if default_needed {
+            card.connect_default()?;
+        }
+        Ok(card)
     }
 
-    /// Back to the default reader, powered (called before each file after the first).
-    pub fn begin_file(&mut self) -> Result<(), CliError> {
-        if self.session.is_some() && self.reader == self.default_reader {
+    /// Before each file after the first: back to the default reader, powered; when the
+    /// file names its own reader first (`names_reader_first`), only powered.
+    pub fn begin_file(&mut self, names_reader_first: bool) -> Result<(), CliError> {
+        if names_reader_first {
+            self.off = false;
             return Ok(());
         }
-        let name = self.default_reader.clone();
-        self.connect_to(&name)
+        match &self.default_reader {
+            Some(d) if self.session.is_some() && self.reader.as_ref() == Some(d) => {
+                self.off = false;
+                Ok(())
+            }
+            _ => self.connect_default(),
+        }
     }
 
     /// Disconnects, leaving the card powered and as it is.
@@ -57,6 +75,23 @@ impl<'a> PcscCard<'a> {
         }
     }
 
+    /// Connects to the reader `-r` names (chosen once, then by its exact name).
+    fn connect_default(&mut self) -> Result<(), CliError> {
+        if let Some(name) = self.default_reader.clone() {
+            return self.connect_to(&name);
+        }
+        if let Some(old) = self.session.take() {
+            old.close()?;
+        }
+        let session = self.app.connect()?;
+        let name = session.reader().to_string();
+        self.default_reader = Some(name.clone());
+        self.reader = Some(name);
+        self.session = Some(session);
+        self.off = false;
+        Ok(())
+    }
+
     /// Connects to the reader of this exact name (the selection rules of `-r` prefer an
     /// exact name), replacing the current session.
     fn connect_to(&mut self, name: &str) -> Result<(), CliError> {
@@ -64,18 +99,30 @@ impl<'a> PcscCard<'a> {
             old.close()?;
         }
         let session = self.app.connect_to(Some(name))?;
-        self.reader = session.reader().to_string();
+        self.reader = Some(session.reader().to_string());
         self.session = Some(session);
+        self.off = false;
         Ok(())
     }
 
+    /// The session, connecting to the current (or default) reader first if nothing
+    /// has yet; an error while powered off.
     fn session(&mut self) -> Result<&mut Session, CliError> {
-        let reader = &self.reader;
-        self.session.as_mut().ok_or_else(|| {
-            CliError::Usage(format!(
+        if self.off {
+            let reader = self.reader.as_deref().unwrap_or("the reader");
+            return Err(CliError::Usage(format!(
                 "the card in '{reader}' is powered off ('#! power off'); '#! power on' first"
-            ))
-        })
+            )));
+        }
+        if self.session.is_none() {
+            match self.reader.clone() {
+                Some(name) => self.connect_to(&name)?,
+                None => self.connect_default()?,
+            }
+        }
+        self.session
+            .as_mut()
+            .ok_or_else(|| CliError::Usage("no card connected".into()))
     }
 }
 
@@ -103,18 +150,23 @@ impl ScriptCard for PcscCard<'_> {
     }
 
     fn power_off(&mut self) -> Result<(), CliError> {
+        if self.off {
+            return Ok(()); // already off
+        }
+        self.session()?;
+        self.off = true;
         match self.session.take() {
             Some(s) => s.power_off(),
-            None => Ok(()), // already off
+            None => Ok(()),
         }
     }
 
     fn power_on(&mut self) -> Result<(), CliError> {
-        if self.session.is_some() {
+        if !self.off && self.session.is_some() {
             return Ok(()); // already on
         }
-        let name = self.reader.clone();
-        self.connect_to(&name)
+        self.off = false;
+        self.session().map(|_| ())
     }
 
     fn use_reader(&mut self, r: &ReaderRef) -> Result<String, CliError> {
@@ -124,7 +176,7 @@ impl ScriptCard for PcscCard<'_> {
             .map(|i| i.name)
             .collect();
         let name = find_reader(&names, r)?;
-        if name != self.reader || self.session.is_none() {
+        if self.reader.as_ref() != Some(&name) || self.session.is_none() || self.off {
             self.connect_to(&name)?;
         }
         Ok(name)

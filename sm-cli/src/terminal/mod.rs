@@ -26,6 +26,7 @@ pub mod prompt;
 pub mod reply;
 pub mod session;
 pub mod timing;
+pub mod tty;
 
 #[cfg(test)]
 mod tests;

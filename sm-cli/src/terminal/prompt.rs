@@ -1,17 +1,18 @@
 //! The terminal's keypad (spec A.3, B.2, B.5, C.2: the user types the OP ID and the
 //! key-generation parameter): prompts on the controlling terminal, `/dev/tty`, so they
 //! work even when stdin and stdout are redirected. Hidden entries (GET INPUT qualifier
-//! `04`, TS 102 223 §6.4.3) are read without echo (rpassword); the text is zeroized.
+//! `04`, TS 102 223 §6.4.3) are read without echo and zeroized ([`super::tty`]).
 
+pub use super::tty::Entry;
 use std::io::{BufRead, Write};
 use zeroize::Zeroizing;
 
-/// Asks a person. `None`: nobody can be asked (no terminal) or nothing was typed.
+/// Asks a person.
 pub trait Prompter {
     /// A secret, not echoed.
-    fn hidden(&mut self, prompt: &str) -> Option<Zeroizing<String>>;
+    fn hidden(&mut self, prompt: &str) -> Entry<Zeroizing<String>>;
     /// Visible text (the OP ID).
-    fn visible(&mut self, prompt: &str) -> Option<String>;
+    fn visible(&mut self, prompt: &str) -> Entry<String>;
 }
 
 /// Prompts on the controlling terminal.
@@ -19,26 +20,45 @@ pub trait Prompter {
 pub struct TtyPrompter;
 
 impl Prompter for TtyPrompter {
-    fn hidden(&mut self, prompt: &str) -> Option<Zeroizing<String>> {
-        let typed = Zeroizing::new(rpassword::prompt_password(format!("{prompt}: ")).ok()?);
-        let text = Zeroizing::new(typed.trim_end_matches(['\r', '\n']).to_string());
-        (!text.is_empty()).then_some(text)
+    fn hidden(&mut self, prompt: &str) -> Entry<Zeroizing<String>> {
+        match open_tty() {
+            Some(mut tty) => super::tty::read_hidden(&mut tty, prompt),
+            None => Entry::NoTerminal,
+        }
     }
 
-    fn visible(&mut self, prompt: &str) -> Option<String> {
-        let tty = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .ok()?;
-        let mut out = tty.try_clone().ok()?;
-        write!(out, "{prompt}: ").ok()?;
-        out.flush().ok()?;
+    fn visible(&mut self, prompt: &str) -> Entry<String> {
+        let Some(tty) = open_tty() else {
+            return Entry::NoTerminal;
+        };
+        let Ok(mut out) = tty.try_clone() else {
+            return Entry::NoTerminal;
+        };
+        if write!(out, "{prompt}: ")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return Entry::NoTerminal;
+        }
         let mut line = String::new();
-        std::io::BufReader::new(tty).read_line(&mut line).ok()?;
-        let line = line.trim().to_string();
-        (!line.is_empty()).then_some(line)
+        match std::io::BufReader::new(tty).read_line(&mut line) {
+            // Ctrl-D (end of input) before Enter: nothing given.
+            Ok(0) | Err(_) => Entry::Nothing,
+            Ok(_) => match line.trim() {
+                "" => Entry::Nothing,
+                t => Entry::Typed(t.to_string()),
+            },
+        }
     }
+}
+
+/// The controlling terminal, for reading and writing.
+fn open_tty() -> Option<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()
 }
 
 /// Nobody to ask (scripts, CI, tests).
@@ -46,20 +66,16 @@ impl Prompter for TtyPrompter {
 pub struct NoPrompter;
 
 impl Prompter for NoPrompter {
-    fn hidden(&mut self, _: &str) -> Option<Zeroizing<String>> {
-        None
+    fn hidden(&mut self, _: &str) -> Entry<Zeroizing<String>> {
+        Entry::NoTerminal
     }
 
-    fn visible(&mut self, _: &str) -> Option<String> {
-        None
+    fn visible(&mut self, _: &str) -> Entry<String> {
+        Entry::NoTerminal
     }
 }
 
 /// True when a controlling terminal can be opened for prompts.
 pub fn have_tty() -> bool {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .is_ok()
+    open_tty().is_some()
 }

@@ -5,6 +5,7 @@
 //! that cannot be answered is a [`Refusal`] with the reason the user is told.
 
 use super::answers::Answers;
+use super::prompt::Entry;
 use super::session::{Due, ParameterDue, Refusal};
 use apdu::cat::{results, Input, TerminalData};
 use zeroize::Zeroizing;
@@ -43,21 +44,17 @@ fn refuse(result: u8, why: String) -> Refusal {
 /// A visible entry: the OP ID.
 fn op_id(answers: &mut Answers, prompt: &str, min: u8, max: u8) -> Result<TerminalData, Refusal> {
     let op = match answers.op_id.clone() {
-        Some(o) => Some(o),
+        Some(o) => Entry::Typed(o),
         None => answers.prompter.visible(prompt),
     };
+    let what = "the OP ID (the phone number)";
     match op {
-        Some(o) if fits(&o, min, max) => Ok(text(Zeroizing::new(o))),
-        Some(o) => Err(refuse(
+        Entry::Typed(o) if fits(&o, min, max) => Ok(text(Zeroizing::new(o))),
+        Entry::Typed(o) => Err(refuse(
             results::TERMINATED_BY_USER,
             format!("the OP ID '{o}' does not fit the card's entry of {min} to {max} characters"),
         )),
-        None => Err(refuse(
-            results::TERMINATED_BY_USER,
-            "the card asked for the OP ID (the phone number) and there is no terminal to \
-             type it on: pass --op-id"
-                .into(),
-        )),
+        other => Err(not_given(other, what, "--op-id")),
     }
 }
 
@@ -85,27 +82,39 @@ fn parameter(
                     ),
                 ));
             }
-            Some(Zeroizing::new(g.expose().to_owned()))
+            Entry::Typed(Zeroizing::new(g.expose().to_owned()))
         }
         None => answers.prompter.hidden(prompt),
     };
-    let Some(value) = value else {
-        let (flag, what) = match which {
-            ParameterDue::Current => ("--param-stdin or --param-file", "key-generation parameter"),
-            ParameterDue::New | ParameterDue::Confirm => (
-                "--new-param-stdin or --new-param-file (--param-* for provision)",
-                "new key-generation parameter",
-            ),
-        };
-        return Err(refuse(
-            results::TERMINATED_BY_USER,
-            format!(
-                "the card asked for the {what} and there is no terminal to type it on: \
-                 pass {flag}"
-            ),
-        ));
+    match value {
+        Entry::Typed(v) => Ok(text(v)),
+        other => {
+            let (flag, what) = match which {
+                ParameterDue::Current => (
+                    "--param-stdin or --param-file",
+                    "the key-generation parameter",
+                ),
+                ParameterDue::New | ParameterDue::Confirm => (
+                    "--new-param-stdin or --new-param-file (--param-* for provision)",
+                    "the new key-generation parameter",
+                ),
+            };
+            Err(not_given(other, what, flag))
+        }
+    }
+}
+
+/// The refusal when `what` was not typed: cancelled (Ctrl-C), nothing given (empty
+/// entry or Ctrl-D), or no terminal to type on (then `flag` is the way to give it).
+fn not_given<T>(entry: Entry<T>, what: &str, flag: &str) -> Refusal {
+    let why = match entry {
+        Entry::Cancelled => format!("the entry of {what} was cancelled (Ctrl-C)"),
+        Entry::Nothing => format!("no {} given", what.trim_start_matches("the ")),
+        Entry::NoTerminal | Entry::Typed(_) => {
+            format!("the card asked for {what} and there is no terminal to type it on: pass {flag}")
+        }
     };
-    Ok(text(value))
+    refuse(results::TERMINATED_BY_USER, why)
 }
 
 fn text(s: Zeroizing<String>) -> TerminalData {

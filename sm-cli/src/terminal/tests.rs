@@ -369,3 +369,57 @@ fn the_session_knows_which_parameter_is_due_and_what_is_secret() {
     );
     assert_eq!(secrecy::request(&DcRequest::FetchResult), Secrecy::Public);
 }
+
+/// A keypad that answers every prompt the same way.
+struct Keypad(fn() -> super::prompt::Entry<()>);
+
+impl Prompter for Keypad {
+    fn hidden(&mut self, _: &str) -> super::prompt::Entry<Zeroizing<String>> {
+        (self.0)().map(|()| Zeroizing::new("typed-param".into()))
+    }
+    fn visible(&mut self, _: &str) -> super::prompt::Entry<String> {
+        (self.0)().map(|()| "+8613800000009".into())
+    }
+}
+
+#[test]
+fn what_the_keypad_did_is_what_the_user_is_told() {
+    use super::prompt::Entry;
+    use super::reply::reply;
+    use super::session::{Due, ParameterDue};
+    let param = Due::Parameter {
+        which: ParameterDue::Current,
+        prompt: "Enter the key parameter".into(),
+        min: 4,
+        max: 128,
+    };
+    let op = Due::OpId {
+        prompt: "OP ID".into(),
+        min: 1,
+        max: 20,
+    };
+    let told = |entry: fn() -> Entry<()>, due: &Due| {
+        let mut a = answers(Box::new(Keypad(entry)));
+        a.current = None;
+        a.op_id = None;
+        reply(&mut a, due)
+    };
+    assert!(told(|| Entry::Typed(()), &param).is_ok());
+    assert!(told(|| Entry::Typed(()), &op).is_ok());
+    let why = |entry, due| told(entry, due).unwrap_err().why;
+    assert_eq!(
+        why(|| Entry::Cancelled, &param),
+        "the entry of the key-generation parameter was cancelled (Ctrl-C)"
+    );
+    assert_eq!(
+        why(|| Entry::Nothing, &param),
+        "no key-generation parameter given"
+    );
+    assert_eq!(
+        why(|| Entry::Nothing, &op),
+        "no OP ID (the phone number) given"
+    );
+    assert!(why(|| Entry::NoTerminal, &param)
+        .contains("there is no terminal to type it on: pass --param-stdin"));
+    assert!(why(|| Entry::Cancelled, &op).contains("cancelled"));
+}

@@ -5,7 +5,7 @@
 mod fields;
 mod show;
 
-use crate::commands::method::open_store;
+use crate::commands::method::open_existing_store;
 use crate::context::App;
 use crate::errors::CliError;
 use crate::output::{listing, Report};
@@ -140,7 +140,7 @@ fn get(store: &Store, op_id: &str) -> Result<Subscription, CliError> {
 }
 
 pub fn run(app: &App, cmd: SmCmd) -> Result<(), CliError> {
-    let store = open_store(app)?;
+    let store = open_existing_store(app)?;
     match cmd {
         SmCmd::List => {
             let subscriptions = store

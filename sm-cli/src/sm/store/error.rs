@@ -57,6 +57,12 @@ pub enum StoreError {
     /// No data directory to put the default database in.
     #[error("cannot find the user's data directory for the SM database; pass --sm-db PATH")]
     NoDataDir,
+    /// A command that needs an existing store found none at the path.
+    #[error("there is no SM database at {0}: check --sm-db / SM_CLI_DB (provision creates one)")]
+    Missing(PathBuf),
+    /// The directory of an explicitly given store does not exist.
+    #[error("the directory {0} of the SM database does not exist: check --sm-db / SM_CLI_DB")]
+    NoDirectory(PathBuf),
     /// The database could not be opened or configured.
     #[error("cannot open the SM database {path}: {reason}")]
     Open { path: PathBuf, reason: String },

@@ -62,6 +62,17 @@ pub struct Store {
     path: Option<PathBuf>,
 }
 
+/// What [`Store::open_with`] does when the store is not there yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Create the file (mode 0600); its directory must exist.
+    Create,
+    /// Create the file and its directory (mode 0700): the default location.
+    CreateWithDirectory,
+    /// Refuse with [`StoreError::Missing`].
+    Refuse,
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
@@ -76,15 +87,36 @@ impl Store {
         Ok(base.join(DEFAULT_DIR).join(DEFAULT_FILE))
     }
 
-    /// Opens the store at [`Store::default_path`], creating it if needed.
+    /// Opens the store at [`Store::default_path`], creating it and its directory if
+    /// needed.
     pub fn open_default() -> Result<Store, StoreError> {
-        Store::open(Store::default_path()?)
+        Store::open_with(Store::default_path()?, IfMissing::CreateWithDirectory)
     }
 
-    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    /// Opens (creating the file if needed) the store at `path` and brings its schema up
+    /// to date. The directory must exist: a typo in it is an error naming it, not a new
+    /// empty store somewhere else.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::open_with(path, IfMissing::Create)
+    }
+
+    /// Opens the store at `path`, which must exist (commands that only read, or change
+    /// records that must be there, never create a store).
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::open_with(path, IfMissing::Refuse)
+    }
+
+    /// Opens the store at `path`; `missing` says what to do when it is not there yet.
+    pub fn open_with(path: impl AsRef<Path>, missing: IfMissing) -> Result<Store, StoreError> {
         let path = path.as_ref();
-        create_private(path)?;
+        match missing {
+            IfMissing::Refuse if !path.exists() => {
+                return Err(StoreError::Missing(path.to_path_buf()))
+            }
+            IfMissing::Refuse => {}
+            IfMissing::Create => create_private(path, false)?,
+            IfMissing::CreateWithDirectory => create_private(path, true)?,
+        }
         let open_err = |e: rusqlite::Error| StoreError::Open {
             path: path.to_path_buf(),
             reason: e.to_string(),
@@ -226,12 +258,15 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 /// Creates the file's directory (0700 when we create it) and an empty file with mode
 /// 0600 if none exists, so that SQLite, which gives the WAL and shared-memory files the
 /// database's mode, never makes the secrets world-readable.
-fn create_private(path: &Path) -> Result<(), StoreError> {
+fn create_private(path: &Path, with_directory: bool) -> Result<(), StoreError> {
     let io_err = |p: &Path, source| StoreError::Io {
         path: p.to_path_buf(),
         source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() && !with_directory {
+            return Err(StoreError::NoDirectory(dir.to_path_buf()));
+        }
         if !dir.exists() {
             let mut builder = std::fs::DirBuilder::new();
             builder.recursive(true);

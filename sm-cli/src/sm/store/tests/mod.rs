@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod fixture;
 mod migrations;
+mod opening;
 mod scaling;
 mod subscriptions;
 
