@@ -3,7 +3,10 @@
 //! pcscd may restart while we hold a context (the old handle then answers
 //! `SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED` or `SCARD_E_INVALID_HANDLE`). Every
 //! context operation goes through [`with_reestablish`]: on those errors it establishes a
-//! new context once and retries the operation once.
+//! new context and retries the operation, again and again with a growing pause, until
+//! [`RESTART_GRACE`] has passed: a pcscd that is restarting is back within it, and only
+//! one that stays away is reported as not running. (A first context that cannot be
+//! established is reported at once: nothing says pcscd is coming.)
 
 use crate::errors::{from_pcsc, is_service_lost, CliError};
 use crate::reader::select::{choose, ReaderInfo};
@@ -12,21 +15,54 @@ use crate::reader::trace::Tracer;
 use crate::reader::watchdog::Watchdog;
 use pcsc::{Context, Protocols, ReaderState, Scope, ShareMode, State};
 use std::ffi::CString;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Runs `op` on `ctx`; when it fails because pcscd went away, replaces `ctx` with a
-/// fresh one from `make` and runs `op` once more. Generic so it is tested without pcscd.
+/// How long a context that worked waits for pcscd to come back.
+pub const RESTART_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs `op` on `ctx`; while it fails because pcscd went away, replaces `ctx` with a
+/// fresh one from `make` and runs `op` again, until [`RESTART_GRACE`] has passed.
 pub fn with_reestablish<C, T>(
     ctx: &mut C,
-    make: impl FnOnce() -> Result<C, pcsc::Error>,
+    make: impl FnMut() -> Result<C, pcsc::Error>,
+    op: impl FnMut(&C) -> Result<T, pcsc::Error>,
+) -> Result<T, pcsc::Error> {
+    with_reestablish_for(RESTART_GRACE, ctx, make, op)
+}
+
+/// [`with_reestablish`] with a given grace period. Generic so it is tested without
+/// pcscd.
+pub fn with_reestablish_for<C, T>(
+    grace: Duration,
+    ctx: &mut C,
+    mut make: impl FnMut() -> Result<C, pcsc::Error>,
     mut op: impl FnMut(&C) -> Result<T, pcsc::Error>,
 ) -> Result<T, pcsc::Error> {
-    match op(ctx) {
-        Err(e) if is_service_lost(e) => {
-            *ctx = make()?;
-            op(ctx)
+    let deadline = Instant::now() + grace;
+    let mut pause = Duration::from_millis(20);
+    let mut last = match op(ctx) {
+        Err(e) if is_service_lost(e) => e,
+        other => return other,
+    };
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(last);
         }
-        other => other,
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(400));
+        match make() {
+            Ok(c) => *ctx = c,
+            Err(e) if is_service_lost(e) => {
+                last = e;
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        match op(ctx) {
+            Err(e) if is_service_lost(e) => last = e,
+            other => return other,
+        }
     }
 }
 
@@ -116,12 +152,15 @@ impl Pcsc {
 mod tests {
     use super::*;
 
+    const GRACE: Duration = Duration::from_millis(300);
+
     #[test]
-    fn reestablishes_once_after_a_pcscd_restart() {
+    fn reestablishes_after_a_pcscd_restart() {
         // The "context" is a generation number; generation 0 is dead.
         let mut ctx = 0u32;
         let mut calls = 0;
-        let r = with_reestablish(
+        let r = with_reestablish_for(
+            GRACE,
             &mut ctx,
             || Ok(1),
             |c| {
@@ -137,16 +176,47 @@ mod tests {
     }
 
     #[test]
+    fn waits_for_a_pcscd_that_is_still_restarting() {
+        // pcscd comes back on the fourth attempt to establish a context.
+        let mut ctx = 0u32;
+        let mut attempts = 0;
+        let r = with_reestablish_for(
+            Duration::from_secs(5),
+            &mut ctx,
+            || {
+                attempts += 1;
+                if attempts < 4 {
+                    Err(pcsc::Error::NoService)
+                } else {
+                    Ok(attempts)
+                }
+            },
+            |c| {
+                if *c == 0 {
+                    Err(pcsc::Error::ServiceStopped)
+                } else {
+                    Ok(*c)
+                }
+            },
+        );
+        assert_eq!(r, Ok(4));
+    }
+
+    #[test]
     fn gives_up_when_pcscd_stays_away() {
         let mut ctx = 0u32;
-        let r: Result<(), _> = with_reestablish(
+        let t = Instant::now();
+        let r: Result<(), _> = with_reestablish_for(
+            GRACE,
             &mut ctx,
             || Err(pcsc::Error::NoService),
             |_| Err(pcsc::Error::ServiceStopped),
         );
         assert_eq!(r, Err(pcsc::Error::NoService));
+        assert!(t.elapsed() >= GRACE, "gave up before the grace period");
         let mut calls = 0;
-        let r: Result<(), _> = with_reestablish(
+        let r: Result<(), _> = with_reestablish_for(
+            GRACE,
             &mut ctx,
             || Ok(2),
             |_| {
@@ -154,14 +224,16 @@ mod tests {
                 Err(pcsc::Error::NoService)
             },
         );
-        assert_eq!((r, calls), (Err(pcsc::Error::NoService), 2));
+        assert_eq!(r, Err(pcsc::Error::NoService));
+        assert!(calls >= 3, "retried only {calls} times");
     }
 
     #[test]
     fn other_errors_are_not_retried() {
         let mut ctx = 0u32;
         let mut calls = 0;
-        let r: Result<(), _> = with_reestablish(
+        let r: Result<(), _> = with_reestablish_for(
+            GRACE,
             &mut ctx,
             || panic!("no new context"),
             |_| {
@@ -170,5 +242,13 @@ mod tests {
             },
         );
         assert_eq!((r, calls), (Err(pcsc::Error::NoSmartcard), 1));
+        // An establish that fails for another reason ends the wait.
+        let r: Result<(), _> = with_reestablish_for(
+            Duration::from_secs(5),
+            &mut ctx,
+            || Err(pcsc::Error::NoMemory),
+            |_| Err(pcsc::Error::NoService),
+        );
+        assert_eq!(r, Err(pcsc::Error::NoMemory));
     }
 }
