@@ -15,12 +15,15 @@
 #     signatures, APDU traffic (against the floor-card), SM store and SM cryptography
 #     (target/release/flow-bench, production KDF);
 #  5. the SM store at 1, 10^4 (and 10^5, 10^6) subscriptions: lookup and durable update,
-#     with their ratio to the 1-subscription store (sm-cli's store_scaling benchmark).
+#     with their ratio to the 1-subscription store (sm-cli's store_scaling benchmark);
+#  6. a whole SGP.22 profile download into card-sim (lpac's APDUs), its card-side time
+#     split into transport (the same APDUs on the floor-card: the ratio), ECDSA/ECDH,
+#     SCP03t, the package checks and the state writes (target/release/download-bench).
 #
 # --quick (CI): fewer iterations, one flow run each, the store up to 10^4 rows with the
-# debug test build `cargo test --workspace` already made; about a minute. Without it:
-# 2000 round trips, 5 runs of each flow, the store up to 10^6 rows in release (several
-# minutes, about 1 GB of disk in a temporary directory).
+# debug test build `cargo test --workspace` already made, 3 downloads; about a minute.
+# Without it: 2000 round trips, 5 runs of each flow, the store up to 10^6 rows in release
+# (several minutes, about 1 GB of disk in a temporary directory), 15 downloads.
 #
 # The PC/SC stack: the one described by $VEUICC_STACK_DIR (or $STACK_DIR, or <repo>/.stack)
 # when its stack.env exists and pcscd answers, else this script brings up its own
@@ -109,6 +112,9 @@ run "$CRYPTO_BENCH" "${q[@]}"
 
 section "device-change flows, split"
 run "$ROOT/target/release/flow-bench" "${q[@]}"
+
+section "a whole profile download, split"
+run "$ROOT/target/release/download-bench" "${q[@]}"
 
 section "SM store: lookup (get) and durable update (record_failure) by size"
 store=$(mktemp)

@@ -318,3 +318,25 @@ fn built_package_bytes_are_pinned() {
         hex::encode(&bytes)
     );
 }
+
+/// A directory's PIN status template is TS 102 221's DO (PS_DO `90`, key references
+/// `83`): the key references read back, and the FCP carries the DO as it is.
+#[test]
+fn pin_status_templates_name_their_key_references() {
+    let fs = install(&build(&sub(None)).unwrap()).unwrap().fs;
+    let adf = fs.by_aid(&USIM_AID).unwrap();
+    assert_eq!(fs.node(adf).unwrap().pin_key_refs(), vec![0x01, 0x81, 0x0A]);
+    assert_eq!(
+        fs.node(FileSystem::MF).unwrap().pin_key_refs(),
+        vec![0x01, 0x0A]
+    );
+    let fcp = fs.fcp(adf).unwrap();
+    let want = [
+        0xC6, 0x0C, 0x90, 0x01, 0xE0, 0x83, 0x01, 0x01, 0x83, 0x01, 0x81, 0x83, 0x01, 0x0A,
+    ];
+    assert!(
+        fcp.windows(want.len()).any(|w| w == want),
+        "{}",
+        hex::encode(&fcp)
+    );
+}

@@ -2,7 +2,10 @@
 //! SW's meaning and the card's processing time. Secrets are never printed: a STORE DATA
 //! message is shown only when its top-level tag is one of the SGP.22 ES10 requests, which
 //! carry no secrets; any other (proprietary, unknown) message is shown as its header and
-//! length, and so is its response, including what GET RESPONSE fetches after it.
+//! length, and so is its response, including what GET RESPONSE fetches after it. The PIN
+//! commands (VERIFY, CHANGE, DISABLE, ENABLE, UNBLOCK PIN: PIN and PUK values, ETSI TS
+//! 102 221 §11.1.9-§11.1.13) are shown as header and length, and so are AUTHENTICATE and
+//! its answer (CK, IK, Kc: 3GPP TS 31.102 §7.1.2).
 
 use crate::state::volatile::CHANNELS;
 use crate::vpcd::Card;
@@ -54,6 +57,14 @@ impl<C: Card> LoggedCard<C> {
             self.redact_answer[ch] = false;
             return false;
         }
+        if cla & 0x80 == 0 && is_pin_command(ins) {
+            self.redact_answer[ch] = false;
+            return false;
+        }
+        if cla & 0x80 == 0 && ins == ins::AUTHENTICATE {
+            self.redact_answer[ch] = true;
+            return false;
+        }
         if ins != ins::STORE_DATA || cla & 0x80 == 0 {
             self.redact_answer[ch] = false;
             return true;
@@ -66,6 +77,18 @@ impl<C: Card> LoggedCard<C> {
         self.redact_answer[ch] = self.redacting[ch];
         !self.redacting[ch]
     }
+}
+
+/// The instructions whose data are PIN or PUK values.
+fn is_pin_command(ins: u8) -> bool {
+    matches!(
+        ins,
+        ins::VERIFY
+            | ins::CHANGE_REFERENCE_DATA
+            | ins::DISABLE_VERIFICATION
+            | ins::ENABLE_VERIFICATION
+            | ins::UNBLOCK_PIN
+    )
 }
 
 /// The first BER tag of `b` as a number (up to 3 bytes).
@@ -187,6 +210,20 @@ mod tests {
         assert!(
             !l.printable(&hex::decode("801400000F8103012304820282818301008D0404313233").unwrap())
         );
+        // PIN commands: never printed; AUTHENTICATE and what GET RESPONSE fetches after it.
+        for pin in [
+            "002000010831323334FFFFFFFF",
+            "00240001",
+            "00260001",
+            "00280001",
+            "002C0001",
+        ] {
+            assert!(!l.printable(&hex::decode(pin).unwrap()), "{pin}");
+        }
+        assert!(!l.printable(&hex::decode("0088008122").unwrap()));
+        assert!(!l.printable(&hex::decode("00C0000035").unwrap()));
+        assert!(l.printable(&hex::decode("00B0000009").unwrap()));
+        assert!(l.printable(&hex::decode("00C0000009").unwrap()));
         // Garbage never panics.
         assert!(l.printable(&[]));
         assert!(l.printable(&[0xA0]));

@@ -9,6 +9,7 @@ use card_sim::log::LoggedCard;
 use card_sim::state::new_card::{self, MAX_TEST_PROFILES};
 use card_sim::state::CardPki;
 use card_sim::state::{FileStorage, MemoryStorage, PersistentState, Storage};
+use card_sim::transport::record::{Header, Recorder};
 use card_sim::transport::Transport;
 use card_sim::vpcd::{self, Card, LinkConfig};
 use clap::{ArgGroup, Parser, Subcommand};
@@ -76,6 +77,12 @@ struct Cli {
     /// Log control events and APDUs on stderr (secrets redacted).
     #[arg(short, long)]
     verbose: bool,
+
+    /// Record every command the card receives and every answer it gives, as they cross
+    /// the vpcd link, into FILE (mode 0600) as a replayable APDU script
+    /// (docs/script-format.md; secrets masked), written after each exchange.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,11 +164,27 @@ fn run(cli: Cli) -> Result<()> {
         .clone()
         .map(|a| a.0)
         .unwrap_or_else(|| atr::DEFAULT_ATR.to_vec());
+    let header = Header {
+        eid: state.eid.digits(),
+        seed: cli.seed,
+        pki: cli.pki.clone(),
+        atr: atr.clone(),
+        state: cli.state.clone(),
+        profiles: state.profiles.len(),
+        test_profiles: cli.test_profiles,
+    };
     let card = Transport::new(Euicc::new(state, storage, rng, atr));
-    let mut card: Box<dyn Card> = if cli.verbose {
+    let card: Box<dyn Card> = if cli.verbose {
         Box::new(LoggedCard::new(card))
     } else {
         Box::new(card)
+    };
+    let mut card: Box<dyn Card> = match &cli.record {
+        Some(path) => Box::new(
+            Recorder::create(path, &header, card)
+                .with_context(|| format!("--record {}", path.display()))?,
+        ),
+        None => card,
     };
     let stop = AtomicBool::new(false);
     vpcd::run(&LinkConfig::new(addr), card.as_mut(), &stop);

@@ -196,7 +196,7 @@ fn bad_folders_name_the_file() {
 #[test]
 fn schema_2_state_still_loads_and_gets_a_pki() {
     let s = PersistentState::from_json(SAMPLE_V2.as_bytes()).unwrap();
-    assert_eq!(s.schema, 3);
+    assert_eq!(s.schema, card_sim::state::SCHEMA_VERSION);
     assert_eq!(s.pki.chains.len(), 1);
     assert_eq!(
         s,

@@ -35,9 +35,9 @@ fn names(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn sample_v1_still_loads() {
     let s = PersistentState::from_json(SAMPLE_V1.as_bytes()).unwrap();
-    // Version 1 is upgraded in memory: same content, schema 3, no identity key yet, an
-    // eUICC PKI issued from the EID (the same on every load).
-    assert_eq!(s.schema, 3);
+    // Version 1 is upgraded in memory: same content, the current schema, no identity key
+    // yet, an eUICC PKI issued from the EID (the same on every load).
+    assert_eq!(s.schema, card_sim::state::SCHEMA_VERSION);
     assert_eq!(s, PersistentState::from_json(SAMPLE_V1.as_bytes()).unwrap());
     assert!(s.identity_key.is_none());
     assert_eq!(s.eid.to_string(), "89049032000000000000000000100073");
@@ -53,7 +53,7 @@ fn sample_v1_still_loads() {
     let mut written: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
     assert!(written.as_object_mut().unwrap().remove("pki").is_some());
     let expected: serde_json::Value =
-        serde_json::from_str(&SAMPLE_V1.replacen("\"schema\": 1,", "\"schema\": 3,", 1)).unwrap();
+        serde_json::from_str(&SAMPLE_V1.replacen("\"schema\": 1,", "\"schema\": 4,", 1)).unwrap();
     assert_eq!(written, expected);
 }
 

@@ -133,6 +133,12 @@ impl CardSim {
         // A card of an earlier test may still be shown for a moment: wait until it is gone.
         pcsc_io::wait_no_card(&self.reader, CARD_TIMEOUT)
             .context("the slot still shows a card before card-sim starts")?;
+        self.spawn()?;
+        self.wait_ready()
+    }
+
+    /// Starts the process (log, pidfile, death signal) and returns at once.
+    fn spawn(&mut self) -> Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -164,7 +170,7 @@ impl CardSim {
             ),
         )?;
         self.child = Some(child);
-        self.wait_ready()
+        Ok(())
     }
 
     /// Waits until the reader shows the card and it answers SELECT MF.
@@ -262,6 +268,22 @@ impl CardSim {
         let st = self.signal_and_reap(libc::SIGTERM, Duration::from_secs(5));
         pcsc_io::wait_no_card(&self.reader, CARD_TIMEOUT)?;
         Ok(st)
+    }
+
+    /// SIGKILL and reap, and nothing more: the reader may still show the card (a crash
+    /// that a restart follows at once, see [`CardSim::respawn`]).
+    pub fn kill9_now(&mut self) {
+        self.signal_and_reap(libc::SIGKILL, Duration::from_secs(5));
+    }
+
+    /// Starts it again with the same arguments and state file at once: waits neither for
+    /// the reader to lose the old card nor for the new one to appear
+    /// ([`CardSim::wait_ready`] does the latter).
+    pub fn respawn(&mut self) -> Result<()> {
+        if self.child.is_some() {
+            self.kill9_now();
+        }
+        self.spawn()
     }
 
     /// Starts it again with the same arguments and state file.

@@ -14,15 +14,18 @@
 //! benchmarks in `src/bin/`: card-sim processes ([`card`]), programs run with a timeout
 //! ([`cli`], on [`process`]), sm-cli with an SM store ([`sm`]), the card's state file
 //! ([`state_file`]), raw PC/SC ([`pcsc_io`]), shared byte strings and flows ([`flows`],
-//! [`hexutil`]), the witnesses ([`witnesses`]) and a seeded generator ([`rng`]).
+//! [`hexutil`]), the witnesses ([`witnesses`]), a seeded generator ([`rng`]) and
+//! card-side recordings replayed through pcscd ([`replay`]).
 
 pub mod card;
 pub mod cli;
+pub mod download;
 pub mod flows;
 pub mod hexutil;
 pub mod locks;
 pub mod pcsc_io;
 pub mod process;
+pub mod replay;
 pub mod rng;
 pub mod sm;
 pub mod stack;

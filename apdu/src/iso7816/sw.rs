@@ -39,6 +39,9 @@ pub enum StatusWord {
     SecurityStatusNotSatisfied,
     /// `6983`: authentication method blocked.
     AuthenticationBlocked,
+    /// `6984`: referenced data invalidated (TS 102 221 §10.2.1.5: e.g. CHANGE PIN on a
+    /// disabled PIN).
+    ReferenceDataInvalidated,
     /// `6985`: conditions of use not satisfied.
     ConditionsNotSatisfied,
     /// `6986`: command not allowed (no current EF).
@@ -65,6 +68,9 @@ pub enum StatusWord {
     ClaNotSupported,
     /// `6F00`: no precise diagnosis.
     NoPreciseDiagnosis,
+    /// `9862`: authentication error, incorrect MAC (TS 31.102 §7.1.2.2, TS 102 221
+    /// §10.2.1.6).
+    AuthenticationMacFailure,
     /// Any other status word.
     Other(u16),
 }
@@ -89,6 +95,7 @@ impl StatusWord {
             (0x69, 0x81) => IncompatibleFileStructure,
             (0x69, 0x82) => SecurityStatusNotSatisfied,
             (0x69, 0x83) => AuthenticationBlocked,
+            (0x69, 0x84) => ReferenceDataInvalidated,
             (0x69, 0x85) => ConditionsNotSatisfied,
             (0x69, 0x86) => CommandNotAllowed,
             (0x6A, 0x80) => IncorrectData,
@@ -102,6 +109,7 @@ impl StatusWord {
             (0x6D, 0x00) => InsNotSupported,
             (0x6E, 0x00) => ClaNotSupported,
             (0x6F, 0x00) => NoPreciseDiagnosis,
+            (0x98, 0x62) => AuthenticationMacFailure,
             (a, b) => Other(u16::from_be_bytes([a, b])),
         }
     }
@@ -136,6 +144,7 @@ impl StatusWord {
             IncompatibleFileStructure => 0x6981,
             SecurityStatusNotSatisfied => 0x6982,
             AuthenticationBlocked => 0x6983,
+            ReferenceDataInvalidated => 0x6984,
             ConditionsNotSatisfied => 0x6985,
             CommandNotAllowed => 0x6986,
             IncorrectData => 0x6A80,
@@ -149,6 +158,7 @@ impl StatusWord {
             InsNotSupported => 0x6D00,
             ClaNotSupported => 0x6E00,
             NoPreciseDiagnosis => 0x6F00,
+            AuthenticationMacFailure => 0x9862,
             Other(v) => v,
         }
     }
@@ -179,6 +189,7 @@ impl StatusWord {
             IncompatibleFileStructure => "command incompatible with file structure".into(),
             SecurityStatusNotSatisfied => "security status not satisfied".into(),
             AuthenticationBlocked => "authentication method blocked".into(),
+            ReferenceDataInvalidated => "referenced data invalidated".into(),
             ConditionsNotSatisfied => "conditions of use not satisfied".into(),
             CommandNotAllowed => "command not allowed".into(),
             IncorrectData => "incorrect parameters in the data field".into(),
@@ -192,6 +203,7 @@ impl StatusWord {
             InsNotSupported => "instruction code not supported".into(),
             ClaNotSupported => "class not supported".into(),
             NoPreciseDiagnosis => "no precise diagnosis".into(),
+            AuthenticationMacFailure => "authentication error, incorrect MAC".into(),
             Other(v) => match v >> 8 {
                 0x62 | 0x63 => "warning, state of non-volatile memory may have changed".into(),
                 0x64 => "execution error, non-volatile memory unchanged".into(),

@@ -154,7 +154,10 @@ pub fn build(s: &Subscription) -> Option<Package> {
         header: hdr(1),
         template: OID_MF.to_vec(),
         files: vec![
-            (2, vec![fcp(vec![prim::<0xC6>(vec![0x01, 0x0A])])]),
+            (
+                2,
+                vec![fcp(vec![prim::<0xC6>(pin_status_do(&[0x01, 0x0A]))])],
+            ),
             (4, vec![FileItem::Content(s.iccid.0.to_vec())]),
             (
                 5,
@@ -214,7 +217,7 @@ pub fn build(s: &Subscription) -> Option<Package> {
                 vec![fcp(vec![
                     prim::<0x83>(vec![0x7F, 0xF1]),
                     prim::<0x84>(USIM_AID.to_vec()),
-                    prim::<0xC6>(vec![0x01, 0x81, 0x0A]),
+                    prim::<0xC6>(pin_status_do(&[0x01, 0x81, 0x0A])),
                 ])],
             ),
             (3, vec![FileItem::Content(imsi.to_vec())]),
@@ -299,4 +302,17 @@ fn msisdn_record(m: &str) -> Option<Vec<u8>> {
     r.extend(bcd);
     r.extend([0xFF, 0xFF]);
     Some(r)
+}
+
+/// A pinStatusTemplateDO (TS 102 221 §9.5.2, the content of FCP tag `C6`): PS_DO `90`
+/// (every listed PIN enabled) and one key reference DO `83` per PIN.
+fn pin_status_do(key_refs: &[u8]) -> Vec<u8> {
+    let enabled = 0xFFu8
+        .checked_shl(8 - key_refs.len().min(8) as u32)
+        .unwrap_or(0);
+    let mut v = vec![0x90, 0x01, enabled];
+    for k in key_refs {
+        v.extend_from_slice(&[0x83, 0x01, *k]);
+    }
+    v
 }

@@ -40,7 +40,8 @@ pub struct Node {
     pub lcsi: u8,
     /// Security attributes referenced (`8B`): EF.ARR FID and record.
     pub security: Vec<u8>,
-    /// SAIP pinStatusTemplateDO (key references of the DF's PINs).
+    /// SAIP pinStatusTemplateDO: the content of FCP tag `C6` (PS_DO `90`, key
+    /// reference DOs `83`); [`Node::pin_key_refs`] reads the references.
     pub pin_status: Option<Vec<u8>>,
     /// Max size of a BER-TLV file (SAIP `maximumFileSize`).
     pub max_size: Option<usize>,
@@ -52,6 +53,32 @@ pub struct Node {
     pub link: Option<NodeId>,
     pub(crate) link_path: Option<Vec<u8>>,
     pub(crate) content: Vec<u8>,
+}
+
+impl Node {
+    /// The key references of the directory's PINs, from its PIN status template DO
+    /// (TS 102 221 §9.5.2: `90` PS_DO, optional `95` usage qualifiers, `83` key
+    /// references), in order. A template that does not parse names none.
+    pub fn pin_key_refs(&self) -> Vec<u8> {
+        let Some(ps) = &self.pin_status else {
+            return Vec::new();
+        };
+        let mut refs = Vec::new();
+        let mut rest = &ps[..];
+        while let [tag, len, tail @ ..] = rest {
+            let len = usize::from(*len);
+            let Some(value) = tail.get(..len) else {
+                break;
+            };
+            if *tag == 0x83 {
+                if let Some(&k) = value.first() {
+                    refs.push(k);
+                }
+            }
+            rest = &tail[len..];
+        }
+        refs
+    }
 }
 
 /// The file system of one profile.
@@ -218,16 +245,8 @@ impl FileSystem {
             ch.push(prim::<0x80>(if bytes.is_empty() { vec![0] } else { bytes }));
         }
         if let Some(ps) = &n.pin_status {
-            // PS_DO (all PINs enabled) and one key reference DO per PIN.
-            let mut v = vec![
-                0x90,
-                0x01,
-                0xFFu8.checked_shl(8 - ps.len().min(8) as u32).unwrap_or(0),
-            ];
-            for k in ps {
-                v.extend_from_slice(&[0x83, 0x01, *k]);
-            }
-            if let Ok(t) = try_prim(0xC6, v) {
+            // The package's PIN status template DO as it is (PS_DO, key references).
+            if let Ok(t) = try_prim(0xC6, ps.clone()) {
                 ch.push(t);
             }
         }

@@ -11,6 +11,7 @@
 //! - [`fs::install`]: the file system (MF, DFs, ADFs by AID, EFs with FCPs and content
 //!   after the Annex A template defaults, fill patterns and offsets), the PINs, PUKs and
 //!   AKA parameters per ADF.
+//! - [`usim::usim`]: the USIM's AUTHENTICATE and SQN state of a PE-AKAParameter.
 //! - [`build::build`]: a package for an ICCID, IMSI, Ki, OPc..., which decodes back to
 //!   the same values and re-encodes to the same bytes.
 //!
@@ -32,6 +33,7 @@ mod node;
 pub mod secret;
 pub mod template;
 mod template_data;
+pub mod usim;
 
 pub use aka::{AkaParameter, AlgoConfiguration, AlgoParameter, Algorithm};
 pub use element::{

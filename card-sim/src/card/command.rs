@@ -1,11 +1,38 @@
 //! Parse before execute: a whole command APDU becomes a typed [`CardCommand`] or the SW
 //! that rejects it (class `6E00`, instruction `6D00`, parameters `6A86`, lengths `6700`),
-//! before any state is looked at. INS codes: ISO/IEC 7816-4 §11 (SELECT A4, READ BINARY
-//! B0, READ RECORD B2), ETSI TS 102 221 §10.1.2 (STATUS F2, TERMINAL CAPABILITY AA),
-//! GlobalPlatform 2.3 §11.11 (STORE DATA E2).
+//! before any state is looked at but the one fact of which file system the card serves
+//! ([`Served`]). INS codes: ISO/IEC 7816-4 §11 (SELECT A4, READ BINARY B0, READ RECORD
+//! B2), ETSI TS 102 221 §10.1.2 (STATUS F2, TERMINAL CAPABILITY AA), GlobalPlatform 2.3
+//! §11.11 (STORE DATA E2). While an enabled profile's package is served as a SIM
+//! (`card/sim`), also TS 102 221 §11.1.3-§11.1.13 (UPDATE BINARY D6, UPDATE RECORD DC,
+//! READ RECORD's next / previous / current modes, VERIFY 20, CHANGE PIN 24, DISABLE PIN
+//! 26, ENABLE PIN 28, UNBLOCK PIN 2C) and TS 31.102 §7.1.2 (AUTHENTICATE 88); without a
+//! package those answer `6D00` and READ RECORD only its absolute mode, as before.
 
+use crate::state::Secret;
+use apdu::aka::{AkaError, AuthenticateCommand};
 use apdu::iso7816::ins;
 use apdu::{Command, StatusWord};
+
+/// Which file system the card serves: the commands it decodes depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// The minimal file system of `card/files.rs` (no enabled profile with a package).
+    Minimal,
+    /// The enabled profile's package (`card/sim`).
+    Profile,
+}
+
+/// The record a READ / UPDATE RECORD names (ETSI TS 102 221 §11.1.5, P2 b3-b1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordMode {
+    /// `100` with P1 = record number, or P1 = 00: the current record.
+    Absolute,
+    /// `010`: the next record (P1 = 00).
+    Next,
+    /// `011`: the previous record (P1 = 00).
+    Previous,
+}
 
 /// What SELECT names (P1, ISO/IEC 7816-4 Table 39).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +47,9 @@ pub enum SelectTarget {
     Parent,
     /// `P1=04`: a DF name (AID), possibly partial; `next` for P2 occurrence "next".
     Aid { aid: Vec<u8>, next: bool },
-    /// `P1=08` (from the MF) or `09` (from the current DF): file identifiers.
-    Path(Vec<u16>),
+    /// `P1=08` (from the MF, a leading `3F00` removed) or `09` (from the current DF):
+    /// file identifiers.
+    Path { from_mf: bool, fids: Vec<u16> },
 }
 
 /// What SELECT answers (P2 b4-b3).
@@ -53,12 +81,52 @@ pub enum CardCommand {
         offset: usize,
         le: usize,
     },
-    /// Mode "absolute" (`P2 b3-b1 = 100`) only.
+    /// Without a package, mode "absolute" (`P2 b3-b1 = 100`) with P1 > 0 only.
     ReadRecord {
         sfi: Option<u8>,
         record: u8,
+        mode: RecordMode,
         le: usize,
     },
+    UpdateBinary {
+        sfi: Option<u8>,
+        offset: usize,
+        data: Vec<u8>,
+    },
+    UpdateRecord {
+        sfi: Option<u8>,
+        record: u8,
+        mode: RecordMode,
+        data: Vec<u8>,
+    },
+    /// VERIFY PIN (TS 102 221 §11.1.9); no `pin`: the retry counter is asked for.
+    Verify {
+        key: u8,
+        pin: Option<Secret>,
+    },
+    /// CHANGE PIN (§11.1.10).
+    ChangePin {
+        key: u8,
+        old: Secret,
+        new: Secret,
+    },
+    /// DISABLE PIN (§11.1.11), without a replacement PIN (P1 = 00).
+    DisablePin {
+        key: u8,
+        pin: Secret,
+    },
+    /// ENABLE PIN (§11.1.12).
+    EnablePin {
+        key: u8,
+        pin: Secret,
+    },
+    /// UNBLOCK PIN (§11.1.13); no `codes`: the PUK's retry counter is asked for.
+    UnblockPin {
+        key: u8,
+        codes: Option<(Secret, Secret)>,
+    },
+    /// AUTHENTICATE in the USIM (TS 31.102 §7.1.2).
+    Authenticate(AuthenticateCommand),
     StoreData {
         p1: u8,
         block: u8,
@@ -89,8 +157,13 @@ fn no_data(cmd: &Command) -> Result<(), StatusWord> {
     }
 }
 
-/// Decodes `cmd` (chains already joined by the transport).
-pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
+/// Decodes `cmd` (chains already joined by the transport) for the file system `served`.
+pub fn decode(cmd: &Command, served: Served) -> Result<CardCommand, StatusWord> {
+    if served == Served::Profile {
+        if let Some(c) = decode_sim(cmd)? {
+            return Ok(c);
+        }
+    }
     let proprietary = cmd.cla.is_proprietary();
     let interindustry_only = matches!(cmd.ins, ins::SELECT | ins::READ_BINARY | ins::READ_RECORD);
     let proprietary_only = matches!(
@@ -111,14 +184,7 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
         ins::SELECT => decode_select(cmd),
         ins::READ_BINARY => {
             no_data(cmd)?;
-            let (sfi, offset) = if cmd.p1 & 0x80 != 0 {
-                if cmd.p1 & 0x60 != 0 {
-                    return Err(StatusWord::IncorrectP1P2);
-                }
-                (Some(cmd.p1 & 0x1F), usize::from(cmd.p2))
-            } else {
-                (None, usize::from(u16::from_be_bytes([cmd.p1, cmd.p2])))
-            };
+            let (sfi, offset) = binary_address(cmd)?;
             Ok(CardCommand::ReadBinary {
                 sfi,
                 offset,
@@ -137,6 +203,7 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
             Ok(CardCommand::ReadRecord {
                 sfi,
                 record: cmd.p1,
+                mode: RecordMode::Absolute,
                 le: ne(cmd),
             })
         }
@@ -187,6 +254,171 @@ pub fn decode(cmd: &Command) -> Result<CardCommand, StatusWord> {
         }
         _ => Err(StatusWord::InsNotSupported),
     }
+}
+
+/// P1/P2 of READ / UPDATE BINARY (TS 102 221 §11.1.3): `P1 b8 = 1`: SFI in b5-b1 and
+/// an offset of P2; else a 15-bit offset.
+fn binary_address(cmd: &Command) -> Result<(Option<u8>, usize), StatusWord> {
+    if cmd.p1 & 0x80 != 0 {
+        if cmd.p1 & 0x60 != 0 {
+            return Err(StatusWord::IncorrectP1P2);
+        }
+        Ok((Some(cmd.p1 & 0x1F), usize::from(cmd.p2)))
+    } else {
+        Ok((None, usize::from(u16::from_be_bytes([cmd.p1, cmd.p2]))))
+    }
+}
+
+/// P1/P2 of READ / UPDATE RECORD (TS 102 221 §11.1.5): record, SFI (P2 b8-b4), mode.
+fn record_address(cmd: &Command) -> Result<(u8, Option<u8>, RecordMode), StatusWord> {
+    let sfi = match cmd.p2 >> 3 {
+        0 => None,
+        0x1F => return Err(StatusWord::IncorrectP1P2),
+        s => Some(s),
+    };
+    let mode = match cmd.p2 & 0x07 {
+        0x04 => RecordMode::Absolute,
+        0x02 => RecordMode::Next,
+        0x03 => RecordMode::Previous,
+        _ => return Err(StatusWord::IncorrectP1P2),
+    };
+    if cmd.p1 == 0xFF || (mode != RecordMode::Absolute && cmd.p1 != 0) {
+        return Err(StatusWord::IncorrectP1P2);
+    }
+    Ok((cmd.p1, sfi, mode))
+}
+
+/// The key references of TS 102 221 §9.5.1 Table 9.3: PIN Appl 1-8 `01`-`08`, ADM1-5
+/// `0A`-`0E`, universal PIN `11`, second PIN Appl 1-8 `81`-`88`, ADM6-10 `8A`-`8E`.
+fn key_reference(p2: u8) -> Result<u8, StatusWord> {
+    match p2 {
+        0x01..=0x08 | 0x0A..=0x0E | 0x11 | 0x81..=0x88 | 0x8A..=0x8E => Ok(p2),
+        _ => Err(StatusWord::IncorrectP1P2),
+    }
+}
+
+/// The data of a PIN command: `n` PIN blocks of 8 bytes (§11.1.9: PIN values are 8
+/// bytes, `FF`-padded), or none when `empty_ok`.
+fn pin_blocks(cmd: &Command, n: usize, empty_ok: bool) -> Result<Option<Vec<Secret>>, StatusWord> {
+    if cmd.p1 != 0 {
+        return Err(StatusWord::IncorrectP1P2);
+    }
+    // Le is not looked at: under T=0 the empty form arrives as `P3 = 00`, an Le.
+    if cmd.data.is_empty() && empty_ok {
+        return Ok(None);
+    }
+    if cmd.data.len() != 8 * n {
+        return Err(StatusWord::WrongLength);
+    }
+    Ok(Some(
+        cmd.data
+            .chunks(8)
+            .map(|c| Secret::new(c.to_vec()))
+            .collect(),
+    ))
+}
+
+/// The commands only a served profile has, and READ RECORD in all its modes; `None`:
+/// decode as without a package.
+fn decode_sim(cmd: &Command) -> Result<Option<CardCommand>, StatusWord> {
+    let sim_ins = matches!(
+        cmd.ins,
+        ins::READ_RECORD
+            | ins::UPDATE_BINARY
+            | ins::UPDATE_RECORD
+            | ins::VERIFY
+            | ins::CHANGE_REFERENCE_DATA
+            | ins::DISABLE_VERIFICATION
+            | ins::ENABLE_VERIFICATION
+            | ins::UNBLOCK_PIN
+            | ins::AUTHENTICATE
+    );
+    if !sim_ins {
+        return Ok(None);
+    }
+    // TS 102 221 Table 10.5: all of them are interindustry ('0X').
+    if cmd.cla.is_proprietary() {
+        return Err(StatusWord::ClaNotSupported);
+    }
+    let take = |v: Option<Vec<Secret>>| v.unwrap_or_default().into_iter();
+    Ok(Some(match cmd.ins {
+        ins::READ_RECORD => {
+            no_data(cmd)?;
+            let (record, sfi, mode) = record_address(cmd)?;
+            CardCommand::ReadRecord {
+                sfi,
+                record,
+                mode,
+                le: ne(cmd),
+            }
+        }
+        ins::UPDATE_BINARY | ins::UPDATE_RECORD => {
+            if cmd.data.is_empty() || cmd.le.is_some() {
+                return Err(StatusWord::WrongLength);
+            }
+            if cmd.ins == ins::UPDATE_BINARY {
+                let (sfi, offset) = binary_address(cmd)?;
+                CardCommand::UpdateBinary {
+                    sfi,
+                    offset,
+                    data: cmd.data.clone(),
+                }
+            } else {
+                let (record, sfi, mode) = record_address(cmd)?;
+                CardCommand::UpdateRecord {
+                    sfi,
+                    record,
+                    mode,
+                    data: cmd.data.clone(),
+                }
+            }
+        }
+        ins::VERIFY => {
+            let key = key_reference(cmd.p2)?;
+            let pin = pin_blocks(cmd, 1, true)?;
+            CardCommand::Verify {
+                key,
+                pin: take(pin).next(),
+            }
+        }
+        ins::CHANGE_REFERENCE_DATA => {
+            let key = key_reference(cmd.p2)?;
+            let mut b = take(pin_blocks(cmd, 2, false)?);
+            match (b.next(), b.next()) {
+                (Some(old), Some(new)) => CardCommand::ChangePin { key, old, new },
+                _ => return Err(StatusWord::WrongLength),
+            }
+        }
+        ins::DISABLE_VERIFICATION | ins::ENABLE_VERIFICATION => {
+            let key = key_reference(cmd.p2)?;
+            let pin = take(pin_blocks(cmd, 1, false)?)
+                .next()
+                .ok_or(StatusWord::WrongLength)?;
+            if cmd.ins == ins::DISABLE_VERIFICATION {
+                CardCommand::DisablePin { key, pin }
+            } else {
+                CardCommand::EnablePin { key, pin }
+            }
+        }
+        ins::UNBLOCK_PIN => {
+            let key = key_reference(cmd.p2)?;
+            let mut b = take(pin_blocks(cmd, 2, true)?);
+            let codes = match (b.next(), b.next()) {
+                (Some(puk), Some(new)) => Some((puk, new)),
+                _ => None,
+            };
+            CardCommand::UnblockPin { key, codes }
+        }
+        ins::AUTHENTICATE => {
+            let a =
+                AuthenticateCommand::decode(cmd.p1, cmd.p2, &cmd.data).map_err(|e| match e {
+                    AkaError::UnsupportedContext { .. } => StatusWord::IncorrectP1P2,
+                    _ => StatusWord::IncorrectData,
+                })?;
+            CardCommand::Authenticate(a)
+        }
+        _ => return Ok(None),
+    }))
 }
 
 fn fids(data: &[u8]) -> Vec<u16> {
@@ -246,10 +478,14 @@ fn decode_select(cmd: &Command) -> Result<CardCommand, StatusWord> {
                 return Err(StatusWord::WrongLength);
             }
             let mut path = fids(d);
-            if cmd.p1 == 0x08 && path.first() == Some(&0x3F00) {
+            let from_mf = cmd.p1 == 0x08;
+            if from_mf && path.first() == Some(&0x3F00) {
                 path.remove(0);
             }
-            SelectTarget::Path(path)
+            SelectTarget::Path {
+                from_mf,
+                fids: path,
+            }
         }
         _ => return Err(StatusWord::IncorrectP1P2),
     };
@@ -261,7 +497,17 @@ mod tests {
     use super::*;
 
     fn dec(h: &str) -> Result<CardCommand, StatusWord> {
-        decode(&Command::parse(&hex::decode(h).unwrap()).unwrap())
+        decode(
+            &Command::parse(&hex::decode(h).unwrap()).unwrap(),
+            Served::Minimal,
+        )
+    }
+
+    fn dec_sim(h: &str) -> Result<CardCommand, StatusWord> {
+        decode(
+            &Command::parse(&hex::decode(h).unwrap()).unwrap(),
+            Served::Profile,
+        )
     }
 
     #[test]
@@ -290,7 +536,13 @@ mod tests {
         );
         assert_eq!(
             dec("00A40804043F002FE2"),
-            sel(SelectTarget::Path(vec![0x2FE2]), SelectReply::Fcp)
+            sel(
+                SelectTarget::Path {
+                    from_mf: true,
+                    fids: vec![0x2FE2]
+                },
+                SelectReply::Fcp
+            )
         );
         assert_eq!(dec("00A4000403AABBCC"), Err(StatusWord::WrongLength));
         assert_eq!(dec("00A4050400"), Err(StatusWord::IncorrectP1P2));
@@ -321,10 +573,55 @@ mod tests {
             Ok(CardCommand::ReadRecord {
                 sfi: None,
                 record: 1,
+                mode: RecordMode::Absolute,
                 le: 32
             })
         );
         assert_eq!(dec("00B2010220"), Err(StatusWord::IncorrectP1P2));
         assert_eq!(dec("00B0000001AA"), Err(StatusWord::WrongLength));
+    }
+
+    #[test]
+    fn sim_commands_only_with_a_package() {
+        // Without a package, as before: unknown instructions, absolute records only.
+        for h in [
+            "002000010831323334FFFFFFFF",
+            "0088008122",
+            "00D6000001AA",
+            "00B2000200",
+        ] {
+            assert!(dec(h).is_err(), "{h}");
+        }
+        assert_eq!(dec("0020000100"), Err(StatusWord::InsNotSupported));
+        assert_eq!(
+            dec_sim("00B2000A00"),
+            Ok(CardCommand::ReadRecord {
+                sfi: Some(1),
+                record: 0,
+                mode: RecordMode::Next,
+                le: 256
+            })
+        );
+        assert_eq!(dec_sim("00B2010200"), Err(StatusWord::IncorrectP1P2));
+        assert_eq!(
+            dec_sim("00200001"),
+            Ok(CardCommand::Verify { key: 1, pin: None })
+        );
+        assert_eq!(dec_sim("0020000104FFFFFFFF"), Err(StatusWord::WrongLength));
+        assert_eq!(
+            dec_sim("0020010108FFFFFFFFFFFFFFFF"),
+            Err(StatusWord::IncorrectP1P2)
+        );
+        assert_eq!(dec_sim("8020000100"), Err(StatusWord::ClaNotSupported));
+        assert_eq!(dec_sim("0088008200"), Err(StatusWord::IncorrectP1P2));
+        assert_eq!(dec_sim("00880081021000"), Err(StatusWord::IncorrectData));
+        assert_eq!(dec_sim("00D6000000"), Err(StatusWord::WrongLength));
+        assert!(matches!(
+            dec_sim("002C0001"),
+            Ok(CardCommand::UnblockPin {
+                key: 1,
+                codes: None
+            })
+        ));
     }
 }

@@ -3,6 +3,12 @@
 //! TERMINAL RESPONSE (ETSI TS 102 223 §6.3, §6.8) drive its proactive questions; the
 //! profile installs and removals it asks for are made here, each one change of the
 //! state, saved before the answer leaves the card.
+//!
+//! An installed operator profile is a SAIP profile like a downloaded one (issue 9): its
+//! package is built with `apdu::saip::build` from the operator profile's ICCID, IMSI,
+//! MSISDN, Ki and OPc (Milenage), so the card serves its USIM ([`super::sim`]). Its PIN1
+//! is [`OPERATOR_PIN1`], disabled (as on a delivered eSIM; ENABLE PIN turns it on), its
+//! PUK1 [`OPERATOR_PUK1`] and ADM1 [`OPERATOR_ADM1`]: test values of a simulator.
 
 use super::Euicc;
 use crate::method::{CardView, Outcome};
@@ -44,6 +50,47 @@ impl CardView for View<'_> {
             .iter()
             .any(|p| p.msisdn.as_deref() == Some(op_id))
     }
+}
+
+/// PIN1, PUK1 and ADM1 of the operator profiles the device-change flows install.
+pub const OPERATOR_PIN1: &str = "0000";
+pub const OPERATOR_PUK1: &str = "12345678";
+pub const OPERATOR_ADM1: &str = "88888888";
+
+/// The package of an operator profile, and the SIM state it starts with (PIN1
+/// disabled); `None` when the values do not make a package (logged).
+fn operator_package(op: &OperatorProfile) -> Option<(Secret, crate::state::profile::SimState)> {
+    use apdu::saip::build::{build, Subscription};
+    let sub = Subscription {
+        iccid: op.iccid,
+        imsi: op.imsi.clone(),
+        msisdn: Some(op.msisdn.clone()).filter(|m| !m.is_empty()),
+        ki: apdu::saip::Secret::new(op.ki.to_vec()),
+        opc: apdu::saip::Secret::new(op.opc.to_vec()),
+        algorithm: apdu::saip::Algorithm::Milenage,
+        spn: op.service_provider.clone(),
+        profile_type: "operational".into(),
+        pin1: OPERATOR_PIN1.into(),
+        puk1: OPERATOR_PUK1.into(),
+        adm1: OPERATOR_ADM1.into(),
+    };
+    let Some(pkg) = build(&sub) else {
+        eprintln!(
+            "card-sim: operator profile {}: no SAIP package (IMSI or MSISDN)",
+            op.iccid
+        );
+        return None;
+    };
+    let mut sim = crate::state::profile::SimState::default();
+    sim.pins.insert(
+        super::sim::pins::code_key(apdu::saip::fs::FileSystem::MF, 0x01),
+        crate::state::profile::CodeState {
+            left: 3,
+            value: None,
+            disabled: true,
+        },
+    );
+    Some((Secret::new(pkg.encode()), sim))
 }
 
 fn proactive(cmd: Vec<u8>) -> Response {
@@ -133,6 +180,7 @@ impl Euicc {
     /// Installs and enables an operator profile (class operational), disabling the
     /// enabled one (PP#0 after provisioning), in one saved change (A step 412, B 520).
     fn install(&mut self, op: &OperatorProfile) -> Vec<u8> {
+        let package = operator_package(op);
         let code = self.change(|s| {
             if s.find_iccid(&op.iccid).is_some() {
                 return DcResult::AlreadyInstalled;
@@ -160,7 +208,8 @@ impl Euicc {
                 msisdn: Some(op.msisdn.clone()),
                 ki: Some(Secret::new(op.ki.to_vec())),
                 opc: Some(Secret::new(op.opc.to_vec())),
-                package: None,
+                package: package.as_ref().map(|(p, _)| p.clone()),
+                sim: package.map(|(_, s)| s).unwrap_or_default(),
             });
             let i = s.profiles.len() - 1;
             s.notify(i, Event::Install);

@@ -1,4 +1,5 @@
-//! SELECT (ISO/IEC 7816-4 §11.2.2, ETSI TS 102 221 §11.1.1) and STATUS (§11.1.2).
+//! SELECT (ISO/IEC 7816-4 §11.2.2, ETSI TS 102 221 §11.1.1) and STATUS (§11.1.2) on the
+//! minimal file system (an enabled profile's package is served by `sim::selection`).
 //! Applications are found by AID, full or partial (a prefix of at least the 5-byte RID,
 //! as pySim probes); the only application is the ISD-R, whose FCI is GlobalPlatform's
 //! `6F { 84 AID, A5 { 9F65 max command data } }` (pySim decodes it as such). A failed
@@ -21,7 +22,7 @@ pub fn isdr_fci() -> Vec<u8> {
 }
 
 /// Does `aid` (full or partial) name the ISD-R?
-fn names_isdr(aid: &[u8]) -> bool {
+pub fn names_isdr(aid: &[u8]) -> bool {
     aid.len() >= 5 && ISDR_AID.starts_with(aid)
 }
 
@@ -38,6 +39,8 @@ impl Euicc {
             Selection::Ef(fid) => files::ef(fid, self.enabled_iccid())
                 .map(|e| files::ef_fcp(&e))
                 .unwrap_or_default(),
+            // Not reached: a profile's files are described by `sim::selection`.
+            Selection::Profile => files::mf_fcp(),
         }
     }
 
@@ -51,7 +54,8 @@ impl Euicc {
             // Only one application: there is never a "next" occurrence.
             SelectTarget::Aid { aid, next: false } if names_isdr(aid) => Some(Selection::IsdR),
             SelectTarget::Aid { .. } => None,
-            SelectTarget::Path(p) => match p.as_slice() {
+            // The MF is the only DF: from it and from the current DF are the same.
+            SelectTarget::Path { fids, .. } => match fids.as_slice() {
                 [] => Some(Selection::Mf),
                 [fid] if is_ef(*fid) => Some(Selection::Ef(*fid)),
                 _ => None,

@@ -6,7 +6,10 @@
 //!   `eUICC/SK_EUICC_ECDSA_*.pem`; NIST required, BRP where all four files are present.
 //! - [`write_dir`] (`card-sim pki init DIR`): a whole test PKI (CI, EUM, eUICC, DPauth,
 //!   DPpb, DPtls) with the same file names; keys written 0600; existing files refused
-//!   unless `force`.
+//!   unless `force`. The CI's own key goes to `CertificateIssuerKey/SK_CI_ECDSA_*.pem`,
+//!   outside `CertificateIssuer/`: osmo-smdpp (pySim 597f1e0, `load_certs_from_path`)
+//!   reads every `.der`/`.pem` under `CertificateIssuer/` as a CI certificate and stops
+//!   at a key file there.
 //!
 //! Every error names the file.
 
@@ -130,6 +133,9 @@ pub fn load_dir(dir: &Path) -> Result<(CardPki, apdu::Eid), PkiDirError> {
     Ok((pki, eid))
 }
 
+/// Where `write_dir` puts the CI's private key (module docs: not in `CertificateIssuer/`).
+pub const CI_KEY_DIR: &str = "CertificateIssuerKey";
+
 /// Writes `pkis` (one per curve) to `dir` with pySim's generator's file names.
 pub fn write_dir(dir: &Path, pkis: &[TestPki], force: bool) -> Result<Vec<PathBuf>, PkiDirError> {
     let mut plan: Vec<(PathBuf, Vec<u8>, bool)> = Vec::new();
@@ -138,8 +144,18 @@ pub fn write_dir(dir: &Path, pkis: &[TestPki], force: bool) -> Result<Vec<PathBu
         let mut add =
             |sub: &str, cert_name: &str, key_name: &str, i: &Issued| -> Result<(), PkiDirError> {
                 let pem = i.key.to_sec1_pem().map_err(|e| file_err(dir, e))?;
+                // The CI's key stays out of the folder osmo-smdpp reads as certificates.
+                let key_sub = if sub == "CertificateIssuer" {
+                    CI_KEY_DIR
+                } else {
+                    sub
+                };
                 plan.push((dir.join(sub).join(cert_name), i.cert.der().to_vec(), false));
-                plan.push((dir.join(sub).join(key_name), pem.as_bytes().to_vec(), true));
+                plan.push((
+                    dir.join(key_sub).join(key_name),
+                    pem.as_bytes().to_vec(),
+                    true,
+                ));
                 Ok(())
             };
         add(
@@ -206,4 +222,58 @@ pub fn write_dir(dir: &Path, pkis: &[TestPki], force: bool) -> Result<Vec<PathBu
         f.write_all(bytes).map_err(|e| file_err(path, e))?;
     }
     Ok(plan.into_iter().map(|(p, _, _)| p).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::SeedableRng;
+
+    /// osmo-smdpp loads every `.der`/`.pem` under `CertificateIssuer/` as a CI
+    /// certificate: nothing else may be there, and the CI key is kept beside it.
+    #[test]
+    fn certificate_issuer_holds_only_certificates() {
+        let dir = std::env::temp_dir().join(format!("card-sim-pki-ci-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let eid: apdu::Eid = "89049032123451234512345678901235".parse().unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let pki =
+            apdu::sgp22::pki::gen::test_pki(Curve::NistP256, eid, "x.example", &mut rng).unwrap();
+        write_dir(&dir, &[pki], false).unwrap();
+        let mut names: Vec<String> = fs::read_dir(dir.join("CertificateIssuer"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["CERT_CI_ECDSA_NIST.der", "CERT_CI_ECDSA_NIST.pem"]);
+        for n in &names {
+            let bytes = fs::read(dir.join("CertificateIssuer").join(n)).unwrap();
+            if n.ends_with(".der") {
+                Cert::from_der(&bytes).unwrap();
+            } else {
+                assert!(bytes.starts_with(b"-----BEGIN CERTIFICATE-----"));
+            }
+        }
+        let key = dir.join(CI_KEY_DIR).join("SK_CI_ECDSA_NIST.pem");
+        assert!(fs::read_to_string(&key).unwrap().contains("PRIVATE KEY"));
+        // osmo-smdpp's EID range check: the EUM's first RSP policy is variant Ov3's, and
+        // permittedEins names the SGP.26 test IIN.
+        let eum = cert(&dir.join("EUM/CERT_EUM_ECDSA_NIST.der")).unwrap();
+        let exts = eum.inner().tbs_certificate().extensions().unwrap();
+        let value = |oid: &str| {
+            exts.iter()
+                .find(|e| e.extn_id.to_string() == oid)
+                .map(|e| e.extn_value.as_bytes().to_vec())
+        };
+        assert_eq!(
+            value("2.23.146.1.2.2.0").as_deref(),
+            Some(&b"\x30\x0a\x13\x0889049032"[..])
+        );
+        let policies = value("2.5.29.32").unwrap();
+        let at = |oid: &[u8]| policies.windows(oid.len()).position(|w| w == oid);
+        let ov3 = at(&[0x06, 0x09, 0x67, 0x81, 0x12, 1, 2, 1, 0, 0, 0]).unwrap();
+        let eum_role = at(&[0x06, 0x07, 0x67, 0x81, 0x12, 1, 2, 1, 2]).unwrap();
+        assert!(ov3 < eum_role, "the Ov3 policy comes first");
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

@@ -62,6 +62,7 @@ pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
         ki: None,
         opc: None,
         package: None,
+        sim: Default::default(),
     }];
     for i in 1..=test_profiles.min(MAX_TEST_PROFILES) {
         profiles.push(Profile {
@@ -79,6 +80,7 @@ pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
             ki: None,
             opc: None,
             package: None,
+            sim: Default::default(),
         });
     }
     PersistentState {

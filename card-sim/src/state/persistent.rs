@@ -14,13 +14,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 /// Older schema versions this build still reads (and upgrades on the next save).
 /// Version 1 had no identity key; the card makes one when it first needs it.
 /// Versions 1 and 2 had no eUICC PKI: on load the card gets one issued under the shipped
 /// test EUM, its key derived from the EID ([`CardPki::issue_from_eid`]: deterministic,
 /// so the same old file always upgrades to the same card).
-pub const READABLE_VERSIONS: [u32; 3] = [1, 2, 3];
+/// Version 3 -> 4 added only the optional per-profile `sim` (what serving a profile's
+/// package as a SIM changed: files, PIN counters, SQN): a version 3 file loads as is.
+pub const READABLE_VERSIONS: [u32; 4] = [1, 2, 3, 4];
 
 /// Everything the card keeps across power cycles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +62,8 @@ impl PersistentState {
             });
         }
         let mut value = value;
-        // Version 1 -> 2 added only the optional identity key; 2 -> 3 the PKI.
+        // Version 1 -> 2 added only the optional identity key; 2 -> 3 the PKI; 3 -> 4 the
+        // optional `sim` of a profile.
         if schema < 3 {
             if let Some(obj) = value.as_object_mut() {
                 if let Some(pki) = legacy_pki(obj)? {

@@ -1,10 +1,14 @@
 //! One profile as the card stores it: the SGP.22 ProfileInfo fields (§5.7.15) plus the
-//! operator content later work needs (IMSI, MSISDN, Ki, OPc). Ki and OPc are
-//! [`Secret`]s. ICCIDs are stored as digits, AIDs as hex, so the state file is readable.
+//! operator content later work needs (IMSI, MSISDN, Ki, OPc), the SAIP package a
+//! download installed, and what the card changed in that profile while serving it as a
+//! SIM ([`SimState`], schema 4). Ki, OPc, the package and PIN values are [`Secret`]s.
+//! ICCIDs are stored as digits, AIDs as hex, so the state file is readable.
 
 use super::secret::Secret;
+use apdu::aka::SqnState;
 use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileInfo, ProfileState};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A profile on the card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +44,58 @@ pub struct Profile {
     /// profiles made by the device-change flows or an older state file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<Secret>,
+    /// What serving the package as a SIM changed (file contents, PIN counters and
+    /// values, SQN state); empty until the first change.
+    #[serde(default, skip_serializing_if = "SimState::is_empty")]
+    pub sim: SimState,
 }
+
+/// The persistent part of a profile served as a SIM (card/sim): `apdu::saip::fs::install`
+/// is deterministic for the same package, so the card keeps only what commands changed,
+/// over the installed image.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimState {
+    /// EF contents written by UPDATE BINARY / UPDATE RECORD, by node of the installed
+    /// file system (`apdu::saip::fs::NodeId`, after following links), whole.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<usize, HexContent>,
+    /// PIN states by `"NODE:KEYREF"` (the directory whose PE-PINCodes defines the PIN, and
+    /// its key reference in hex).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pins: BTreeMap<String, CodeState>,
+    /// PUK states, keyed as [`Self::pins`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub puks: BTreeMap<String, CodeState>,
+    /// SEQ_MS of TS 33.102 Annex C per USIM ADF node.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sqn: BTreeMap<usize, SqnState>,
+}
+
+impl SimState {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.pins.is_empty() && self.puks.is_empty() && self.sqn.is_empty()
+    }
+}
+
+/// A PIN or PUK as the card changed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeState {
+    /// Remaining attempts (TS 102 221 §9.5.1); 0 is blocked.
+    pub left: u8,
+    /// The value set by CHANGE PIN or UNBLOCK PIN (8 bytes, `FF`-padded); `None`: the
+    /// package's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Secret>,
+    /// Verification disabled (DISABLE PIN, TS 102 221 §11.1.11).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+/// An EF's content, stored as upper-case hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HexContent(#[serde(with = "hex_bytes")] pub Vec<u8>);
 
 impl Profile {
     /// True while enabled.

@@ -1,7 +1,7 @@
 //! Volatile state: what a power cycle or reset wipes. Kept apart from the persistent
 //! state so that clearing it can never touch a profile. The transport owns
 //! [`TransportVolatile`] (open channels, pending responses, command chains); the card owns
-//! [`CardVolatile`] (selections, STORE DATA reassembly).
+//! [`CardVolatile`] (selections, STORE DATA reassembly, verified PINs).
 
 use apdu::sgp22::store_data::Reassembler;
 
@@ -40,7 +40,8 @@ impl Default for TransportVolatile {
     }
 }
 
-/// What is selected on a channel (ETSI TS 102 221 §8.4; the only DF is the MF).
+/// What is selected on a channel (ETSI TS 102 221 §8.4). Without an enabled profile
+/// package the only DF is the MF of the minimal file system (`card/files.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Selection {
     /// The MF is the current DF and no EF is selected.
@@ -50,12 +51,31 @@ pub enum Selection {
     Ef(u16),
     /// The ISD-R application.
     IsdR,
+    /// A file of the enabled profile's file system: [`CardChannel::sim`] says which.
+    Profile,
+}
+
+/// Where a channel is in the enabled profile's file system (ETSI TS 102 221 §8.4): nodes
+/// of `apdu::saip::fs::FileSystem` (0 is the MF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SimPosition {
+    /// The current DF or ADF.
+    pub df: usize,
+    /// The current EF, if any.
+    pub ef: Option<usize>,
+    /// The current application (the ADF `7FFF` names), if any.
+    pub adf: Option<usize>,
+    /// The current record of the current EF (1-based), if any.
+    pub record: Option<usize>,
 }
 
 /// What the card keeps for one logical channel.
 #[derive(Debug, Clone, Default)]
 pub struct CardChannel {
     pub selection: Selection,
+    /// The position in the enabled profile's file system (meaningful while
+    /// `selection` is [`Selection::Profile`], kept while the ISD-R is selected).
+    pub sim: SimPosition,
     pub store_data: Reassembler,
 }
 
@@ -65,4 +85,7 @@ pub struct CardVolatile {
     pub channels: [CardChannel; CHANNELS],
     /// The SGP.22 download session (ES10b), lost on power off and reset.
     pub download: crate::card::es10b::session::DownloadSession,
+    /// PINs verified since power on (TS 102 221 §9.5: the verification status is lost on
+    /// reset): (directory node, key reference) of the enabled profile's PINs.
+    pub verified: std::collections::HashSet<(usize, u8)>,
 }

@@ -6,10 +6,13 @@
 //! - [`channels`]: MANAGE CHANNEL open/close.
 //! - [`chaining`]: joining chained commands (CLA b5).
 //! - [`get_response`]: response delivery and GET RESPONSE.
+//! - [`record`]: `--record FILE`, the link's traffic as a replayable script (a wrapper
+//!   around the transport at the vpcd edge; nothing here changes for it).
 
 pub mod chaining;
 pub mod channels;
 pub mod get_response;
+pub mod record;
 
 use crate::state::volatile::TransportVolatile;
 use crate::vpcd::Card;

@@ -153,3 +153,96 @@ pub fn run(card: &mut impl Card, ch: u8, req: &DcRequest, typed: &[Option<&str>]
     assert_eq!(sw, "9000");
     DcResponse::decode(&data).unwrap()
 }
+
+/// The PIN1, PUK1 and ADM1 of [`subscription`].
+pub const PIN1: &str = "1234";
+pub const PUK1: &str = "12345678";
+pub const ADM1: &str = "88888888";
+/// Ki and OPc of [`subscription`] (hex).
+pub const KI: &str = "465B5CE8B199B49FAA5F0A2EE238A6BC";
+pub const OPC: &str = "CD63CB71954A9F4E48A5994E37A02BAF";
+
+/// A Milenage subscription for a package built by `apdu::saip::build`.
+pub fn subscription() -> apdu::saip::build::Subscription {
+    apdu::saip::build::Subscription {
+        iccid: apdu::sgp22::es10::Iccid::from_digits("89490000000000000042").unwrap(),
+        imsi: "001010123456063".into(),
+        msisdn: Some("+491701234567".into()),
+        ki: apdu::saip::Secret::new(hex::decode(KI).unwrap()),
+        opc: apdu::saip::Secret::new(hex::decode(OPC).unwrap()),
+        algorithm: apdu::saip::Algorithm::Milenage,
+        spn: "Sim Test".into(),
+        profile_type: "test".into(),
+        pin1: PIN1.into(),
+        puk1: PUK1.into(),
+        adm1: ADM1.into(),
+    }
+}
+
+/// A new card (seed 1) whose enabled profile holds the package of `sub` (PP#0 disabled).
+pub fn state_with_package(
+    sub: &apdu::saip::build::Subscription,
+) -> card_sim::state::PersistentState {
+    use apdu::sgp22::es10::{ProfileClass, ProfileState};
+    let mut state = new_card(eid(), 0);
+    state.profiles[0].state = ProfileState::Disabled;
+    let pkg = apdu::saip::build::build(sub).expect("a valid subscription");
+    state.profiles.push(card_sim::state::Profile {
+        iccid: sub.iccid,
+        aid: card_sim::state::new_card::derive_aid(7),
+        state: ProfileState::Enabled,
+        class: ProfileClass::Operational,
+        nickname: None,
+        service_provider: Some("Sim Test".into()),
+        name: Some("SIM".into()),
+        notification_address: None,
+        imsi: None,
+        msisdn: None,
+        ki: None,
+        opc: None,
+        package: Some(card_sim::state::Secret::new(pkg.encode())),
+        sim: Default::default(),
+    });
+    state.validate().unwrap();
+    state
+}
+
+/// A powered-on card (seed 1) with `state`, saving to `storage`.
+pub fn card_with(
+    state: card_sim::state::PersistentState,
+    storage: Box<dyn Storage + Send>,
+) -> Transport<Euicc> {
+    let mut card = Transport::new(Euicc::new(
+        state,
+        storage,
+        ChaCha20Rng::seed_from_u64(1),
+        atr::DEFAULT_ATR.to_vec(),
+    ));
+    card.power_on();
+    card
+}
+
+/// A card whose enabled profile holds the package of [`subscription`], on memory storage.
+pub fn sim_profile() -> Sim {
+    let storage = Arc::new(MemoryStorage::new());
+    let state = state_with_package(&subscription());
+    storage.save(&state).unwrap();
+    let card = card_with(state, Box::new(storage.clone()));
+    Sim { card, storage }
+}
+
+impl Sim {
+    /// The card as a restarted card-sim finds it: a new process on what was saved
+    /// (nothing volatile survives: selections, verified PINs).
+    pub fn restart(&mut self) {
+        let saved = self.storage.stored().expect("a saved state");
+        self.card = card_with(saved, Box::new(self.storage.clone()));
+    }
+}
+
+/// A PIN block of TS 102 221 §9.5.1 in hex: ASCII, padded with `FF` to 8 bytes.
+pub fn pin_block(pin: &str) -> String {
+    let mut b = pin.as_bytes().to_vec();
+    b.resize(8, 0xFF);
+    hex::encode_upper(b)
+}

@@ -119,6 +119,7 @@ fn provision_order() -> Order {
 fn the_whole_story_with_the_real_card() {
     let dir = std::env::temp_dir().join(format!("sm-cli-story-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("sm.sqlite3");
     let store = Store::open(&db).unwrap();
     let mut old = SimLink::new(0);

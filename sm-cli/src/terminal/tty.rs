@@ -151,6 +151,10 @@ mod tests {
             )
         };
         assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // Close-on-exec: a process another test spawns meanwhile must not inherit them.
+        for fd in [master, slave] {
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
         unsafe { (File::from_raw_fd(master), File::from_raw_fd(slave)) }
     }
 
@@ -185,13 +189,17 @@ mod tests {
     ) {
         let (mut user, mut program) = pty();
         let before = lflag(&program);
-        let reader = std::thread::spawn(move || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let e = read_hidden(&mut program, "Parameter");
-            (e, lflag(&program))
+            let _ = tx.send((e, lflag(&program)));
         });
         let mut shown = read_until(&mut user, "Parameter: ");
         user.write_all(keys).unwrap();
-        let (entry, after) = reader.join().unwrap();
+        // A prompt that never returns is a failure, not a hung test run.
+        let (entry, after) = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("read_hidden did not return within 10 s");
         shown.push_str(&read_until(&mut user, "\n"));
         (entry, before, after, shown)
     }

@@ -7,7 +7,9 @@
 //! Left out on purpose: the SAN registeredIDs of SGP.26 (`2.999.n`, an arc const-oid
 //! refuses), CRL distribution points (nothing here serves a CRL), and the EUM's
 //! nameConstraints (SGP.22 §4.5.2.1.0.2 reads its serialNumber as an EID prefix, which
-//! X.509 path validation such as `openssl verify` does not, so it would fail there).
+//! X.509 path validation such as `openssl verify` does not, so it would fail there). The
+//! EUM names its permitted EIDs the SGP.22 v3 way instead (policy of variant Ov3 and the
+//! non-critical permittedEins extension), which osmo-smdpp requires of an EUM.
 
 use super::cert::Cert;
 use super::error::PkiError;
@@ -78,6 +80,28 @@ fn ext<T: Encode + der::oid::AssociatedOid>(critical: bool, v: &T) -> Result<Ext
         extn_id: T::OID,
         critical,
         extn_value: OctetString::new(v.to_der().map_err(err)?).map_err(err)?,
+    })
+}
+
+/// The certificate policy of EUM certificates of variant Ov3/A/B/C (SGP.22 v3 §4.5.2.1.0.1).
+const EUM_OV3_POLICY: &str = "2.23.146.1.2.1.0.0.0";
+/// id-rsp-cert-ext-permittedEins (SGP.22 v3 §4.5.2.1.0.2): `PermittedEins ::= SEQUENCE OF
+/// PrintableString`, the EID prefixes (IINs) the EUM may issue eUICC certificates for.
+const PERMITTED_EINS_OID: &str = "2.23.146.1.2.2.0";
+
+/// The EUM's permittedEins extension, non-critical (X.509 path validation such as
+/// `openssl verify` skips it): the SGP.26 test IIN `89049032` (`eid::TEST_PREFIX`),
+/// which every card-sim EID starts with. Unlike the nameConstraints form of variant O,
+/// it leaves the chain valid for X.509 (module docs).
+fn permitted_eins() -> Result<Extension, PkiError> {
+    let iin = crate::sgp22::eid::TEST_PREFIX.as_bytes();
+    // SEQUENCE { PrintableString iin }, short lengths (an 8-byte IIN).
+    let mut der = vec![0x30, (iin.len() + 2) as u8, 0x13, iin.len() as u8];
+    der.extend_from_slice(iin);
+    Ok(Extension {
+        extn_id: der::asn1::ObjectIdentifier::new_unwrap(PERMITTED_EINS_OID),
+        critical: false,
+        extn_value: OctetString::new(der).map_err(err)?,
     })
 }
 
@@ -153,7 +177,19 @@ pub fn issue(
         }
         Kind::Eum => {
             exts.push(ext(true, &ku(KeyUsages::KeyCertSign.into()))?);
-            exts.push(ext(true, &policy(Role::Eum))?);
+            // The EUM variant Ov3 policy first, then id-rspRole-eum: osmo-smdpp (pySim
+            // 597f1e0, `get_eum_certificate_variant`) takes the first of the two it finds
+            // and then reads the permitted EIDs from permittedEins (below).
+            let mut eum_policies = policy(Role::Eum);
+            eum_policies.0.insert(
+                0,
+                x509_cert::ext::pkix::certpolicy::PolicyInformation {
+                    policy_identifier: der::asn1::ObjectIdentifier::new_unwrap(EUM_OV3_POLICY),
+                    policy_qualifiers: None,
+                },
+            );
+            exts.push(ext(true, &eum_policies)?);
+            exts.push(permitted_eins()?);
             exts.push(ext(
                 true,
                 &BasicConstraints {

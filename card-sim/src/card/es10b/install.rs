@@ -103,6 +103,7 @@ impl Euicc {
             ki: None,
             opc: None,
             package: Some(Secret::new(l.upp.to_vec())),
+            sim: Default::default(),
         };
         let notification = Notification {
             seq,

@@ -420,6 +420,7 @@ fn a_lost_install_answer_is_completed_by_the_bound_cards_retry() {
 fn three_failures_lock_durably_and_unlock_is_audited() {
     let dir = std::env::temp_dir().join(format!("sm-service-lock-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("sm.sqlite3");
     let mut old = FakeCard::new(1, IMEI_OLD);
     let mut new = FakeCard::new(2, IMEI_NEW);

@@ -15,7 +15,8 @@ fn a_new_store_is_at_the_current_version() {
 fn a_new_file_is_private_wal_and_ours() {
     let dir = TempDir::new("new-file");
     let path = dir.path().join("nested").join("veuicc").join("sm.sqlite3");
-    let store = Store::open(&path).unwrap();
+    // The default location's way: the directories are made (0700).
+    let store = Store::open_with(&path, IfMissing::CreateWithDirectory).unwrap();
     assert_eq!(store.path(), Some(path.as_path()));
     let mode: String = store
         .conn
