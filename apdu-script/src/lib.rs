@@ -24,6 +24,7 @@ pub mod directive;
 pub mod error;
 pub mod expect;
 pub mod limits;
+pub mod mask;
 pub mod parser;
 pub mod pattern;
 mod scan;

@@ -16,7 +16,8 @@
 //!   else `reset` (a warm reset). The card drops all volatile state at each of them
 //!   (`Applet::power_cycle`), so the replay only has to clear it at the same points.
 
-use super::mask::{data_field, terminal_response_text, Masker, Secrecy};
+use super::mask::{Masker, Secrecy};
+use apdu_script::mask::{data_field, terminal_response_text};
 use apdu_script::{
     ByteMask, Element, Expectation, Item, ItemKind, Piece, ResetKind, ResponsePattern, Script,
     Template, VarRef,

@@ -13,7 +13,7 @@
 //!   (challenges) only repeat with the same seed.
 //! - Each command line in hex with `#<` and the actual answer ([`recording`]).
 //! - Secrets, as the sender marked them with `Secrecy` (`reader::trace`), found with the
-//!   `apdu` decoders ([`mask`]): the command is written after `#! secret` with its data
+//!   `apdu` decoders ([`apdu_script::mask`]): the command is written after `#! secret` with its data
 //!   field replaced by `${SECRET_n:len}`, so the replay skips it unless
 //!   `--var SECRET_n=HEX` is given; a secret answer is written with every data byte
 //!   masked (`xx`), so only its length and SW are checked. A secret TERMINAL RESPONSE
@@ -27,7 +27,6 @@
 //!   replayed.
 
 pub mod header;
-pub mod mask;
 pub mod recording;
 
 pub use header::{card_sim_hint, CARD_SIM_ATR};

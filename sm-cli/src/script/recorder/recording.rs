@@ -4,12 +4,12 @@
 //! script text that parses back to the same items. No I/O; tested without PC/SC.
 
 use super::header::{comment_safe, Facts};
-use super::mask::{data_field, terminal_response_text};
 use crate::clock;
 use crate::errors::CliError;
 use crate::reader::Secrecy;
 use apdu::sgp22::es10::EidResponse;
 use apdu::Eid;
+use apdu_script::mask::{data_field, terminal_response_text};
 use apdu_script::{
     ByteMask, Element, Expectation, Item, ItemKind, Piece, ReaderRef, ResetKind, ResponsePattern,
     Script, Template, VarRef,

@@ -1,6 +1,8 @@
-//! What of a secret command the recording replaces, found with the `apdu` decoders: the
+//! What of a secret command a recording replaces, found with the `apdu` decoders: the
 //! command's data field ([`data_field`], ISO/IEC 7816-4 §5.1) and the typed text of a
-//! TERMINAL RESPONSE ([`terminal_response_text`], ETSI TS 102 223 §6.8, §8.15).
+//! TERMINAL RESPONSE ([`terminal_response_text`], ETSI TS 102 223 §6.8, §8.15). One rule
+//! for both recorders (sm-cli's `--record` and card-sim's), so both name the same bytes
+//! `${PARAM}` / `${SECRET_n}`.
 
 use apdu::iso7816::{ins, tlv};
 use apdu::Command;
