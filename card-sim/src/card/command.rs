@@ -8,6 +8,9 @@
 //! READ RECORD's next / previous / current modes, VERIFY 20, CHANGE PIN 24, DISABLE PIN
 //! 26, ENABLE PIN 28, UNBLOCK PIN 2C) and TS 31.102 §7.1.2 (AUTHENTICATE 88); without a
 //! package those answer `6D00` and READ RECORD only its absolute mode, as before.
+//!
+//! Long because it is the one decoder of every instruction the card takes, so that CLA,
+//! INS, P1 and P2 are checked together in one place; its tests are at the bottom.
 
 use crate::state::Secret;
 use apdu::aka::{AkaError, AuthenticateCommand};

@@ -1,5 +1,8 @@
 //! The terminal against a fake proactive card: what it answers to each question, what
 //! it marks secret, and how it ends a session it cannot serve.
+//!
+//! Long because it goes through every question the card can ask, with the fake card
+//! and keypad they share at the top.
 
 use super::prompt::{NoPrompter, Prompter};
 use super::*;

@@ -1,6 +1,9 @@
 //! The SM policy against a message-level software card that does what
 //! card-sim/src/method/session.rs does (derive, sign, open, install), with an
 //! in-memory store: the whole story of issue 3 at the level of `apdu::devchange`.
+//!
+//! Long because it tells the whole story, flow by flow, against one fake card; each
+//! test stands alone.
 
 use super::super::store::{AuditAction, Store};
 use super::*;
