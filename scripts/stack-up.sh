@@ -3,7 +3,8 @@
 # card-sim processes, one per vpcd slot, and waits until the readers show the cards.
 #
 #   scripts/stack-up.sh [--cards N] [--slots M] [--state-dir DIR | --ephemeral]
-#                       [--seed S] [--test-profiles K] [--debug] [--no-build]
+#                       [--seed S] [--test-profiles K] [--kdf-floor production|test]
+#                       [--debug] [--no-build]
 #   scripts/stack-up.sh --restart-pcscd     (stop and start the pcscd this script owns)
 #
 # Run it, or source it (`. scripts/stack-up.sh --cards 2`): sourced, it also exports the
@@ -17,6 +18,8 @@
 # 16), and owns it. Card i runs `card-sim --slot i`, i.e. vpcd port 35963+i, reader
 # "Virtual PCD 00 0i" for i < 2 and "Virtual PCD k 00 0j" for i = 2k+j (see lib.sh).
 # Card i gets --seed S+i, so that every card is deterministic yet different.
+# --kdf-floor test makes cards for tests, which accept `sm-cli --kdf test` (card-sim's
+# default floor is the production KDF; README "card-sim").
 #
 # Environment: STACK_DIR, STACK_TIMEOUT (seconds, default 30), VEUICC_CARD_SIM and
 # VEUICC_SM_CLI (use these binaries instead of building them), STACK_PCSCD_APDU_LOG=0
@@ -100,7 +103,7 @@ stack_up_binaries() {
 }
 
 stack_up_main() {
-    local cards=2 slots='' state_dir='' ephemeral=0 seed='' test_profiles='' profile=release
+    local cards=2 slots='' state_dir='' ephemeral=0 seed='' test_profiles='' kdf_floor='' profile=release
     local build=1 owned=0 offered s name pidfile
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -110,6 +113,7 @@ stack_up_main() {
         --ephemeral) ephemeral=1; shift ;;
         --seed) seed=${2:-}; shift 2 || return 1 ;;
         --test-profiles) test_profiles=${2:-}; shift 2 || return 1 ;;
+        --kdf-floor) kdf_floor=${2:-}; shift 2 || return 1 ;;
         --debug) profile=debug; shift ;;
         --no-build) build=0; shift ;;
         --restart-pcscd) stack_up_restart_pcscd; return ;;
@@ -194,6 +198,7 @@ stack_up_main() {
             fi
             [ -z "$seed" ] || args+=(--seed $((seed + s)))
             [ -z "$test_profiles" ] || args+=(--test-profiles "$test_profiles")
+            [ -z "$kdf_floor" ] || args+=(--kdf-floor "$kdf_floor")
             stack_spawn "$pidfile" "$STACK_DIR/card-sim-$s.log" "$VEUICC_CARD_SIM" "${args[@]}" || return 1
         fi
     done

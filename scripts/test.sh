@@ -15,8 +15,8 @@
 #  4. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
 #     system tier (tests/: card-sim processes behind pcscd, sm-cli, opensc-tool, scriptor);
 #  5. replays every scripts/*.apdu against fresh cards on slots 0 and 1 (`card-sim --slot N
-#     --ephemeral --seed N+1 --test-profiles 2`, what the recorded scripts expect), first
-#     with `sm-cli script run` (every answer checked), then with scriptor as an
+#     --ephemeral --seed N+1 --test-profiles 2 --kdf-floor test`, what the recorded
+#     scripts expect), first with `sm-cli script run` (every answer checked), then with scriptor as an
 #     independent witness (scripts/scriptor-check.sh: status words checked) when the
 #     script is scriptor-compatible;
 #  6. a fuzz smoke (scripts/fuzz-smoke.sh, FUZZ_SECONDS per target, default 20);
@@ -123,7 +123,8 @@ step "cargo test --workspace (all tiers)" \
     timeout -k 30 "${TEST_TIMEOUT:-2700}" cargo test --workspace --no-fail-fast
 
 # Fresh cards on slots 0 and 1, as the recorded scripts expect them (scripts/README.md):
-# slot 0 `--seed 1`, slot 1 `--seed 2`, both with two test profiles.
+# slot 0 `--seed 1`, slot 1 `--seed 2`, both with two test profiles, test cards
+# (`--kdf-floor test`: device-change.apdu was recorded with `sm-cli --kdf test`).
 fresh_cards() {
     . "$ROOT/scripts/lib.sh"
     local s reader
@@ -132,7 +133,8 @@ fresh_cards() {
         stack_stop "$STACK_DIR/card-sim-$s.pid" "card-sim-$s" 2>/dev/null
         stack_wait_reader "$reader" no 20 || return 1
         stack_spawn "$STACK_DIR/card-sim-$s.pid" "$STACK_DIR/card-sim-$s.log" \
-            "$VEUICC_CARD_SIM" --slot "$s" --ephemeral --seed $((s + 1)) --test-profiles 2 || return 1
+            "$VEUICC_CARD_SIM" --slot "$s" --ephemeral --seed $((s + 1)) --test-profiles 2 \
+            --kdf-floor test || return 1
         stack_wait_reader "$reader" yes 20 || return 1
     done
 }

@@ -1,11 +1,42 @@
-//! What of a secret command a recording replaces, found with the `apdu` decoders: the
-//! command's data field ([`data_field`], ISO/IEC 7816-4 §5.1) and the typed text of a
-//! TERMINAL RESPONSE ([`terminal_response_text`], ETSI TS 102 223 §6.8, §8.15). One rule
-//! for both recorders (sm-cli's `--record` and card-sim's), so both name the same bytes
-//! `${PARAM}` / `${SECRET_n}`.
+//! What of a secret command a recording (and sm-cli's `--trace`) replaces, found with the
+//! `apdu` decoders ([`hidden`]): the command's data field ([`data_field`], ISO/IEC 7816-4
+//! §5.1), or, for a TERMINAL RESPONSE with typed text ([`terminal_response_text`], ETSI
+//! TS 102 223 §6.8, §8.15, the hidden key-generation parameter), everything after P2 in a
+//! fixed form: Lc and the text string's length give the text's length away as surely as
+//! the text gives the text, so neither is written and the variable has no count
+//! (issue 10, finding 4). One rule for both recorders (sm-cli's `--record` and
+//! card-sim's), so both name the same bytes `${SECRET_n}`.
 
 use apdu::iso7816::{ins, tlv};
 use apdu::Command;
+
+/// The part of a secret command that is replaced: bytes `start..start + len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hidden {
+    pub start: usize,
+    pub len: usize,
+    /// Whether the length may be written (`${SECRET_n:len}`, `<N bytes redacted>`); false
+    /// for the fixed form of a typed text (module docs), written `${SECRET_n}`.
+    pub length_shown: bool,
+}
+
+/// What of the secret command `apdu` to replace (module docs); `None` when it has no
+/// data to hide.
+pub fn hidden(apdu: &[u8]) -> Option<Hidden> {
+    if terminal_response_text(apdu).is_some() {
+        // TS 102 221 §10.1.2: CLA INS P1 P2 stay; Lc and the whole body go.
+        return Some(Hidden {
+            start: 4,
+            len: apdu.len() - 4,
+            length_shown: false,
+        });
+    }
+    data_field(apdu).map(|(start, len)| Hidden {
+        start,
+        len,
+        length_shown: true,
+    })
+}
 
 /// Where the data field of a command APDU sits (start, length), if it has one
 /// (ISO/IEC 7816-4 §5.1: short Lc at byte 4, extended `00 Lc1 Lc2` at bytes 4-6). A
@@ -88,6 +119,25 @@ mod tests {
         apdu.extend_from_slice(&body);
         let (start, len) = terminal_response_text(&apdu).unwrap();
         assert_eq!(&apdu[start..start + len], b"abc");
+        // The fixed form: everything after P2, with no length to write.
+        assert_eq!(
+            hidden(&apdu),
+            Some(Hidden {
+                start: 4,
+                len: apdu.len() - 4,
+                length_shown: false
+            })
+        );
+        // Any other command: its data field, length shown.
+        assert_eq!(
+            hidden(&[0x80, 0xE2, 0x91, 0x00, 0x02, 0xAA, 0xBB]),
+            Some(Hidden {
+                start: 5,
+                len: 2,
+                length_shown: true
+            })
+        );
+        assert_eq!(hidden(&[0x80, 0x12, 0x00, 0x00, 0x10]), None);
         // Not a TERMINAL RESPONSE, or no text: nothing.
         apdu[1] = 0xE2;
         assert_eq!(terminal_response_text(&apdu), None);

@@ -154,7 +154,7 @@ fn overview(quick: bool, json: bool) -> Result<(), String> {
     let n = runs * 5;
     let sign_t = stats(time(n, || sign(&key, &msg)));
     let verify_t = stats(time(n, || verify(&key.public_key(), &msg, &sig)));
-    let aad = profile_aad("+8613800000001", &eid).map_err(e)?;
+    let aad = profile_aad("+8613800000001", &eid, &[0x5A; 16]).map_err(e)?;
     let profile = [0x42u8; 160];
     let sealed = seal(&key.public_key(), &profile, &aad, &mut SysRng).map_err(e)?;
     let seal_t = stats(time(n, || {

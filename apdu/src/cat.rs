@@ -6,7 +6,9 @@
 //! SW `91xx`.
 //!
 //! The text a user types may be a secret (the key-generation parameter): [`Input`]
-//! zeroizes it and never prints it.
+//! zeroizes it and never prints it, and the TERMINAL RESPONSE that carries it is encoded
+//! into and decoded from wiped buffers only, without a TLV tree copy of the text
+//! (issue 10, finding 10).
 
 use crate::error::{Error, Result};
 use crate::iso7816::tlv;
@@ -181,38 +183,46 @@ pub struct TerminalResponse {
 }
 
 impl TerminalResponse {
-    /// Encodes the response body for `80 14 00 00 Lc`. The caller zeroizes the buffer
-    /// when it carries a secret.
+    /// Encodes the response body for `80 14 00 00 Lc`. The buffer is wiped when
+    /// dropped; the text (TS 102 223 §8.15, tag `8D`, coding `04`) is written straight
+    /// into it, with its room reserved first, so no unwiped copy is left behind.
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::new());
         let mut c = vec![
             tlv::prim::<0x81>(self.details.to_vec()),
             tlv::prim::<0x82>(vec![0x82, 0x81]),
             tlv::prim::<0x83>(vec![self.result]),
         ];
-        match &self.data {
-            TerminalData::None => {}
-            TerminalData::Text(t) => {
-                let mut v = Zeroizing::new(vec![0x04]);
-                v.extend_from_slice(t.0.as_bytes());
-                c.push(tlv::prim::<0x8D>(v.to_vec()));
-            }
-            TerminalData::Imei(i) => c.push(tlv::prim::<0x94>(imei_to_bcd(i).unwrap_or_default())),
+        if let TerminalData::Imei(i) = &self.data {
+            c.push(tlv::prim::<0x94>(imei_to_bcd(i).unwrap_or_default()));
         }
-        out.extend_from_slice(&tlv::encode_all(&c));
-        // The TLV tree copies above hold the text too; they are dropped here. A typed
-        // secret lives in memory only as long as this call.
+        let head = tlv::encode_all(&c);
+        let text = match &self.data {
+            TerminalData::Text(t) => Some(t.0.as_bytes()),
+            _ => None,
+        };
+        // Tag, up to 4 length bytes, the coding byte and the text.
+        let room = head.len() + text.map_or(0, |t| 6 + t.len());
+        let mut out = Zeroizing::new(Vec::with_capacity(room));
+        out.extend_from_slice(&head);
+        if let Some(t) = text {
+            out.push(0x8D);
+            tlv::push_len(1 + t.len(), &mut out);
+            out.push(0x04);
+            out.extend_from_slice(t);
+        }
         out
     }
 
-    /// Decodes a TERMINAL RESPONSE body (simple TLVs, no outer tag).
+    /// Decodes a TERMINAL RESPONSE body (simple TLVs, no outer tag; the
+    /// comprehension-required bit ignored), read in place so the typed text is copied
+    /// only into the wiped [`Input`].
     pub fn decode(b: &[u8]) -> Result<TerminalResponse> {
-        let items = tlv::parse_all(b)?;
+        let items = top_level(b)?;
         let find = |tag: u32| {
             items
                 .iter()
-                .find(|t| tlv::tag_num(t) & 0x7F == tag & 0x7F)
-                .and_then(tlv::bytes)
+                .find(|(t, _)| t & 0x7F == tag & 0x7F)
+                .map(|(_, v)| *v)
         };
         let details: [u8; 3] = find(0x81)
             .ok_or(Error::MissingTag(0x81))?
@@ -225,7 +235,7 @@ impl TerminalResponse {
             .and_then(|r| r.first())
             .ok_or(Error::MissingTag(0x83))?;
         let data = if let Some(t) = find(0x8D) {
-            TerminalData::Text(Input(Zeroizing::new(decode_text(t)?)))
+            TerminalData::Text(Input(decode_text_secret(t)?))
         } else if let Some(i) = find(0x94) {
             TerminalData::Imei(imei_from_bcd(i)?)
         } else {
@@ -241,22 +251,52 @@ impl TerminalResponse {
 
 /// Decodes a text string value: data coding scheme byte then text (`04` 8-bit, `08` UCS2).
 pub fn decode_text(v: &[u8]) -> Result<String> {
+    decode_text_secret(v).map(|t| t.as_str().to_owned())
+}
+
+/// [`decode_text`] into a wiped string; every intermediate buffer is wiped too.
+fn decode_text_secret(v: &[u8]) -> Result<Zeroizing<String>> {
     let bad = |reason| Error::InvalidValue { tag: 0x8D, reason };
     match v.split_first() {
-        None => Ok(String::new()),
-        Some((0x04, rest)) => String::from_utf8(rest.to_vec()).map_err(|_| bad("not 8-bit text")),
+        None => Ok(Zeroizing::new(String::new())),
+        Some((0x04, rest)) => {
+            let text = std::str::from_utf8(rest).map_err(|_| bad("not 8-bit text"))?;
+            let mut out = Zeroizing::new(String::with_capacity(text.len()));
+            out.push_str(text);
+            Ok(out)
+        }
         Some((0x08, rest)) => {
             if !rest.len().is_multiple_of(2) {
                 return Err(bad("odd UCS2 length"));
             }
-            let units: Vec<u16> = rest
-                .chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                .collect();
-            String::from_utf16(&units).map_err(|_| bad("invalid UCS2"))
+            let mut out = Zeroizing::new(String::with_capacity(rest.len() * 3 / 2));
+            let units = rest
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            for ch in char::decode_utf16(units) {
+                out.push(ch.map_err(|_| bad("invalid UCS2"))?);
+            }
+            Ok(out)
         }
         Some(_) => Err(bad("unsupported data coding scheme")),
     }
+}
+
+/// The top-level objects of `b` as (tag, value) slices of it, after the same checks
+/// as [`tlv::parse_all`] (sizes, tag and length encodings, nesting), but without the
+/// TLV tree, which would hold unwiped copies of the values.
+fn top_level(b: &[u8]) -> Result<Vec<(u32, &[u8])>> {
+    tlv::check(b)?;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < b.len() {
+        let (tag, _, p) = tlv::read_tag(b, pos)?;
+        let (len, p) = tlv::scan_len(b, p)?;
+        let value = b.get(p..p + len).ok_or(Error::Truncated)?;
+        out.push((tag, value));
+        pos = p + len;
+    }
+    Ok(out)
 }
 
 /// Encodes a 15-digit IMEI as the 8-byte mobile identity of TS 24.008 §10.5.1.4
@@ -379,6 +419,52 @@ mod tests {
         let raw = hex::decode("0103012304020282810301108D0104").unwrap();
         let d = TerminalResponse::decode(&raw).unwrap();
         assert_eq!(d.result, results::TERMINATED_BY_USER);
+    }
+
+    /// The bytes are those of the BER encoder used before (one-byte tags, minimal
+    /// lengths), also for a text longer than 127 bytes; malformed bodies are refused
+    /// without a panic; the encoded buffer is a wiped one and Debug hides the text.
+    #[test]
+    fn terminal_response_bytes_and_malformed_bodies() {
+        for len in [0usize, 6, 126, 127, 200, 300] {
+            let text = "7".repeat(len);
+            let tr = TerminalResponse {
+                details: [1, TYPE_GET_INPUT, QUAL_HIDDEN],
+                result: results::OK,
+                data: TerminalData::Text(Input(Zeroizing::new(text.clone()))),
+            };
+            let mut value = vec![0x04];
+            value.extend_from_slice(text.as_bytes());
+            let ber = tlv::encode_all(&[
+                tlv::prim::<0x81>(vec![1, TYPE_GET_INPUT, QUAL_HIDDEN]),
+                tlv::prim::<0x82>(vec![0x82, 0x81]),
+                tlv::prim::<0x83>(vec![results::OK]),
+                tlv::prim::<0x8D>(value),
+            ]);
+            let b: Zeroizing<Vec<u8>> = tr.encode();
+            assert_eq!(*b, ber, "text of {len} bytes");
+            assert_eq!(TerminalResponse::decode(&b).unwrap(), tr);
+            if len >= 3 {
+                assert!(!format!("{tr:?}").contains("777"), "Debug shows the text");
+            }
+        }
+        for bad in [
+            "810301",       // value runs past the end
+            "8103012304",   // tag without length at the end
+            "00020000",     // invalid tag
+            "8184000000",   // four length bytes
+            "818105000000", // length not in its shortest form
+            "8182",         // length bytes cut short
+        ] {
+            let raw = hex::decode(bad).unwrap();
+            assert!(TerminalResponse::decode(&raw).is_err(), "{bad}");
+        }
+        // UCS2 text decodes into the wiped Input too.
+        let raw = hex::decode("8103012304820282818301008D050800410042").unwrap();
+        match TerminalResponse::decode(&raw).unwrap().data {
+            TerminalData::Text(t) => assert_eq!(t.0.as_str(), "AB"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

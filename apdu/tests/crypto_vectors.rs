@@ -48,6 +48,8 @@ const CHALLENGE: [u8; 32] = [
     0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
     0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 ];
+/// The card's one-time challenge of the BF69 (BF6D) in the sealed box's AAD.
+const CARD_CHALLENGE: [u8; 16] = *b"card-challenge16";
 const OP_ID: &str = "+8613800138000";
 const EID: &str = "89049032123451234512345678901235";
 const IMEI: &str = "356938035643809";
@@ -70,7 +72,7 @@ fn compute(name: &str, parameter: &str, kdf: KdfParams, sealed_box: Option<&str>
     let pk = key.public_key();
     let msg = SignedMessage::new(Purpose::DeviceChange, &CHALLENGE, OP_ID, eid(), IMEI).unwrap();
     let signature = sign(&key, &msg).unwrap();
-    let aad = profile_aad(OP_ID, &eid()).unwrap();
+    let aad = profile_aad(OP_ID, &eid(), &CARD_CHALLENGE).unwrap();
     let sealed = match sealed_box {
         Some(s) => s.to_owned(),
         None => hex::encode(
@@ -119,7 +121,7 @@ fn committed_vectors_recompute() {
             description: "vEUICC device-change chain: Argon2id(parameter, salt) -> seed -> \
                 ChaCha20Rng -> RSA-2048 (apdu/src/crypto/keygen.rs) -> PKCS#1 v1.5 SHA-256 \
                 signature over `message`; `sealed_box` opens to `profile_plaintext` with AAD \
-                profile_aad(op_id, eid). All binary fields are hex."
+                profile_aad(op_id, eid, card_challenge). All binary fields are hex."
                 .into(),
             vectors,
         };
@@ -147,7 +149,7 @@ fn committed_vectors_recompute() {
         )
         .unwrap();
         let sealed = SealedBox::from_bytes(&hex::decode(&committed.sealed_box).unwrap()).unwrap();
-        let aad = profile_aad(OP_ID, &eid()).unwrap();
+        let aad = profile_aad(OP_ID, &eid(), &CARD_CHALLENGE).unwrap();
         assert_eq!(open(&key, &sealed, &aad).unwrap().as_slice(), PROFILE);
         println!("vector {name}: {:?}", t.elapsed());
     }
@@ -171,7 +173,7 @@ fn wrong_parameter_cannot_sign_or_open() {
     let msg = SignedMessage::new(Purpose::DeviceChange, &CHALLENGE, OP_ID, eid(), IMEI).unwrap();
     assert!(verify(&pk, &msg, &sign(&wrong, &msg).unwrap()).is_err());
     let sealed = SealedBox::from_bytes(&hex::decode(&v.sealed_box).unwrap()).unwrap();
-    let aad = profile_aad(OP_ID, &eid()).unwrap();
+    let aad = profile_aad(OP_ID, &eid(), &CARD_CHALLENGE).unwrap();
     assert!(open(&wrong, &sealed, &aad).is_err());
 }
 
@@ -216,7 +218,7 @@ fn measure_costs() {
     let t = Instant::now();
     verify(&key.public_key(), &msg, &sig).unwrap();
     println!("verify: {:?}", t.elapsed());
-    let aad = profile_aad(OP_ID, &eid()).unwrap();
+    let aad = profile_aad(OP_ID, &eid(), &CARD_CHALLENGE).unwrap();
     let t = Instant::now();
     let sealed =
         apdu::crypto::seal(&key.public_key(), PROFILE, &aad, &mut apdu::crypto::SysRng).unwrap();

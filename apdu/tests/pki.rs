@@ -299,7 +299,14 @@ fn ship_test_ci_and_eum() {
     let mut rng = ChaCha20Rng::seed_from_u64(0x5347_5032_3200_0009);
     let ci = gen::make(&Kind::Ci, Curve::NistP256, None, 1, &mut rng).unwrap();
     let eum = gen::make(&Kind::Eum, Curve::NistP256, Some(&ci), 2, &mut rng).unwrap();
-    for (dir, name, issued) in [("CertificateIssuer", "CI", &ci), ("EUM", "EUM", &eum)] {
+    // The SM's CERT.DPpb for the device-change authorisation (issue 10): drawn after
+    // the EUM, so the CI and EUM stay as shipped before it.
+    let dp_pb = gen::make(&Kind::DpPb, Curve::NistP256, Some(&ci), 257, &mut rng).unwrap();
+    for (dir, name, issued) in [
+        ("CertificateIssuer", "CI", &ci),
+        ("EUM", "EUM", &eum),
+        ("DPpb", "S_SM_DPpb", &dp_pb),
+    ] {
         let d = out.join(dir);
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(

@@ -366,8 +366,8 @@ fn dc_request() -> impl Strategy<Value = DcRequest> {
                     need_parameter,
                 }
             }),
-        (op_id(), vec(any::<u8>(), 0..2000), any::<bool>()).prop_map(|(op_id, sealed, id)| {
-            DcRequest::InstallProfile {
+        (op_id(), vec(any::<u8>(), 0..2000), any::<bool>(), sm_auth()).prop_map(
+            |(op_id, sealed, id, auth)| DcRequest::InstallProfile {
                 op_id,
                 sealed,
                 key: if id {
@@ -375,12 +375,26 @@ fn dc_request() -> impl Strategy<Value = DcRequest> {
                 } else {
                     KeySource::Parameter
                 },
+                auth,
             }
-        }),
+        ),
         Just(DcRequest::FetchResult),
-        (op_id(), iccid()).prop_map(|(op_id, iccid)| DcRequest::RemoveProfile { op_id, iccid }),
+        (op_id(), iccid(), sm_auth())
+            .prop_map(|(op_id, iccid, auth)| DcRequest::RemoveProfile { op_id, iccid, auth }),
         bytes64().prop_map(|challenge| DcRequest::Identity { challenge }),
+        Just(DcRequest::CardChallenge),
     ]
+}
+
+/// The SM's authorisation fields (BF69, BF6B), any bytes within their caps.
+fn sm_auth() -> impl Strategy<Value = apdu::devchange::SmAuth> {
+    (bytes64(), vec(any::<u8>(), 0..600), vec(any::<u8>(), 0..=64)).prop_map(
+        |(sm_challenge, certificate, signature)| apdu::devchange::SmAuth {
+            sm_challenge,
+            certificate,
+            signature,
+        },
+    )
 }
 
 proptest! {

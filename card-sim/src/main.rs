@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use apdu::Eid;
 use card_sim::card::{atr, Euicc};
 use card_sim::log::LoggedCard;
+use card_sim::method::KdfFloor;
 use card_sim::state::new_card::{self, MAX_TEST_PROFILES};
 use card_sim::state::CardPki;
 use card_sim::state::{FileStorage, MemoryStorage, PersistentState, Storage};
@@ -56,7 +57,7 @@ struct Cli {
     ephemeral: bool,
 
     /// EID of a new card (32 digits with valid check digits). Default: an SGP.26 test
-    /// EID derived from --seed and --slot.
+    /// EID derived from --seed and --slot, or a random one without --seed.
     #[arg(long, value_name = "DIGITS")]
     eid: Option<Eid>,
 
@@ -83,6 +84,29 @@ struct Cli {
     /// (docs/script-format.md; secrets masked), written after each exchange.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+
+    /// The cheapest KDF parameters the card derives a device-change key with: production
+    /// (Argon2id 64 MiB, t=3) or test (1 MiB, t=1; for cards made for tests and CI only).
+    /// Read at each start, not kept with the card. Requests beyond 2x production's work
+    /// are refused too (result 9).
+    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = KdfFloorArg::Production)]
+    kdf_floor: KdfFloorArg,
+}
+
+/// `--kdf-floor`'s values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum KdfFloorArg {
+    Production,
+    Test,
+}
+
+impl From<KdfFloorArg> for KdfFloor {
+    fn from(a: KdfFloorArg) -> KdfFloor {
+        match a {
+            KdfFloorArg::Production => KdfFloor::Production,
+            KdfFloorArg::Test => KdfFloor::Test,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,8 +196,10 @@ fn run(cli: Cli) -> Result<()> {
         state: cli.state.clone(),
         profiles: state.profiles.len(),
         test_profiles: cli.test_profiles,
+        kdf_floor_test: matches!(cli.kdf_floor, KdfFloorArg::Test),
     };
-    let card = Transport::new(Euicc::new(state, storage, rng, atr));
+    let euicc = Euicc::new(state, storage, rng, atr).with_kdf_floor(cli.kdf_floor.into());
+    let card = Transport::new(euicc);
     let card: Box<dyn Card> = if cli.verbose {
         Box::new(LoggedCard::new(card))
     } else {
@@ -284,10 +310,13 @@ fn load_or_create(cli: &Cli, storage: &dyn Storage) -> Result<PersistentState> {
     let (eid, pki) = match loaded {
         Some((pki, eid)) => (eid, pki),
         None => {
-            let eid = cli
-                .eid
-                .unwrap_or_else(|| new_card::derive_eid(cli.seed, cli.slot));
-            (eid, CardPki::issue_test(eid, &mut key_rng(cli.seed)?)?)
+            // A fresh EID per new card unless --eid or --seed fixes it (issue 10).
+            let mut rng = key_rng(cli.seed)?;
+            let eid = match cli.eid {
+                Some(eid) => eid,
+                None => new_card::new_card_eid(cli.seed, cli.slot, &mut rng),
+            };
+            (eid, CardPki::issue_test(eid, &mut rng)?)
         }
     };
     let mut state = new_card::new_card(eid, cli.test_profiles);

@@ -72,30 +72,46 @@ fn provision(card: &mut impl Card, ch: u8, param: &str) -> Provisioned {
         panic!("{r:?}")
     };
     let pk = PublicKey::from_der(&public_key).unwrap();
+    // Both signatures vouch for the new key, the salt and the KDF parameters (issue 10,
+    // finding 3): without them they do not verify.
+    let bound = crypto::key_binding(&public_key, &salt.0, &KdfParams::TEST.to_bytes());
     let msg = SignedMessage::new(Purpose::NewKey, &challenge, OP, eid, IMEI).unwrap();
+    assert!(crypto::verify(&pk, &msg, &possession_signature).is_err());
+    let msg = msg.bound(&bound).unwrap();
     crypto::verify(&pk, &msg, &possession_signature).unwrap();
     let msg = SignedMessage::new(Purpose::IdentityProof, &challenge, OP, eid, IMEI).unwrap();
+    assert!(crypto::signature::verify(&identity, &msg, &identity_signature).is_err());
+    let msg = msg.bound(&bound).unwrap();
     crypto::signature::verify(&identity, &msg, &identity_signature).unwrap();
     // The key for the wrong message does not verify.
-    let other = SignedMessage::new(Purpose::NewKey, &[8u8; 32], OP, eid, IMEI).unwrap();
+    let other = SignedMessage::new(Purpose::NewKey, &[8u8; 32], OP, eid, IMEI)
+        .unwrap()
+        .bound(&bound)
+        .unwrap();
     assert!(crypto::verify(&pk, &other, &possession_signature).is_err());
 
-    let install = install_req(&pk, eid, KeySource::Parameter);
+    let install = install_req(card, ch, &pk, eid, eid, KeySource::Parameter);
     let r = run(card, ch, &install, &[]);
+    let DcResponse::Installed(res) = &r else {
+        panic!("{r:?}")
+    };
     assert_eq!(
-        r,
-        DcResponse::Installed(apdu::devchange::InstallResult {
-            code: DcResult::Ok,
-            iccid: Some(operator_profile().iccid)
-        })
+        (res.code, res.iccid),
+        (DcResult::Ok, Some(operator_profile().iccid))
+    );
+    check_signed_result(&identity, eid, res);
+    // The same BF69 again: its card challenge was used (issue 10, finding 2).
+    let r = run(card, ch, &install, &[]);
+    assert!(
+        matches!(&r, DcResponse::Installed(i) if i.code == DcResult::NotAuthorised),
+        "{r:?}"
     );
     // The private key was deleted: a second delivery cannot be opened (A step 414).
-    assert_eq!(
-        run(card, ch, &install, &[]),
-        DcResponse::Installed(apdu::devchange::InstallResult {
-            code: DcResult::NoSession,
-            iccid: None
-        })
+    let again = install_req(card, ch, &pk, eid, eid, KeySource::Parameter);
+    let r = run(card, ch, &again, &[]);
+    assert!(
+        matches!(&r, DcResponse::Installed(i) if i.code == DcResult::NoSession && i.iccid.is_none()),
+        "{r:?}"
     );
     Provisioned {
         public_key: pk,
@@ -103,14 +119,42 @@ fn provision(card: &mut impl Card, ch: u8, param: &str) -> Provisioned {
     }
 }
 
-fn install_req(pk: &PublicKey, eid: apdu::Eid, key: KeySource) -> DcRequest {
-    let aad = crypto::profile_aad(OP, &eid).unwrap();
-    let sealed = crypto::seal(pk, &operator_profile().encode(), &aad, &mut crypto::SysRng).unwrap();
-    DcRequest::InstallProfile {
-        op_id: OP.into(),
-        sealed: sealed.to_bytes(),
+/// BF6D, then the operator profile sealed for `pk` with the AAD of `aad_eid`, authorised
+/// by the test SM for the card `eid`.
+fn install_req(
+    card: &mut impl Card,
+    ch: u8,
+    pk: &PublicKey,
+    aad_eid: apdu::Eid,
+    eid: apdu::Eid,
+    key: KeySource,
+) -> DcRequest {
+    authorised_install(
+        card,
+        ch,
+        pk,
+        &operator_profile().encode(),
+        OP,
+        aad_eid,
+        eid,
         key,
-    }
+    )
+}
+
+/// The result is signed by the card's identity key over the SM's challenge (finding 9).
+fn check_signed_result(identity: &PublicKey, eid: apdu::Eid, r: &apdu::devchange::InstallResult) {
+    let bound = crypto::result_binding(r.code.code(), r.iccid.as_ref().map(|i| &i.0));
+    let msg = SignedMessage::new(Purpose::InstallResult, &[0x5C; 32], OP, eid, "-")
+        .unwrap()
+        .bound(&bound)
+        .unwrap();
+    crypto::identity::verify_identity_proof(identity, &msg, &r.signature).unwrap();
+    let forged = crypto::result_binding(DcResult::Undefined.code(), None);
+    let msg = SignedMessage::new(Purpose::InstallResult, &[0x5C; 32], OP, eid, "-")
+        .unwrap()
+        .bound(&forged)
+        .unwrap();
+    assert!(crypto::identity::verify_identity_proof(identity, &msg, &r.signature).is_err());
 }
 
 fn profiles(card: &mut impl Card, ch: u8) -> Vec<apdu::sgp22::es10::ProfileInfo> {
@@ -178,7 +222,11 @@ fn flow_b_on_another_card_with_the_same_parameter() {
         kdf: KdfParams::TEST.to_bytes().to_vec(),
         need_parameter: need,
     };
-    let msg = SignedMessage::new(Purpose::DeviceChange, &challenge, OP, eid, IMEI).unwrap();
+    let kdf_bound = crypto::kdf_binding(&stored.salt.0, &KdfParams::TEST.to_bytes());
+    let msg = SignedMessage::new(Purpose::DeviceChange, &challenge, OP, eid, IMEI)
+        .unwrap()
+        .bound(&kdf_bound)
+        .unwrap();
     // Wrong parameter: a signature the stored key rejects.
     let DcResponse::Authenticated {
         parameter_signature: Some(bad),
@@ -197,23 +245,29 @@ fn flow_b_on_another_card_with_the_same_parameter() {
         panic!()
     };
     crypto::verify(&stored.public_key, &msg, &good).unwrap();
-    let r = run(
+    let req = install_req(
         &mut new.card,
         ch,
-        &install_req(&stored.public_key, eid, KeySource::Parameter),
-        &[],
+        &stored.public_key,
+        eid,
+        eid,
+        KeySource::Parameter,
     );
+    let r = run(&mut new.card, ch, &req, &[]);
     assert!(
         matches!(r, DcResponse::Installed(ref i) if i.code == DcResult::Ok),
         "{r:?}"
     );
     // A profile sealed for another card's EID does not open here.
-    let r = run(
+    let req = install_req(
         &mut new.card,
         ch,
-        &install_req(&stored.public_key, common::eid(), KeySource::Identity),
-        &[],
+        &stored.public_key,
+        common::eid(),
+        eid,
+        KeySource::Identity,
     );
+    let r = run(&mut new.card, ch, &req, &[]);
     assert!(
         matches!(
             r,

@@ -4,7 +4,7 @@
 //! and installs, write exactly once. Counted with `MemoryStorage::saves`.
 
 mod common;
-use apdu::crypto::{self, KdfParams, PublicKey};
+use apdu::crypto::{KdfParams, PublicKey};
 use apdu::devchange::{DcRequest, DcResponse, DcResult, Flow, KeySource, OperatorProfile};
 use apdu::sgp22::es10::{Es10Request, Iccid, MemoryResetOptions, ProfileRef};
 use common::*;
@@ -36,14 +36,14 @@ fn profile() -> OperatorProfile {
     }
 }
 
-fn install(pk: &PublicKey, key: KeySource) -> DcRequest {
-    let aad = crypto::profile_aad(OP, &eid()).unwrap();
-    let sealed = crypto::seal(pk, &profile().encode(), &aad, &mut crypto::SysRng).unwrap();
-    DcRequest::InstallProfile {
-        op_id: OP.into(),
-        sealed: sealed.to_bytes(),
-        key,
-    }
+/// BF6D (writes nothing), then a BF69 the test SM authorised.
+fn install(
+    card: &mut impl card_sim::vpcd::Card,
+    ch: u8,
+    pk: &PublicKey,
+    key: KeySource,
+) -> DcRequest {
+    authorised_install(card, ch, pk, &profile().encode(), OP, eid(), eid(), key)
 }
 
 #[test]
@@ -141,14 +141,17 @@ fn the_device_change_conversation_writes_only_at_the_install() {
     );
     let pk = pk.unwrap();
     let n = saves_of(&mut s, |s| {
-        let r = run(&mut s.card, ch, &install(&pk, KeySource::Parameter), &[]);
+        let req = install(&mut s.card, ch, &pk, KeySource::Parameter);
+        let r = run(&mut s.card, ch, &req, &[]);
         assert!(matches!(r, DcResponse::Installed(ref i) if i.code == DcResult::Ok));
     });
     assert_eq!(n, 1, "the install is saved once");
     // Refused installs write nothing: the key is gone, the profile is there.
     let n = saves_of(&mut s, |s| {
-        run(&mut s.card, ch, &install(&pk, KeySource::Parameter), &[]);
-        run(&mut s.card, ch, &install(&pk, KeySource::Identity), &[]);
+        let req = install(&mut s.card, ch, &pk, KeySource::Parameter);
+        run(&mut s.card, ch, &req, &[]);
+        let req = install(&mut s.card, ch, &pk, KeySource::Identity);
+        run(&mut s.card, ch, &req, &[]);
     });
     assert_eq!(n, 0);
 }
@@ -157,9 +160,12 @@ fn the_device_change_conversation_writes_only_at_the_install() {
 fn a_command_with_two_changes_saves_once() {
     // Two cards with the same seed make the same identity key: learn it on the twin,
     // then send the other, fresh card an install sealed to it. That one command makes
-    // the identity key and installs the profile: two changes, one save.
+    // the identity key and installs the profile: two changes, one save. The twin draws
+    // a card challenge (BF6D) first, as the install below does, so both cards make the
+    // identity key from the same point of the seeded generator.
     let mut twin = sim(0);
     let ch = open_isdr(&mut twin.card);
+    card_challenge(&mut twin.card, ch);
     let r = run(
         &mut twin.card,
         ch,
@@ -177,12 +183,8 @@ fn a_command_with_two_changes_saves_once() {
     let ch = open_isdr(&mut s.card);
     assert!(s.storage.stored().unwrap().identity_key.is_none());
     let n = saves_of(&mut s, |s| {
-        let r = run(
-            &mut s.card,
-            ch,
-            &install(&identity, KeySource::Identity),
-            &[],
-        );
+        let req = install(&mut s.card, ch, &identity, KeySource::Identity);
+        let r = run(&mut s.card, ch, &req, &[]);
         assert!(
             matches!(r, DcResponse::Installed(ref i) if i.code == DcResult::Ok),
             "{r:?}"

@@ -5,7 +5,7 @@
 
 mod common;
 use apdu::aka::{generate_vector, Key128, Milenage, Sqn};
-use apdu::crypto::{self, PublicKey};
+use apdu::crypto::PublicKey;
 use apdu::devchange::{DcRequest, DcResponse, DcResult, KeySource, OperatorProfile};
 use apdu::saip::build::{encode_imsi, USIM_AID};
 use apdu::sgp22::es10::Iccid;
@@ -43,13 +43,16 @@ fn the_installed_operator_profile_authenticates_with_milenage() {
         panic!("{r:?}")
     };
     let pk = PublicKey::from_der(&identity_key).unwrap();
-    let aad = crypto::profile_aad(OP, &eid()).unwrap();
-    let sealed = crypto::seal(&pk, &profile().encode(), &aad, &mut crypto::SysRng).unwrap();
-    let req = DcRequest::InstallProfile {
-        op_id: OP.into(),
-        sealed: sealed.to_bytes(),
-        key: KeySource::Identity,
-    };
+    let req = authorised_install(
+        &mut s.card,
+        ch,
+        &pk,
+        &profile().encode(),
+        OP,
+        eid(),
+        eid(),
+        KeySource::Identity,
+    );
     let r = run(&mut s.card, ch, &req, &[]);
     assert!(
         matches!(r, DcResponse::Installed(ref i) if i.code == DcResult::Ok),

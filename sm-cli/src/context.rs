@@ -41,6 +41,11 @@ pub struct Global {
     // and every usage line in every subcommand then shows `--sm-db <PATH>`.
     #[arg(long, global = true, value_name = "PATH")]
     pub sm_db: Option<std::path::PathBuf>,
+    /// The SM's PKI folder (`card-sim pki init` layout): its CERT.DPpb and key sign the
+    /// installs and removals it sends [env: SM_CLI_PKI] [default: the shipped TEST
+    /// credential, trusted by cards made without --pki]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub sm_pki: Option<std::path::PathBuf>,
     /// Write this command's APDU exchanges to FILE as a replayable script (secrets masked)
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
@@ -52,6 +57,16 @@ impl Global {
     pub fn sm_db(&self) -> Option<std::path::PathBuf> {
         self.sm_db.clone().or_else(|| {
             std::env::var_os("SM_CLI_DB")
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+        })
+    }
+
+    /// The SM's PKI folder: `--sm-pki`, else a non-empty `SM_CLI_PKI`, else none (the
+    /// shipped test credential). Read here, not by clap, for the reason `sm_db` gives.
+    pub fn sm_pki(&self) -> Option<std::path::PathBuf> {
+        self.sm_pki.clone().or_else(|| {
+            std::env::var_os("SM_CLI_PKI")
                 .filter(|v| !v.is_empty())
                 .map(std::path::PathBuf::from)
         })

@@ -21,16 +21,32 @@ use std::time::{Duration, Instant};
 pub const CARD_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// card-sim options a test may set (card-sim's flags: --state/--ephemeral, --seed,
-/// --test-profiles, --eid).
-#[derive(Debug, Clone, Default)]
+/// --test-profiles, --eid, --kdf-floor).
+#[derive(Debug, Clone)]
 pub struct CardOptions {
     pub test_profiles: Option<u32>,
     pub seed: Option<u64>,
     pub eid: Option<String>,
     /// No state file (`--ephemeral`).
     pub ephemeral: bool,
+    /// `--kdf-floor`: `Some("test")` by default, since the tests' SM derives with
+    /// `--kdf test`; `None` starts card-sim without the flag (the production floor).
+    pub kdf_floor: Option<&'static str>,
     /// More flags, passed as given.
     pub extra: Vec<String>,
+}
+
+impl Default for CardOptions {
+    fn default() -> CardOptions {
+        CardOptions {
+            test_profiles: None,
+            seed: None,
+            eid: None,
+            ephemeral: false,
+            kdf_floor: Some("test"),
+            extra: Vec::new(),
+        }
+    }
 }
 
 /// A running card-sim.
@@ -79,6 +95,9 @@ impl CardSim {
         }
         if let Some(e) = &opts.eid {
             args.extend(["--eid".into(), e.into()]);
+        }
+        if let Some(f) = opts.kdf_floor {
+            args.extend(["--kdf-floor".into(), f.into()]);
         }
         args.extend(opts.extra.iter().map(OsString::from));
         CardSim::start_program(stack, slot, reader, dir, &stack.card_sim, args)

@@ -17,6 +17,7 @@
 //! [`hexutil`]), the witnesses ([`witnesses`]), a seeded generator ([`rng`]) and
 //! card-side recordings replayed through pcscd ([`replay`]).
 
+pub mod attacker;
 pub mod card;
 pub mod cli;
 pub mod download;

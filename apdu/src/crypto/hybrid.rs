@@ -3,8 +3,9 @@
 //!
 //! [`seal`]: a fresh AES-256 key is wrapped with RSA-OAEP (SHA-256 for hash and MGF1,
 //! empty label) under the stored public key; the plaintext is sealed with AES-256-GCM under
-//! a random 12-byte nonce, the AAD ([`profile_aad`]) binding the OP ID and the EID of the
-//! card it is meant for.
+//! a random 12-byte nonce, the AAD ([`profile_aad`]) binding the OP ID, the EID of the
+//! card it is meant for and the card's one-time challenge of the BF69 it travels in
+//! (issue 10, finding 2: a box opens in that one session only).
 //!
 //! [`SealedBox::to_bytes`] layout:
 //!
@@ -40,7 +41,7 @@ pub const MAX_PLAINTEXT_LEN: usize = 256 * 1024;
 /// Largest encoded sealed box accepted.
 pub const MAX_SEALED_LEN: usize = 1 + 2 + WRAPPED_KEY_LEN + NONCE_LEN + MAX_PLAINTEXT_LEN + TAG_LEN;
 /// Label at the start of [`profile_aad`].
-pub const AAD_LABEL: &[u8] = b"vEUICC operator profile v1\0";
+pub const AAD_LABEL: &[u8] = b"vEUICC operator profile v2\0";
 
 /// An encrypted operator profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,16 +54,18 @@ pub struct SealedBox {
     pub ciphertext: Vec<u8>,
 }
 
-/// The AAD of a profile meant for the card `eid` under subscription `op_id`:
-/// `AAD_LABEL | len(op_id) u8 | op_id | eid (16)`.
-pub fn profile_aad(op_id: &str, eid: &Eid) -> Result<Vec<u8>> {
+/// The AAD of a profile meant for the card `eid` under subscription `op_id`, in the
+/// BF69 that answers the card's challenge `card_challenge` (BF6D):
+/// `AAD_LABEL | len(op_id) u8 | op_id | eid (16) | card_challenge (16)`.
+pub fn profile_aad(op_id: &str, eid: &Eid, card_challenge: &[u8; 16]) -> Result<Vec<u8>> {
     if op_id.is_empty() || op_id.len() > MAX_OP_ID_LEN {
         return Err(CryptoError::Message("OP ID must have 1 to 64 bytes"));
     }
-    let mut out = Vec::with_capacity(AAD_LABEL.len() + 1 + op_id.len() + 16);
+    let mut out = Vec::with_capacity(AAD_LABEL.len() + 1 + op_id.len() + 32);
     out.extend_from_slice(AAD_LABEL);
     push_len8(&mut out, op_id.as_bytes())?;
     out.extend_from_slice(&eid.0);
+    out.extend_from_slice(card_challenge);
     Ok(out)
 }
 
@@ -180,7 +183,7 @@ mod tests {
     fn round_trip_and_every_tamper_fails() {
         let k = key(6);
         let eid = Eid::test_eid(7);
-        let aad = profile_aad("+8613800000000", &eid).unwrap();
+        let aad = profile_aad("+8613800000000", &eid, &[3; 16]).unwrap();
         let profile = b"ICCID=8986...;IMSI=460001234567890;Ki=...".repeat(20);
         let sealed = seal(&k.public_key(), &profile, &aad, &mut SysRng).unwrap();
         assert_eq!(sealed.wrapped_key.len(), WRAPPED_KEY_LEN);
@@ -193,10 +196,13 @@ mod tests {
         );
 
         // Another card, another OP ID, another key: refused.
-        let aad_eid = profile_aad("+8613800000000", &Eid::test_eid(8)).unwrap();
+        let aad_eid = profile_aad("+8613800000000", &Eid::test_eid(8), &[3; 16]).unwrap();
         assert_eq!(open(&k, &sealed, &aad_eid), Err(CryptoError::Open));
-        let aad_op = profile_aad("+8613800000001", &eid).unwrap();
+        let aad_op = profile_aad("+8613800000001", &eid, &[3; 16]).unwrap();
         assert_eq!(open(&k, &sealed, &aad_op), Err(CryptoError::Open));
+        // Another BF69 (another card challenge): refused (issue 10, finding 2).
+        let aad_ch = profile_aad("+8613800000000", &eid, &[4; 16]).unwrap();
+        assert_eq!(open(&k, &sealed, &aad_ch), Err(CryptoError::Open));
         assert_eq!(open(&key(9), &sealed, &aad), Err(CryptoError::Open));
 
         // Flip one bit anywhere in the encoding: never opens.
@@ -244,6 +250,6 @@ mod tests {
             &mut SysRng
         )
         .is_err());
-        assert!(profile_aad("", &Eid::test_eid(1)).is_err());
+        assert!(profile_aad("", &Eid::test_eid(1), &[0; 16]).is_err());
     }
 }

@@ -28,11 +28,12 @@ impl IdentityKey {
         self.0.public_key()
     }
 
-    /// Signs an identity proof; `msg` must have [`Purpose::IdentityProof`].
+    /// Signs an identity proof or a signed result; `msg` must have one of the
+    /// identity key's purposes ([`is_identity_purpose`]).
     pub fn prove(&self, msg: &SignedMessage<'_>) -> Result<Vec<u8>> {
-        if msg.purpose() != Purpose::IdentityProof {
+        if !is_identity_purpose(msg.purpose()) {
             return Err(CryptoError::Message(
-                "an identity proof has purpose IdentityProof",
+                "the identity key signs identity proofs and results only",
             ));
         }
         sign(&self.0, msg)
@@ -55,14 +56,23 @@ impl IdentityKey {
     }
 }
 
-/// SM side: checks an identity proof against the pinned key; the purpose must be
-/// [`Purpose::IdentityProof`], else [`CryptoError::BadSignature`].
+/// What the identity key signs: identity proofs and the results of BF69 and BF6B
+/// (issue 10, finding 9); never the purposes of a key derived from the parameter.
+pub fn is_identity_purpose(p: Purpose) -> bool {
+    matches!(
+        p,
+        Purpose::IdentityProof | Purpose::InstallResult | Purpose::RemovalResult
+    )
+}
+
+/// SM side: checks an identity signature against the pinned key; the purpose must be one
+/// of [`is_identity_purpose`], else [`CryptoError::BadSignature`].
 pub fn verify_identity_proof(
     pinned: &PublicKey,
     msg: &SignedMessage<'_>,
     sig: &[u8],
 ) -> Result<()> {
-    if msg.purpose() != Purpose::IdentityProof {
+    if !is_identity_purpose(msg.purpose()) {
         return Err(CryptoError::BadSignature);
     }
     verify(pinned, msg, sig)

@@ -5,13 +5,20 @@
 //! no field can be shifted into another:
 //!
 //! ```text
-//! LABEL ("vEUICC device-change v1\0", 24 bytes)
-//! purpose         1 byte   (01 device change, 02 key change, 03 identity proof, 04 new key)
+//! LABEL ("vEUICC device-change v2\0", 24 bytes)
+//! purpose         1 byte   (01 device change, 02 key change, 03 identity proof, 04 new key,
+//!                           05 install result, 06 removal result)
 //! len(challenge)  1 byte   challenge  16..=64 bytes (fresh from the SM)
 //! len(op_id)      1 byte   op_id      1..=64 bytes of UTF-8
 //! eid             16 bytes (the requesting card's EID)
 //! len(imei)       1 byte   imei       1..=32 bytes of UTF-8
+//! len(bound)      1 byte   bound      0..=128 bytes: what else the signature vouches for
 //! ```
+//!
+//! `bound` (issue 10, finding 3) carries the values a relay must not swap: in BF67 the
+//! SHA-256 of the new public key, the salt and the KDF parameters ([`key_binding`]); in
+//! BF68 the salt and KDF parameters the SM sent ([`kdf_binding`]); in a signed BF69/BF6B
+//! result the result code and the ICCID ([`result_binding`]).
 //!
 //! Signature: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2), deterministic, so recorded
 //! sessions replay byte for byte.
@@ -26,7 +33,7 @@ use super::push_len8;
 use crate::Eid;
 
 /// Domain-separation label at the start of every signed message.
-pub const LABEL: &[u8] = b"vEUICC device-change v1\0";
+pub const LABEL: &[u8] = b"vEUICC device-change v2\0";
 /// Length of the challenges [`new_challenge`] makes.
 pub const CHALLENGE_LEN: usize = 32;
 /// Shortest challenge accepted.
@@ -39,6 +46,8 @@ pub const MAX_OP_ID_LEN: usize = 64;
 pub const MAX_IMEI_LEN: usize = 32;
 /// Length of an RSA-2048 signature.
 pub const SIGNATURE_LEN: usize = 256;
+/// Longest `bound` field.
+pub const MAX_BOUND_LEN: usize = 128;
 
 /// What a signature is for; part of the signed bytes, so one purpose's signature is
 /// worthless for another.
@@ -53,6 +62,10 @@ pub enum Purpose {
     /// Flows A and C.4: proof that the card holds the private half of a newly derived
     /// key before the SM stores its public half.
     NewKey,
+    /// The card's identity key vouching for the result of a BF69 (issue 10, finding 9).
+    InstallResult,
+    /// The card's identity key vouching for the result of a BF6B.
+    RemovalResult,
 }
 
 impl Purpose {
@@ -63,6 +76,8 @@ impl Purpose {
             Purpose::KeyChange => 0x02,
             Purpose::IdentityProof => 0x03,
             Purpose::NewKey => 0x04,
+            Purpose::InstallResult => 0x05,
+            Purpose::RemovalResult => 0x06,
         }
     }
 
@@ -73,6 +88,8 @@ impl Purpose {
             0x02 => Ok(Purpose::KeyChange),
             0x03 => Ok(Purpose::IdentityProof),
             0x04 => Ok(Purpose::NewKey),
+            0x05 => Ok(Purpose::InstallResult),
+            0x06 => Ok(Purpose::RemovalResult),
             _ => Err(CryptoError::Message("unknown purpose")),
         }
     }
@@ -87,6 +104,7 @@ pub struct SignedMessage<'a> {
     op_id: &'a str,
     eid: Eid,
     imei: &'a str,
+    bound: &'a [u8],
 }
 
 impl<'a> SignedMessage<'a> {
@@ -113,7 +131,19 @@ impl<'a> SignedMessage<'a> {
             op_id,
             eid,
             imei,
+            bound: &[],
         })
+    }
+
+    /// The same message also vouching for `bound` (module docs), at most
+    /// [`MAX_BOUND_LEN`] bytes.
+    pub fn bound(self, bound: &'a [u8]) -> Result<SignedMessage<'a>> {
+        if bound.len() > MAX_BOUND_LEN {
+            return Err(CryptoError::Message(
+                "bound data must have at most 128 bytes",
+            ));
+        }
+        Ok(SignedMessage { bound, ..self })
     }
 
     pub fn purpose(&self) -> Purpose {
@@ -122,7 +152,7 @@ impl<'a> SignedMessage<'a> {
 
     /// The bytes that are hashed and signed.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(LABEL.len() + 4 + 16 + 64 + 64 + 32);
+        let mut out = Vec::with_capacity(LABEL.len() + 5 + 16 + 64 + 64 + 32 + self.bound.len());
         out.extend_from_slice(LABEL);
         out.push(self.purpose.byte());
         // Lengths were checked in `new`, so these pushes cannot fail.
@@ -130,8 +160,32 @@ impl<'a> SignedMessage<'a> {
         let _ = push_len8(&mut out, self.op_id.as_bytes());
         out.extend_from_slice(&self.eid.0);
         let _ = push_len8(&mut out, self.imei.as_bytes());
+        let _ = push_len8(&mut out, self.bound);
         out
     }
+}
+
+/// BF67's bound data: SHA-256 of the new public key (DER), the salt, the KDF parameters.
+pub fn key_binding(public_key_der: &[u8], salt: &[u8], kdf: &[u8]) -> Vec<u8> {
+    use rsa::sha2::Digest;
+    let mut out = Sha256::digest(public_key_der).to_vec();
+    out.extend_from_slice(salt);
+    out.extend_from_slice(kdf);
+    out
+}
+
+/// BF68's bound data: the salt and the KDF parameters.
+pub fn kdf_binding(salt: &[u8], kdf: &[u8]) -> Vec<u8> {
+    [salt, kdf].concat()
+}
+
+/// A signed result's bound data: the result code and the ICCID (10 bytes) when there is one.
+pub fn result_binding(code: u8, iccid: Option<&[u8; 10]>) -> Vec<u8> {
+    let mut out = vec![code];
+    if let Some(i) = iccid {
+        out.extend_from_slice(i);
+    }
+    out
 }
 
 /// A fresh SM challenge of [`CHALLENGE_LEN`] bytes.
@@ -243,6 +297,12 @@ mod tests {
                 "356938035643808",
             ),
         ];
+        let bound_other = good.clone().bound(b"salt").unwrap();
+        assert_eq!(
+            verify(&pk, &bound_other, &sig),
+            Err(CryptoError::BadSignature)
+        );
+        assert!(good.clone().bound(&[0; 129]).is_err());
         for o in &others {
             assert_eq!(
                 verify(&pk, o, &sig),
@@ -303,6 +363,9 @@ mod tests {
             Purpose::DeviceChange,
             Purpose::KeyChange,
             Purpose::IdentityProof,
+            Purpose::NewKey,
+            Purpose::InstallResult,
+            Purpose::RemovalResult,
         ] {
             assert_eq!(Purpose::from_byte(p.byte()).unwrap(), p);
         }

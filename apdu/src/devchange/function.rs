@@ -1,4 +1,4 @@
-//! The device-change functions by name: one table from the top-level tag (`BF66`-`BF6C`,
+//! The device-change functions by name: one table from the top-level tag (`BF66`-`BF6D`,
 //! docs/device-change-protocol.md §Functions) to the name used in logs and errors.
 
 use super::tags;
@@ -16,11 +16,12 @@ pub enum Function {
     FetchResult = tags::FETCH_RESULT,
     RemoveProfile = tags::REMOVE_PROFILE,
     Identity = tags::IDENTITY,
+    CardChallenge = tags::CARD_CHALLENGE,
 }
 
 impl Function {
     /// All of them, in tag order.
-    pub const ALL: [Function; 7] = [
+    pub const ALL: [Function; 8] = [
         Function::Begin,
         Function::GenerateKey,
         Function::Authenticate,
@@ -28,6 +29,7 @@ impl Function {
         Function::FetchResult,
         Function::RemoveProfile,
         Function::Identity,
+        Function::CardChallenge,
     ];
 
     /// The top-level tag (`BF66`-`BF6C`).
@@ -46,6 +48,7 @@ impl Function {
             Function::FetchResult => const { ConsTag::of(tags::FETCH_RESULT) },
             Function::RemoveProfile => const { ConsTag::of(tags::REMOVE_PROFILE) },
             Function::Identity => const { ConsTag::of(tags::IDENTITY) },
+            Function::CardChallenge => const { ConsTag::of(tags::CARD_CHALLENGE) },
         }
     }
 
@@ -64,6 +67,7 @@ impl Function {
             Function::FetchResult => "DcFetchResult",
             Function::RemoveProfile => "DcRemoveProfile",
             Function::Identity => "DcIdentity",
+            Function::CardChallenge => "DcCardChallenge",
         }
     }
 }

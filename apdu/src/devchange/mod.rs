@@ -16,12 +16,14 @@
 //! [`Function`] names the functions for logs and errors. Both sides use these types,
 //! so the bytes and the names are defined once.
 
+pub mod authorisation;
 mod function;
 mod profile;
 mod request;
 mod response;
 mod result;
 
+pub use authorisation::{AuthMessage, SmAuth, CARD_CHALLENGE_LEN};
 pub use function::Function;
 pub use profile::OperatorProfile;
 pub use request::{DcRequest, KeySource, MAX_OP_ID};
@@ -37,6 +39,7 @@ pub mod tags {
     pub const FETCH_RESULT: u32 = 0xBF6A;
     pub const REMOVE_PROFILE: u32 = 0xBF6B;
     pub const IDENTITY: u32 = 0xBF6C;
+    pub const CARD_CHALLENGE: u32 = 0xBF6D;
 }
 
 /// Which flow of the method a session belongs to.

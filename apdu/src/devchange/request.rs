@@ -1,8 +1,10 @@
 //! Requests of the device-change functions (docs/device-change-protocol.md §Requests).
 //! Context tags are shared by all functions: `81` flow, `82` OP ID, `89` challenge,
 //! `8A` KDF salt, `8B` KDF parameters, `8C` parameter needed, `8D` sealed profile,
-//! `8E` key source, `5A` ICCID.
+//! `8E` key source, `5A` ICCID; in BF69 and BF6B the SM's authorisation
+//! ([`SmAuth`]: `89` its challenge, `90` its certificate, `91` its signature).
 
+use super::authorisation::{SmAuth, AUTH_SIGNATURE_LEN, MAX_CERT_LEN};
 use super::{Flow, Function};
 use crate::error::{Error, Result};
 use crate::iso7816::tlv::{self, prim, Tlv};
@@ -45,24 +47,35 @@ pub enum DcRequest {
         kdf: Vec<u8>,
         need_parameter: bool,
     },
-    /// `BF69`: the sealed operator profile (A step 411; B step 519).
+    /// `BF69`: the sealed operator profile (A step 411; B step 519), authorised by the SM
+    /// over the card's challenge of the BF6D before it.
     InstallProfile {
         op_id: String,
         sealed: Vec<u8>,
         key: KeySource,
+        auth: SmAuth,
     },
     /// `BF6A`: the answer of the last BF66/BF67/BF68 once its proactive session ended.
     FetchResult,
-    /// `BF6B`: the SM has the old card drop a profile that moved to another device.
-    RemoveProfile { op_id: String, iccid: Iccid },
+    /// `BF6B`: the SM has the old card drop a profile that moved to another device,
+    /// authorised as BF69 is.
+    RemoveProfile {
+        op_id: String,
+        iccid: Iccid,
+        auth: SmAuth,
+    },
     /// `BF6C`: sign a fresh challenge with the card's identity key.
     Identity { challenge: Vec<u8> },
+    /// `BF6D`: a fresh one-time challenge of the card for the SM's next authorisation.
+    CardChallenge,
 }
 
 impl std::fmt::Debug for DcRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DcRequest::InstallProfile { op_id, sealed, key } => write!(
+            DcRequest::InstallProfile {
+                op_id, sealed, key, ..
+            } => write!(
                 f,
                 "InstallProfile {{ op_id: {op_id:?}, sealed: <{} bytes>, key: {key:?} }}",
                 sealed.len()
@@ -81,10 +94,11 @@ impl std::fmt::Debug for DcRequest {
                 "Authenticate {{ {flow:?}, op_id: {op_id:?}, need_parameter: {need_parameter} }}"
             ),
             DcRequest::FetchResult => write!(f, "FetchResult"),
-            DcRequest::RemoveProfile { op_id, iccid } => {
+            DcRequest::RemoveProfile { op_id, iccid, .. } => {
                 write!(f, "RemoveProfile {{ op_id: {op_id:?}, iccid: {iccid} }}")
             }
             DcRequest::Identity { .. } => write!(f, "Identity"),
+            DcRequest::CardChallenge => write!(f, "CardChallenge"),
         }
     }
 }
@@ -126,6 +140,23 @@ fn sm_fields(flow: Flow, op_id: &str, challenge: &[u8], salt: &[u8], kdf: &[u8])
     ]
 }
 
+/// The SM's authorisation fields of BF69 and BF6B.
+fn auth_fields(a: &SmAuth) -> [Tlv; 3] {
+    [
+        prim::<0x89>(a.sm_challenge.clone()),
+        prim::<0x90>(a.certificate.clone()),
+        prim::<0x91>(a.signature.clone()),
+    ]
+}
+
+fn auth_of(t: &Tlv) -> Result<SmAuth> {
+    Ok(SmAuth {
+        sm_challenge: bytes_of(t, 0x89, 64)?,
+        certificate: bytes_of(t, 0x90, MAX_CERT_LEN)?,
+        signature: bytes_of(t, 0x91, AUTH_SIGNATURE_LEN)?,
+    })
+}
+
 fn bytes_of(t: &Tlv, tag: u32, max: usize) -> Result<Vec<u8>> {
     let v = tlv::require_bytes(t, tag)?;
     if v.len() > max {
@@ -148,6 +179,7 @@ impl DcRequest {
             DcRequest::FetchResult => Function::FetchResult,
             DcRequest::RemoveProfile { .. } => Function::RemoveProfile,
             DcRequest::Identity { .. } => Function::Identity,
+            DcRequest::CardChallenge => Function::CardChallenge,
         }
     }
 
@@ -179,16 +211,29 @@ impl DcRequest {
                 c.push(prim::<0x8C>(vec![flag]));
                 c
             }
-            DcRequest::InstallProfile { op_id, sealed, key } => vec![
-                prim::<0x82>(op_id.as_bytes().to_vec()),
-                prim::<0x8D>(sealed.clone()),
-                prim::<0x8E>(vec![*key as u8]),
-            ],
-            DcRequest::FetchResult => vec![],
-            DcRequest::RemoveProfile { op_id, iccid } => vec![
-                prim::<0x82>(op_id.as_bytes().to_vec()),
-                prim::<0x5A>(iccid.0.to_vec()),
-            ],
+            DcRequest::InstallProfile {
+                op_id,
+                sealed,
+                key,
+                auth,
+            } => {
+                let mut c = vec![
+                    prim::<0x82>(op_id.as_bytes().to_vec()),
+                    prim::<0x8D>(sealed.clone()),
+                    prim::<0x8E>(vec![*key as u8]),
+                ];
+                c.extend(auth_fields(auth));
+                c
+            }
+            DcRequest::FetchResult | DcRequest::CardChallenge => vec![],
+            DcRequest::RemoveProfile { op_id, iccid, auth } => {
+                let mut c = vec![
+                    prim::<0x82>(op_id.as_bytes().to_vec()),
+                    prim::<0x5A>(iccid.0.to_vec()),
+                ];
+                c.extend(auth_fields(auth));
+                c
+            }
             DcRequest::Identity { challenge } => vec![prim::<0x89>(challenge.clone())],
         };
         tlv::encode(&tlv::cons_tagged(self.function().cons_tag(), c))
@@ -243,15 +288,18 @@ impl DcRequest {
                         })
                     }
                 },
+                auth: auth_of(t)?,
             },
             Function::FetchResult => DcRequest::FetchResult,
             Function::RemoveProfile => DcRequest::RemoveProfile {
                 op_id: op_id_of(t)?,
                 iccid: Iccid::from_bytes(tlv::require_bytes(t, 0x5A)?)?,
+                auth: auth_of(t)?,
             },
             Function::Identity => DcRequest::Identity {
                 challenge: bytes_of(t, 0x89, 64)?,
             },
+            Function::CardChallenge => DcRequest::CardChallenge,
         })
     }
 

@@ -1,8 +1,9 @@
 //! Answers of the device-change functions (docs/device-change-protocol.md §Answers).
 //! Every answer is `<function tag> { 80 result, ... }`; fields use the context tags
 //! `81` flow, `82` OP ID, `83` IMEI, `84` identity public key, `85` new public key,
-//! `86` possession signature, `87` identity signature, `88` parameter signature,
-//! `5A` EID or ICCID.
+//! `86` possession signature, `87` identity signature (in BF69/BF6B: the signed
+//! result), `88` parameter signature, `8F` the card's challenge (BF6D), `5A` EID or
+//! ICCID.
 
 use super::request::{flow_of, op_id_of};
 use super::{DcResult, Flow, Function};
@@ -14,11 +15,13 @@ use crate::sgp22::es10::Iccid;
 /// Largest key or signature field accepted.
 const MAX_FIELD: usize = 1024;
 
-/// What BF69 reports.
+/// What BF69 reports, signed by the card's identity key over the SM's challenge of the
+/// request (purpose install result; bound: the code and the ICCID; issue 10, finding 9).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallResult {
     pub code: DcResult,
     pub iccid: Option<Iccid>,
+    pub signature: Vec<u8>,
 }
 
 /// A card's answer to a device-change function.
@@ -46,8 +49,12 @@ pub enum DcResponse {
     },
     /// BF69.
     Installed(InstallResult),
-    /// BF6B.
-    Removed { code: DcResult },
+    /// BF6B, signed as BF69's result is (purpose removal result).
+    Removed { code: DcResult, signature: Vec<u8> },
+    /// BF6D: the card's one-time challenge for the SM's next BF69 or BF6B.
+    CardChallenge {
+        challenge: [u8; super::CARD_CHALLENGE_LEN],
+    },
     /// BF6C.
     Identity {
         eid: Eid,
@@ -95,6 +102,7 @@ impl DcResponse {
             DcResponse::Installed(_) => Function::InstallProfile,
             DcResponse::Removed { .. } => Function::RemoveProfile,
             DcResponse::Identity { .. } => Function::Identity,
+            DcResponse::CardChallenge { .. } => Function::CardChallenge,
             DcResponse::Failed { tag, .. } => *tag,
         }
     }
@@ -148,9 +156,15 @@ impl DcResponse {
                 if let Some(i) = r.iccid {
                     c.push(prim::<0x5A>(i.0.to_vec()));
                 }
+                c.push(prim::<0x87>(r.signature.clone()));
                 c
             }
-            DcResponse::Removed { code: c } => vec![code(*c)],
+            DcResponse::Removed { code: c, signature } => {
+                vec![code(*c), prim::<0x87>(signature.clone())]
+            }
+            DcResponse::CardChallenge { challenge } => {
+                vec![ok(), prim::<0x8F>(challenge.to_vec())]
+            }
             DcResponse::Identity {
                 eid,
                 identity_key,
@@ -183,8 +197,11 @@ impl DcResponse {
                 })
             }
         };
-        let direct = matches!(function, Function::InstallProfile | Function::RemoveProfile);
-        if !code.is_ok() && !direct {
+        // BF69 and BF6B answer their results signed (`87`) whatever the code; without a
+        // signature the answer is a plain failure the SM acts on no further.
+        let signed = matches!(function, Function::InstallProfile | Function::RemoveProfile)
+            && tlv::child(&t, 0x87).is_some();
+        if !code.is_ok() && !signed {
             return Ok(DcResponse::Failed {
                 tag: function,
                 code,
@@ -215,8 +232,20 @@ impl DcResponse {
                 iccid: tlv::child_bytes(&t, 0x5A)
                     .map(Iccid::from_bytes)
                     .transpose()?,
+                signature: field(&t, 0x87)?,
             }),
-            Function::RemoveProfile => DcResponse::Removed { code },
+            Function::RemoveProfile => DcResponse::Removed {
+                code,
+                signature: field(&t, 0x87)?,
+            },
+            Function::CardChallenge => DcResponse::CardChallenge {
+                challenge: tlv::require_bytes(&t, 0x8F)?.try_into().map_err(|_| {
+                    Error::InvalidValue {
+                        tag: 0x8F,
+                        reason: "the card's challenge has 16 bytes",
+                    }
+                })?,
+            },
             Function::Identity => DcResponse::Identity {
                 eid: eid_of(&t)?,
                 identity_key: field(&t, 0x84)?,

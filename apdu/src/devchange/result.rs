@@ -32,6 +32,9 @@ pub enum DcResult {
     BadRequest,
     /// 10: the terminal's input is not acceptable (e.g. an OP ID with letters).
     InputInvalid,
+    /// 11: the SM's authorisation of a BF69/BF6B is missing, stale or does not verify
+    /// (issue 10, findings 1-2).
+    NotAuthorised,
     /// 127.
     Undefined,
     /// Any other code a card sent.
@@ -39,7 +42,7 @@ pub enum DcResult {
 }
 
 /// Every code with its own variant, with its byte and meaning (the one table).
-const TABLE: [(DcResult, u8, &str); 12] = [
+const TABLE: [(DcResult, u8, &str); 13] = [
     (DcResult::Ok, 0, "ok"),
     (
         DcResult::NoSession,
@@ -78,6 +81,11 @@ const TABLE: [(DcResult, u8, &str); 12] = [
         DcResult::InputInvalid,
         10,
         "the input given to the card is not acceptable",
+    ),
+    (
+        DcResult::NotAuthorised,
+        11,
+        "the card did not accept the SM's authorisation (certificate, signature or one-time challenge)",
     ),
     (DcResult::Undefined, 127, "undefined error"),
 ];

@@ -5,6 +5,14 @@ use super::*;
 use crate::sgp22::eid::Eid;
 use crate::sgp22::es10::Iccid;
 
+fn auth() -> SmAuth {
+    SmAuth {
+        sm_challenge: vec![4; 32],
+        certificate: vec![0x30; 460],
+        signature: vec![6; 64],
+    }
+}
+
 #[test]
 fn requests_round_trip() {
     let all = vec![
@@ -30,21 +38,35 @@ fn requests_round_trip() {
             op_id: "+8613800000001".into(),
             sealed: vec![9; 600],
             key: KeySource::Identity,
+            auth: auth(),
         },
         DcRequest::FetchResult,
         DcRequest::RemoveProfile {
             op_id: "+8613800000001".into(),
             iccid: Iccid::from_digits("89860000000000000018").unwrap(),
+            auth: auth(),
         },
         DcRequest::Identity {
             challenge: vec![7; 32],
         },
+        DcRequest::CardChallenge,
     ];
     for r in all {
         let b = r.encode();
         assert_eq!(DcRequest::decode(&b).unwrap(), r, "{r:?}");
     }
     assert_eq!(hex::encode_upper(DcRequest::FetchResult.encode()), "BF6A00");
+    assert_eq!(hex::encode_upper(DcRequest::CardChallenge.encode()), "BF6D00");
+    // BF69 without the SM's authorisation does not decode.
+    let bare = crate::iso7816::tlv::encode(&crate::iso7816::tlv::cons_tagged(
+        Function::InstallProfile.cons_tag(),
+        vec![
+            crate::iso7816::tlv::prim::<0x82>(b"+8613800000001".to_vec()),
+            crate::iso7816::tlv::prim::<0x8D>(vec![1; 300]),
+            crate::iso7816::tlv::prim::<0x8E>(vec![1]),
+        ],
+    ));
+    assert!(DcRequest::decode(&bare).is_err());
     assert_eq!(
         hex::encode_upper(
             DcRequest::Begin {
@@ -86,13 +108,24 @@ fn responses_round_trip() {
         DcResponse::Installed(InstallResult {
             code: DcResult::Ok,
             iccid: Some(Iccid::from_digits("89860000000000000018").unwrap()),
+            signature: vec![8; 256],
         }),
         DcResponse::Installed(InstallResult {
             code: DcResult::DecryptionFailed,
             iccid: None,
+            signature: vec![8; 256],
         }),
         DcResponse::Removed {
             code: DcResult::NotFound,
+            signature: vec![8; 256],
+        },
+        DcResponse::CardChallenge {
+            challenge: [3; 16],
+        },
+        // BF69 / BF6B without the signed result: a plain failure.
+        DcResponse::Failed {
+            tag: Function::InstallProfile,
+            code: DcResult::NotAuthorised,
         },
         DcResponse::Identity {
             eid,
@@ -135,7 +168,7 @@ fn hostile_input() {
             .collect();
         if len > 3 {
             b[0] = 0xBF;
-            b[1] = 0x66 + (len % 7) as u8;
+            b[1] = 0x66 + (len % 8) as u8;
         }
         let _ = DcRequest::decode(&b);
         let _ = DcResponse::decode(&b);
@@ -151,7 +184,7 @@ fn functions_are_named_once_by_their_tag() {
     }
     assert_eq!(Function::Begin.to_string(), "DcBegin (BF66)");
     assert_eq!(Function::from_tag(0xBF65), None);
-    assert_eq!(Function::from_tag(0xBF6D), None);
+    assert_eq!(Function::from_tag(0xBF6E), None);
     // A failure answer carries its function's tag, so it always encodes.
     let failed = DcResponse::Failed {
         tag: Function::Identity,

@@ -1,8 +1,10 @@
 //! The device-change functions in the ISD-R (docs/device-change-protocol.md): STORE DATA
-//! messages `BF66`-`BF6C` go to the method session ([`crate::method`]); FETCH and
+//! messages `BF66`-`BF6D` go to the method session ([`crate::method`]); FETCH and
 //! TERMINAL RESPONSE (ETSI TS 102 223 §6.3, §6.8) drive its proactive questions; the
 //! profile installs and removals it asks for are made here, each one change of the
-//! state, saved before the answer leaves the card.
+//! state, saved before the answer leaves the card. Here too the card draws its one-time
+//! challenges (BF6D) and signs the results of BF69 and BF6B with its identity key
+//! (issue 10, findings 1, 2, 9).
 //!
 //! An installed operator profile is a SAIP profile like a downloaded one (issue 9): its
 //! package is built with `apdu::saip::build` from the operator profile's ICCID, IMSI,
@@ -11,15 +13,20 @@
 //! PUK1 [`OPERATOR_PUK1`] and ADM1 [`OPERATOR_ADM1`]: test values of a simulator.
 
 use super::Euicc;
-use crate::method::{CardView, Outcome};
+use crate::method::{CardView, Outcome, ResultContext};
 use crate::state::new_card::derive_aid;
 use crate::state::notification::Event;
 use crate::state::profile::Profile;
 use crate::state::{PersistentState, Secret};
-use apdu::crypto::IdentityKey;
-use apdu::devchange::{DcRequest, DcResponse, DcResult, Function, InstallResult, OperatorProfile};
+use apdu::crypto::{result_binding, IdentityKey, Purpose, SignedMessage};
+use apdu::devchange::{
+    DcRequest, DcResponse, DcResult, Function, InstallResult, OperatorProfile, CARD_CHALLENGE_LEN,
+    SYNC_IMEI,
+};
 use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileState};
+use apdu::sgp22::pki::Cert;
 use apdu::{iso7816::tlv, Eid, Response, StatusWord};
+use rand_core::Rng;
 
 /// True when a whole STORE DATA message carries one of our device-change tags.
 pub fn is_devchange(message: &[u8]) -> bool {
@@ -33,6 +40,7 @@ pub fn is_devchange(message: &[u8]) -> bool {
 struct View<'a> {
     state: &'a PersistentState,
     identity: &'a IdentityKey,
+    kdf_floor: crate::method::KdfFloor,
 }
 
 impl CardView for View<'_> {
@@ -49,6 +57,14 @@ impl CardView for View<'_> {
             .profiles
             .iter()
             .any(|p| p.msisdn.as_deref() == Some(op_id))
+    }
+
+    fn kdf_floor(&self) -> crate::method::KdfFloor {
+        self.kdf_floor
+    }
+
+    fn trusted_cis(&self) -> Vec<Cert> {
+        self.state.pki.trusted_ci_certs()
     }
 }
 
@@ -140,6 +156,7 @@ impl Euicc {
         let view = View {
             state: &self.state,
             identity,
+            kdf_floor: self.kdf_floor,
         };
         Ok(f(&mut self.method, &view))
     }
@@ -152,11 +169,80 @@ impl Euicc {
             Some(Err(_)) => return Err(StatusWord::IncorrectData),
             None => return Err(StatusWord::ReferencedDataNotFound),
         };
+        if req == DcRequest::CardChallenge {
+            let mut challenge = [0u8; CARD_CHALLENGE_LEN];
+            self.rng.fill_bytes(&mut challenge);
+            self.method.set_card_challenge(challenge);
+            return Ok(Response::ok(
+                DcResponse::CardChallenge { challenge }.encode(),
+            ));
+        }
         match self.with_method(|m, view| m.request(req, view))? {
             Outcome::Answer(bytes) => Ok(Response::ok(bytes)),
             Outcome::Proactive(cmd) => Ok(proactive(cmd)),
-            Outcome::Install(profile) => Ok(Response::ok(self.install(&profile))),
-            Outcome::Remove { op_id, iccid } => Ok(Response::ok(self.remove(&op_id, &iccid))),
+            Outcome::Install { profile, ctx } => {
+                let (code, iccid) = match profile {
+                    Ok(p) => {
+                        let code = self.install(&p);
+                        (code, code.is_ok().then_some(p.iccid))
+                    }
+                    Err(code) => (code, None),
+                };
+                let r = self.signed_result(Purpose::InstallResult, &ctx, code, iccid)?;
+                Ok(Response::ok(
+                    DcResponse::Installed(InstallResult {
+                        code,
+                        iccid,
+                        signature: r,
+                    })
+                    .encode(),
+                ))
+            }
+            Outcome::Remove {
+                iccid,
+                authorised,
+                ctx,
+            } => {
+                let code = match authorised {
+                    Ok(()) => self.remove(&ctx.op_id, &iccid),
+                    Err(code) => code,
+                };
+                let signature = self.signed_result(Purpose::RemovalResult, &ctx, code, None)?;
+                Ok(Response::ok(
+                    DcResponse::Removed { code, signature }.encode(),
+                ))
+            }
+        }
+    }
+
+    /// The identity key's signature over a BF69/BF6B result: the SM's challenge, the
+    /// OP ID, this card's EID, the code and the ICCID (docs/device-change-protocol.md
+    /// "Signed messages"). A challenge of the wrong length answers the plain failure
+    /// `BadRequest` (unsigned: the SM acts on it no further).
+    fn signed_result(
+        &mut self,
+        purpose: Purpose,
+        ctx: &ResultContext,
+        code: DcResult,
+        iccid: Option<Iccid>,
+    ) -> Result<Vec<u8>, StatusWord> {
+        self.ensure_identity()?;
+        let identity = self
+            .identity
+            .as_ref()
+            .ok_or(StatusWord::NoPreciseDiagnosis)?;
+        let bound = result_binding(code.code(), iccid.as_ref().map(|i| &i.0));
+        let msg = SignedMessage::new(
+            purpose,
+            &ctx.sm_challenge,
+            &ctx.op_id,
+            self.state.eid,
+            SYNC_IMEI,
+        )
+        .and_then(|m| m.bound(&bound));
+        match msg.and_then(|m| identity.prove(&m)) {
+            Ok(sig) => Ok(sig),
+            Err(_) => Err(StatusWord::IncorrectData),
         }
     }
 
@@ -179,9 +265,9 @@ impl Euicc {
 
     /// Installs and enables an operator profile (class operational), disabling the
     /// enabled one (PP#0 after provisioning), in one saved change (A step 412, B 520).
-    fn install(&mut self, op: &OperatorProfile) -> Vec<u8> {
+    fn install(&mut self, op: &OperatorProfile) -> DcResult {
         let package = operator_package(op);
-        let code = self.change(|s| {
+        self.change(|s| {
             if s.find_iccid(&op.iccid).is_some() {
                 return DcResult::AlreadyInstalled;
             }
@@ -215,15 +301,13 @@ impl Euicc {
             s.notify(i, Event::Install);
             s.notify(i, Event::Enable);
             DcResult::Ok
-        });
-        let iccid = code.is_ok().then_some(op.iccid);
-        DcResponse::Installed(InstallResult { code, iccid }).encode()
+        })
     }
 
     /// Removes a profile that moved to another device (sync): disabled first, with the
     /// provisioning profile enabled again if it was the enabled one.
-    fn remove(&mut self, op_id: &str, iccid: &Iccid) -> Vec<u8> {
-        let code = self.change(|s| {
+    fn remove(&mut self, op_id: &str, iccid: &Iccid) -> DcResult {
+        self.change(|s| {
             let Some(i) = s
                 .profiles
                 .iter()
@@ -242,7 +326,6 @@ impl Euicc {
             s.notify(i, Event::Delete);
             s.profiles.remove(i);
             DcResult::Ok
-        });
-        DcResponse::Removed { code }.encode()
+        })
     }
 }

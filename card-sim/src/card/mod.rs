@@ -52,10 +52,16 @@ pub struct Euicc {
     identity: Option<apdu::crypto::IdentityKey>,
     /// The enabled profile's installed image (volatile, rebuilt when it changes).
     sim: sim::image::Cache,
+    /// The cheapest KDF parameters the device-change method derives with (an option
+    /// of each start, not state: `crate::method::KdfFloor`).
+    kdf_floor: crate::method::KdfFloor,
 }
 
 impl Euicc {
     /// A card with `state` (already loaded or newly made, and saved), saving to `storage`.
+    /// Its KDF floor is the test profile: cards made in process are test cards (the
+    /// tests, the fuzzer); card-sim's binary sets the floor of `--kdf-floor`, production
+    /// by default, with [`Euicc::with_kdf_floor`].
     pub fn new(
         state: PersistentState,
         storage: Box<dyn Storage + Send>,
@@ -72,7 +78,14 @@ impl Euicc {
             method: Default::default(),
             identity: None,
             sim: Default::default(),
+            kdf_floor: crate::method::KdfFloor::Test,
         }
+    }
+
+    /// This card with the KDF floor `floor` (issue 10, finding 7).
+    pub fn with_kdf_floor(mut self, floor: crate::method::KdfFloor) -> Self {
+        self.kdf_floor = floor;
+        self
     }
 
     /// The persistent state.

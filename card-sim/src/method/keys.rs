@@ -31,15 +31,22 @@ pub(super) struct Derived {
 }
 
 impl KeyJob {
-    /// Checks the SM's challenge, salt and KDF parameters (`BadRequest` otherwise).
+    /// Checks the SM's challenge, salt and KDF parameters (`BadRequest` otherwise); the
+    /// KDF parameters also against the card's floor and ceiling (`kdf_floor`, issue 10
+    /// finding 7), before the user is asked anything or anything is derived.
     pub fn new(
         flow: Flow,
         op_id: String,
         challenge: Vec<u8>,
         salt: &[u8],
         kdf: &[u8],
+        card: &dyn CardView,
     ) -> Result<KeyJob, DcResult> {
         if !CHALLENGE_LEN.contains(&challenge.len()) {
+            return Err(DcResult::BadRequest);
+        }
+        let kdf = KdfParams::from_bytes(kdf).map_err(|_| DcResult::BadRequest)?;
+        if !card.kdf_floor().admits(&kdf) {
             return Err(DcResult::BadRequest);
         }
         Ok(KeyJob {
@@ -47,7 +54,7 @@ impl KeyJob {
             op_id,
             challenge,
             salt: Salt::from_bytes(salt).map_err(|_| DcResult::BadRequest)?,
-            kdf: KdfParams::from_bytes(kdf).map_err(|_| DcResult::BadRequest)?,
+            kdf,
         })
     }
 
@@ -66,11 +73,15 @@ impl KeyJob {
         }
         drop(second);
         let key = self.derive(first)?;
-        let possession = self.sign(&key, Purpose::NewKey, card, imei)?;
+        let public_key = key.public_key().to_der();
+        // Both signatures vouch for the new key, the salt and the KDF parameters, so a
+        // relay cannot swap in a key of its own (issue 10, finding 3).
+        let bound = crypto::key_binding(&public_key, &self.salt.0, &self.kdf.to_bytes());
+        let possession = self.sign(&key, Purpose::NewKey, card, imei, &bound)?;
         let answer = DcResponse::KeyGenerated {
-            public_key: key.public_key().to_der(),
+            public_key,
             possession_signature: possession,
-            identity_signature: self.identity(card, imei)?,
+            identity_signature: self.identity_bound(card, imei, &bound)?,
         };
         Ok(Derived { key, answer })
     }
@@ -90,17 +101,33 @@ impl KeyJob {
         } else {
             Purpose::DeviceChange
         };
-        let signature = self.sign(&key, purpose, card, imei)?;
+        let bound = self.kdf_binding();
+        let signature = self.sign(&key, purpose, card, imei, &bound)?;
         let answer = DcResponse::Authenticated {
             parameter_signature: Some(signature),
-            identity_signature: self.identity(card, imei)?,
+            identity_signature: self.identity_bound(card, imei, &bound)?,
         };
         Ok(Derived { key, answer })
     }
 
-    /// The identity proof over this job's challenge, without a parameter ([0074]).
+    /// The identity proof over this job's challenge, without a parameter ([0074]);
+    /// bound to the salt and KDF parameters the SM sent.
     pub fn identity(&self, card: &dyn CardView, imei: &str) -> Result<Vec<u8>, DcResult> {
-        identity_signature(card, &self.challenge, &self.op_id, imei)
+        self.identity_bound(card, imei, &self.kdf_binding())
+    }
+
+    fn identity_bound(
+        &self,
+        card: &dyn CardView,
+        imei: &str,
+        bound: &[u8],
+    ) -> Result<Vec<u8>, DcResult> {
+        identity_signature(card, &self.challenge, &self.op_id, imei, bound)
+    }
+
+    /// BF68's bound data: the SM's salt and KDF parameters.
+    fn kdf_binding(&self) -> Vec<u8> {
+        crypto::kdf_binding(&self.salt.0, &self.kdf.to_bytes())
     }
 
     /// Argon2id and the seeded RSA key generation; the parameter is dropped here.
@@ -115,21 +142,26 @@ impl KeyJob {
         purpose: Purpose,
         card: &dyn CardView,
         imei: &str,
+        bound: &[u8],
     ) -> Result<Vec<u8>, DcResult> {
         let msg = SignedMessage::new(purpose, &self.challenge, &self.op_id, card.eid(), imei)
+            .and_then(|m| m.bound(bound))
             .map_err(|_| DcResult::BadRequest)?;
         crypto::sign(key, &msg).map_err(|_| DcResult::Undefined)
     }
 }
 
-/// The card's identity signature over `challenge` for `op_id` and `imei`.
+/// The card's identity signature over `challenge` for `op_id` and `imei`, vouching for
+/// `bound` too.
 pub(super) fn identity_signature(
     card: &dyn CardView,
     challenge: &[u8],
     op_id: &str,
     imei: &str,
+    bound: &[u8],
 ) -> Result<Vec<u8>, DcResult> {
     let msg = SignedMessage::new(Purpose::IdentityProof, challenge, op_id, card.eid(), imei)
+        .and_then(|m| m.bound(bound))
         .map_err(|_| DcResult::BadRequest)?;
     card.identity().prove(&msg).map_err(|_| DcResult::Undefined)
 }

@@ -6,12 +6,13 @@
 
 use super::keys::{identity_signature, Derived, KeyJob};
 use super::prompts::Ask;
-use super::{CardView, Outcome};
+use super::{CardView, Outcome, ResultContext};
 use apdu::cat::{self, TerminalData, TerminalResponse};
 use apdu::crypto::{self, Parameter, PrivateKey, SealedBox};
+use apdu::devchange::authorisation::{install_payload_hash, removal_payload_hash};
 use apdu::devchange::{
-    DcRequest, DcResponse, DcResult, Flow, Function, KeySource, OperatorProfile, SYNC_IMEI,
-    SYNC_OP_ID,
+    AuthMessage, DcRequest, DcResponse, DcResult, Flow, Function, KeySource, OperatorProfile,
+    SmAuth, CARD_CHALLENGE_LEN, SYNC_IMEI, SYNC_OP_ID,
 };
 use apdu::StatusWord;
 use std::collections::VecDeque;
@@ -61,6 +62,9 @@ pub struct MethodSession {
     pending: Option<Pending>,
     result: Option<Vec<u8>>,
     session_key: Option<(String, PrivateKey)>,
+    /// The challenge of the last BF6D, until the next BF69 or BF6B takes it (once,
+    /// whatever that command's outcome).
+    card_challenge: Option<[u8; CARD_CHALLENGE_LEN]>,
     number: u8,
 }
 
@@ -92,7 +96,7 @@ impl MethodSession {
                 kdf,
             } => match self
                 .in_session(flow, &op_id)
-                .and_then(|()| KeyJob::new(flow, op_id, challenge, &salt, &kdf))
+                .and_then(|()| KeyJob::new(flow, op_id, challenge, &salt, &kdf, card))
             {
                 Ok(job) => self.generate_key(job),
                 Err(code) => Outcome::Answer(failed(Function::GenerateKey, code)),
@@ -106,23 +110,59 @@ impl MethodSession {
                 need_parameter,
             } => match self
                 .in_session(flow, &op_id)
-                .and_then(|()| KeyJob::new(flow, op_id, challenge, &salt, &kdf))
+                .and_then(|()| KeyJob::new(flow, op_id, challenge, &salt, &kdf, card))
             {
                 Ok(job) if need_parameter => self.authenticate(job),
-                Ok(job) => self.identity_proof(&job, card),
+                // Only flow B has the recorded device prove itself without the parameter
+                // ([0074]); elsewhere an identity-only proof is refused (issue 10,
+                // finding 5).
+                Ok(job) if flow == Flow::DeviceChange => self.identity_proof(&job, card),
+                Ok(_) => Outcome::Answer(failed(Function::Authenticate, DcResult::BadRequest)),
                 Err(code) => Outcome::Answer(failed(Function::Authenticate, code)),
             },
-            DcRequest::InstallProfile { op_id, sealed, key } => {
-                match self.install_profile(&op_id, &sealed, key, card) {
-                    Ok(profile) => Outcome::Install(Box::new(profile)),
-                    Err(code) => Outcome::Answer(failed(Function::InstallProfile, code)),
+            DcRequest::InstallProfile {
+                op_id,
+                sealed,
+                key,
+                auth,
+            } => {
+                let profile = self
+                    .install_profile(&op_id, &sealed, key, &auth, card)
+                    .map(Box::new);
+                Outcome::Install {
+                    profile,
+                    ctx: ResultContext {
+                        op_id,
+                        sm_challenge: auth.sm_challenge,
+                    },
                 }
             }
             DcRequest::FetchResult => Outcome::Answer(self.fetch_result()),
-            DcRequest::RemoveProfile { op_id, iccid } => Outcome::Remove { op_id, iccid },
+            DcRequest::RemoveProfile { op_id, iccid, auth } => {
+                let authorised = self.authorise(
+                    Function::RemoveProfile,
+                    &op_id,
+                    &auth,
+                    removal_payload_hash(&iccid),
+                    card,
+                );
+                Outcome::Remove {
+                    iccid,
+                    authorised: authorised.map(|_| ()),
+                    ctx: ResultContext {
+                        op_id,
+                        sm_challenge: auth.sm_challenge,
+                    },
+                }
+            }
+            // The card draws the challenge (it owns the RNG) and gives it to
+            // [`MethodSession::set_card_challenge`]; reaching here is a card bug.
+            DcRequest::CardChallenge => {
+                Outcome::Answer(failed(Function::CardChallenge, DcResult::Undefined))
+            }
             DcRequest::Identity { challenge } => answer(
                 Function::Identity,
-                identity_signature(card, &challenge, SYNC_OP_ID, SYNC_IMEI).map(|signature| {
+                identity_signature(card, &challenge, SYNC_OP_ID, SYNC_IMEI, &[]).map(|signature| {
                     DcResponse::Identity {
                         eid: card.eid(),
                         identity_key: card.identity().public_key().to_der(),
@@ -177,17 +217,61 @@ impl MethodSession {
         )
     }
 
-    /// BF69: opens the sealed profile with the session's derived key or the identity
-    /// key; the card installs what this returns.
+    /// BF6D: `challenge` (fresh from the card's RNG) replaces any earlier one.
+    pub fn set_card_challenge(&mut self, challenge: [u8; CARD_CHALLENGE_LEN]) {
+        self.card_challenge = Some(challenge);
+    }
+
+    /// Takes the card's challenge (so it serves one command only) and checks the SM's
+    /// authorisation of `function` over it; returns the challenge.
+    fn authorise(
+        &mut self,
+        function: Function,
+        op_id: &str,
+        auth: &SmAuth,
+        payload_hash: [u8; 32],
+        card: &dyn CardView,
+    ) -> Result<[u8; CARD_CHALLENGE_LEN], DcResult> {
+        let Some(card_challenge) = self.card_challenge.take() else {
+            eprintln!("card-sim: {function} without a card challenge (BF6D) first: refused");
+            return Err(DcResult::NotAuthorised);
+        };
+        let msg = AuthMessage {
+            function,
+            card_challenge: &card_challenge,
+            eid: card.eid(),
+            op_id,
+            sm_challenge: &auth.sm_challenge,
+            payload_hash,
+        };
+        msg.verify(&auth.certificate, &auth.signature, &card.trusted_cis())
+            .map_err(|e| {
+                eprintln!("card-sim: {function} refused: {e}");
+                DcResult::NotAuthorised
+            })?;
+        Ok(card_challenge)
+    }
+
+    /// BF69: checks the SM's authorisation, then opens the sealed profile with the
+    /// session's derived key or the identity key; the card installs what this returns.
     fn install_profile(
         &mut self,
         op_id: &str,
         sealed: &[u8],
         key: KeySource,
+        auth: &SmAuth,
         card: &dyn CardView,
     ) -> Result<OperatorProfile, DcResult> {
+        let card_challenge = self.authorise(
+            Function::InstallProfile,
+            op_id,
+            auth,
+            install_payload_hash(key as u8, sealed),
+            card,
+        )?;
         let sealed = SealedBox::from_bytes(sealed).map_err(|_| DcResult::DecryptionFailed)?;
-        let aad = crypto::profile_aad(op_id, &card.eid()).map_err(|_| DcResult::BadRequest)?;
+        let aad = crypto::profile_aad(op_id, &card.eid(), &card_challenge)
+            .map_err(|_| DcResult::BadRequest)?;
         let opened = match key {
             KeySource::Parameter => match self.session_key.take() {
                 // The derived key is used once and dropped here, whatever the outcome

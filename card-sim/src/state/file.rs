@@ -15,6 +15,7 @@ use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// The state file's permissions: it holds the profiles' keys and the identity key.
 const MODE: u32 = 0o600;
@@ -93,8 +94,9 @@ fn remove_stale_temporaries(path: &Path, name: &str) {
 
 impl Storage for FileStorage {
     fn load(&self) -> Result<Option<PersistentState>, StorageError> {
+        // The file holds the card's secrets: the bytes read are wiped when dropped.
         let bytes = match fs::read(&self.path) {
-            Ok(b) => b,
+            Ok(b) => Zeroizing::new(b),
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StorageError::io("read", &self.path)(e)),
         };
@@ -109,7 +111,7 @@ impl Storage for FileStorage {
     /// Serializes first (an error writes nothing), then writes and commits. Dropping an
     /// uncommitted [`AtomicWriteFile`] removes its temporary file.
     fn save(&self, state: &PersistentState) -> Result<(), StorageError> {
-        let json = state.to_json()?;
+        let json = state.to_json_zeroizing()?;
         let mut f = AtomicWriteFile::options()
             .mode(MODE)
             .preserve_mode(false)

@@ -1,8 +1,10 @@
 //! What a new card holds: the provisioning profile `PP#0` (class provisioning, enabled)
 //! and, on request, test-class profiles (disabled), and an eUICC certificate under the
 //! shipped test EUM ([`CardPki::issue_from_eid`]; card-sim's `main` issues one from the
-//! card's RNG instead). ICCIDs and EIDs are derived, so the
-//! same options give the same card.
+//! card's RNG instead). ICCIDs are derived from the EID, so the same options give the
+//! same card. The EID of a new card is derived from `--seed` when one is given
+//! ([`derive_eid`]), else drawn at random ([`new_card_eid`]; issue 10), so fresh cards
+//! on one slot never pose as the same eUICC.
 
 use super::persistent::{PersistentState, SCHEMA_VERSION};
 use super::pki::CardPki;
@@ -14,6 +16,18 @@ use apdu::Eid;
 pub const MAX_TEST_PROFILES: u8 = 99;
 /// The root SM-DS address a new card is configured with (a name that resolves nowhere).
 pub const ROOT_DS_ADDRESS: &str = "testrootsmds.example.com";
+
+/// The EID of a new card without `--eid`: with `--seed`, [`derive_eid`] (the same seed
+/// and slot give the same card, so recordings replay); without, an SGP.26 test EID with
+/// 19 random serial digits from `rng`, so two fresh cards, on one slot or not, get
+/// different EIDs (a repeat is a 1 in 10^19 chance). Either way the check digits are
+/// valid (GSMA SGP.29 EID format: ISO 7064 mod 97-10, as [`Eid::test_eid`] computes).
+pub fn new_card_eid<R: rand_core::Rng + ?Sized>(seed: Option<u64>, slot: u16, rng: &mut R) -> Eid {
+    match seed {
+        Some(_) => derive_eid(seed, slot),
+        None => Eid::test_eid(rng.next_u64()),
+    }
+}
 
 /// The SGP.26 test EID of a card: serial `seed * 1000 + slot` with `--seed`, else `slot`.
 pub fn derive_eid(seed: Option<u64>, slot: u16) -> Eid {
@@ -133,6 +147,34 @@ mod tests {
         assert_eq!(
             new_card(eid, 200).profiles.len(),
             1 + MAX_TEST_PROFILES as usize
+        );
+    }
+
+    /// Without a seed every new card draws its own EID, valid and with the test prefix;
+    /// with one the EID is fixed and the generator untouched (seeded keys stay the same).
+    #[test]
+    fn new_card_eids_are_random_unless_seeded() {
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([3; 32]);
+        let eids: Vec<Eid> = (0..64).map(|_| new_card_eid(None, 0, &mut rng)).collect();
+        for (i, e) in eids.iter().enumerate() {
+            let digits = e.digits();
+            assert!(digits.starts_with("89049032"), "{digits}");
+            assert_eq!(
+                digits.parse::<Eid>().ok(),
+                Some(*e),
+                "check digits of {digits}"
+            );
+            assert!(eids[..i].iter().all(|o| o != e), "repeated EID {digits}");
+        }
+        let mut used = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
+        let mut fresh = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
+        assert_eq!(new_card_eid(Some(7), 1, &mut used), derive_eid(Some(7), 1));
+        assert_ne!(new_card_eid(Some(7), 1, &mut used), derive_eid(Some(7), 2));
+        assert_eq!(
+            rand_core::Rng::next_u64(&mut used),
+            rand_core::Rng::next_u64(&mut fresh),
+            "a seeded EID draws nothing from the key generator"
         );
     }
 }

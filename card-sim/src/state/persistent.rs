@@ -2,6 +2,12 @@
 //! It is stored as JSON with a schema version number ([`SCHEMA_VERSION`]); a file of
 //! another version, or one that does not validate, is refused with a clear error and is
 //! never silently replaced.
+//!
+//! The JSON holds the card's secrets (Ki, OPc, packages, the identity and eUICC keys) as
+//! hex text, so its buffers are wiped (issue 10, finding 10): the card writes its file
+//! from [`PersistentState::to_json_zeroizing`] (a buffer that wipes what it outgrows and
+//! itself when dropped), and [`PersistentState::from_json`] wipes every string of the
+//! parsed JSON tree when it is done with it, also on an error.
 
 use super::error::StateError;
 use super::notification::{Event, Notification};
@@ -12,6 +18,7 @@ use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileRef};
 use apdu::Eid;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 4;
@@ -50,7 +57,8 @@ pub struct PersistentState {
 impl PersistentState {
     /// Reads and validates a state file's bytes.
     pub fn from_json(bytes: &[u8]) -> Result<PersistentState, StateError> {
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(StateError::Json)?;
+        let mut tree = WipedJson(serde_json::from_slice(bytes).map_err(StateError::Json)?);
+        let value = &mut tree.0;
         let schema = value
             .get("schema")
             .and_then(serde_json::Value::as_u64)
@@ -61,7 +69,6 @@ impl PersistentState {
                 readable: &READABLE_VERSIONS,
             });
         }
-        let mut value = value;
         // Version 1 -> 2 added only the optional identity key; 2 -> 3 the PKI; 3 -> 4 the
         // optional `sim` of a profile.
         if schema < 3 {
@@ -71,19 +78,30 @@ impl PersistentState {
                 }
             }
         }
-        let mut state: PersistentState = serde_json::from_value(value)
+        // Deserialized from the borrowed tree, so that `tree` wipes it afterwards.
+        let mut state = PersistentState::deserialize(&*value)
             .map_err(|reason| StateError::Mismatch { schema, reason })?;
         state.schema = SCHEMA_VERSION;
         state.validate()?;
         Ok(state)
     }
 
-    /// The JSON the state file holds. An error (a serializer that refuses a value) is
-    /// reported, never written as an empty document.
+    /// The JSON the state file holds, in a plain buffer (for tests and tools: the card
+    /// itself writes [`PersistentState::to_json_zeroizing`]).
     pub fn to_json(&self) -> Result<Vec<u8>, StateError> {
-        let mut out = serde_json::to_vec_pretty(self).map_err(StateError::Serialize)?;
-        out.push(b'\n');
-        Ok(out)
+        self.to_json_zeroizing().map(|json| json.to_vec())
+    }
+
+    /// The JSON the state file holds, in a buffer that is wiped when dropped; growing it
+    /// wipes the smaller buffer it leaves, so no copy of the secrets stays in freed
+    /// memory. An error (a serializer that refuses a value) is reported, never written
+    /// as an empty document.
+    pub fn to_json_zeroizing(&self) -> Result<Zeroizing<Vec<u8>>, StateError> {
+        let mut out = WipingWriter(Zeroizing::new(Vec::with_capacity(16 * 1024)));
+        serde_json::to_writer_pretty(&mut out, self).map_err(StateError::Serialize)?;
+        std::io::Write::write_all(&mut out, b"\n")
+            .map_err(|e| StateError::Serialize(serde_json::Error::io(e)))?;
+        Ok(out.0)
     }
 
     /// Checks the invariants the card relies on.
@@ -201,6 +219,49 @@ fn legacy_pki(
 pub const NO_ADDRESS: &str = "smdp.invalid";
 
 /// Serde for an [`Eid`] as its 32 digits, check digits verified.
+/// A parsed JSON document whose strings (the hex of the secrets among them) are wiped
+/// when it is dropped.
+struct WipedJson(serde_json::Value);
+
+impl Drop for WipedJson {
+    fn drop(&mut self) {
+        wipe_strings(&mut self.0);
+    }
+}
+
+/// Zeroizes every string value of `v`. serde_json nests at most 128 levels when parsing,
+/// so the recursion is bounded.
+fn wipe_strings(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(wipe_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(wipe_strings),
+        _ => {}
+    }
+}
+
+/// An `io::Write` into a wiped buffer that never reallocates in place: when it must
+/// grow, it copies into a buffer twice the size and the old one is wiped as it drops.
+struct WipingWriter(Zeroizing<Vec<u8>>);
+
+impl std::io::Write for WipingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let needed = self.0.len() + buf.len();
+        if needed > self.0.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(needed.max(self.0.capacity() * 2)));
+            bigger.extend_from_slice(&self.0);
+            // The old buffer is wiped when the assignment drops it.
+            self.0 = bigger;
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 mod eid_digits {
     use apdu::Eid;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -212,5 +273,53 @@ mod eid_digits {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Eid, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod wipe_tests {
+    use super::*;
+    use std::io::Write;
+
+    /// The wiped JSON is the plain JSON, byte for byte, and reads back; Debug of the
+    /// state never shows a secret.
+    #[test]
+    fn zeroizing_json_is_the_same_document_and_debug_redacts() {
+        let mut state = crate::state::new_card::new_card(Eid::test_eid(5), 1);
+        state.profiles[0].ki = Some(Secret::new(vec![0xA7; 16]));
+        state.identity_key = Some(Secret::new(vec![0xB9; 600]));
+        let wiped = state.to_json_zeroizing().unwrap();
+        assert_eq!(*wiped, state.to_json().unwrap());
+        assert_eq!(PersistentState::from_json(&wiped).unwrap(), state);
+        let text = String::from_utf8_lossy(&wiped);
+        assert!(text.contains(&"A7".repeat(16)), "the file keeps the key");
+        let dbg = format!("{state:?}");
+        assert!(!dbg.contains("A7A7") && !dbg.contains("167, 167"), "{dbg}");
+    }
+
+    /// Growing copies into a fresh buffer: the content survives any write pattern.
+    #[test]
+    fn the_writer_grows_by_copying() {
+        let mut w = WipingWriter(Zeroizing::new(Vec::with_capacity(1)));
+        let mut expected = Vec::new();
+        for n in 0..200u8 {
+            let chunk = vec![n; usize::from(n % 7)];
+            w.write_all(&chunk).unwrap();
+            expected.extend_from_slice(&chunk);
+        }
+        assert_eq!(*w.0, expected);
+        assert!(w.0.capacity() >= expected.len());
+    }
+
+    /// The parsed tree's strings are wiped (emptied) by the guard.
+    #[test]
+    fn parsed_strings_are_wiped() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(r#"{"a":"s3cr3t","b":[{"c":"k3y"}, 1, null]}"#).unwrap();
+        wipe_strings(&mut v);
+        assert_eq!(v, serde_json::json!({"a":"","b":[{"c":""}, 1, null]}));
+        // A file that fails to load goes through the same guard (no early return skips it).
+        let e = PersistentState::from_json(br#"{"schema":4,"ki":"A7A7"}"#);
+        assert!(e.is_err());
     }
 }

@@ -1,15 +1,18 @@
 //! Connects to vpcd and serves one connection at a time, reconnecting with capped
 //! exponential backoff when vpcd is absent, pcscd restarts or the link drops (vpcd does
-//! not retry by itself, interop.md). Every state change is said once on stderr.
+//! not retry by itself, interop.md). A fresh link that pcscd only polls and never powers
+//! is dropped once and made again at once ([`super::stale`]). Every state change is said
+//! once on stderr.
 
 use super::frame::{self, Decoder, Message};
 use super::socket;
+use super::stale::{Event, StaleRule, Verdict};
 use super::Card;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The status word answered to a frame too large to hold a command (`6700`).
 const WRONG_LENGTH: [u8; 2] = [0x67, 0x00];
@@ -43,18 +46,27 @@ impl LinkConfig {
 pub fn run(cfg: &LinkConfig, card: &mut dyn Card, stop: &AtomicBool) {
     let mut backoff = cfg.initial_backoff;
     let mut told_waiting = false;
+    let mut rule = StaleRule::new();
     while !stop.load(Ordering::SeqCst) {
         match connect(&cfg.addr) {
             Ok(stream) => {
                 eprintln!("card-sim: connected to vpcd at {}", cfg.addr);
                 backoff = cfg.initial_backoff;
                 told_waiting = false;
-                let result = serve(stream, card, stop, cfg.poll);
+                rule.link_up();
+                let result = serve(stream, card, stop, cfg.poll, &mut rule);
                 // A dropped link is a removed card: volatile state goes.
                 card.power_off();
                 match result {
-                    Ok(()) if stop.load(Ordering::SeqCst) => break,
-                    Ok(()) => eprintln!("card-sim: vpcd closed the link; reconnecting"),
+                    _ if stop.load(Ordering::SeqCst) => break,
+                    Ok(End::Closed) => eprintln!("card-sim: vpcd closed the link; reconnecting"),
+                    Ok(End::Stale { polls, span }) => eprintln!(
+                        "card-sim: pcscd polled the card {polls} times in {} ms and never \
+                         powered it (its reader shows no card: pcscd missed the card's \
+                         restart); dropped the stale link once so that pcscd sees the card \
+                         leave and come back; reconnecting",
+                        span.as_millis()
+                    ),
                     Err(e) => eprintln!("card-sim: link to vpcd lost ({e}); reconnecting"),
                 }
             }
@@ -96,23 +108,48 @@ fn connect(addr: &str) -> io::Result<TcpStream> {
     Err(last)
 }
 
-/// Serves one connection until vpcd closes it (`Ok`), it fails (`Err`) or `stop` is set.
+/// How a served connection ended (other than by an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// vpcd closed it, or `stop` was set.
+    Closed,
+    /// [`StaleRule`] dropped it: `polls` presence polls in `span`, no power-on.
+    Stale { polls: u32, span: Duration },
+}
+
+/// What a message means to the stale-link rule.
+fn event(msg: &Message) -> Event {
+    match msg {
+        Message::Control(frame::GET_ATR) => Event::Presence,
+        Message::Control(frame::POWER_ON | frame::RESET) | Message::Apdu(_) => Event::Used,
+        Message::Control(_) | Message::Oversized(_) => Event::Other,
+    }
+}
+
+/// Serves one connection until vpcd closes it or `stop` is set (`Ok(End::Closed)`),
+/// `rule` drops it (`Ok(End::Stale)`) or it fails (`Err`).
+///
+/// The presence poll that makes `rule` drop the link goes unanswered: vpcd's
+/// `vicc_present` then reads end-of-file, closes its side and reports "absent" for that
+/// very poll, and accepts the new connection at the next one (vsmartcard `vpcd.c`), so
+/// pcscd sees the card leave and come back one poll interval (400 ms) after the drop.
 pub fn serve(
     mut stream: TcpStream,
     card: &mut dyn Card,
     stop: &AtomicBool,
     poll: Duration,
-) -> io::Result<()> {
+    rule: &mut StaleRule,
+) -> io::Result<End> {
     socket::set_nodelay(&stream)?;
     stream.set_read_timeout(Some(poll))?;
     let mut decoder = Decoder::default();
     let mut buf = [0u8; 4096];
     loop {
         if stop.load(Ordering::SeqCst) {
-            return Ok(());
+            return Ok(End::Closed);
         }
         let n = match stream.read(&mut buf) {
-            Ok(0) => return Ok(()),
+            Ok(0) => return Ok(End::Closed),
             Ok(n) => n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -122,6 +159,9 @@ pub fn serve(
         let _ = socket::quickack(&stream);
         decoder.push(&buf[..n]);
         while let Some(msg) = decoder.next_message() {
+            if let Verdict::Drop { polls, span } = rule.observe(event(&msg), Instant::now()) {
+                return Ok(End::Stale { polls, span });
+            }
             if let Some(reply) = answer(card, msg) {
                 stream.write_all(&frame::encode(&reply))?;
             }
@@ -146,4 +186,104 @@ pub fn answer(card: &mut dyn Card, msg: Message) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    //! The stale-link recovery against a fake vpcd on loopback.
+    use super::*;
+    use std::net::TcpListener;
+    use std::sync::Arc;
+
+    /// Answers 90 00 to everything; its ATR is `3B 00`.
+    struct Echo;
+    impl Card for Echo {
+        fn power_on(&mut self) {}
+        fn power_off(&mut self) {}
+        fn reset(&mut self) {}
+        fn atr(&self) -> Vec<u8> {
+            vec![0x3B, 0x00]
+        }
+        fn transmit(&mut self, _apdu: &[u8]) -> Vec<u8> {
+            vec![0x90, 0x00]
+        }
+    }
+
+    fn send(s: &mut TcpStream, payload: &[u8]) {
+        s.write_all(&frame::encode(payload)).unwrap();
+    }
+
+    /// The next reply, or `None` at end-of-file.
+    fn recv(s: &mut TcpStream) -> Option<Vec<u8>> {
+        let mut len = [0u8; 2];
+        match s.read_exact(&mut len) {
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return None,
+            Err(e) => panic!("read: {e}"),
+            Ok(()) => {}
+        }
+        let mut p = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        s.read_exact(&mut p).unwrap();
+        Some(p)
+    }
+
+    fn accept(l: &TcpListener) -> TcpStream {
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    }
+
+    /// Three presence polls 300 ms apart; returns the answers (`None`: the link closed).
+    fn three_polls(s: &mut TcpStream) -> Vec<Option<Vec<u8>>> {
+        (0..3)
+            .map(|i| {
+                if i > 0 {
+                    thread::sleep(Duration::from_millis(300));
+                }
+                send(s, &[frame::GET_ATR]);
+                recv(s)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_link_pcscd_only_polls_is_dropped_once_and_made_again_at_once() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut cfg = LinkConfig::new(l.local_addr().unwrap().to_string());
+        cfg.poll = Duration::from_millis(20);
+        let stop = Arc::new(AtomicBool::new(false));
+        let link = {
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || run(&cfg, &mut Echo, &stop))
+        };
+        let atr = Some(vec![0x3B, 0x00]);
+
+        // A used link is kept, however long pcscd then only polls.
+        let mut s = accept(&l);
+        send(&mut s, &[frame::GET_ATR]);
+        assert_eq!(recv(&mut s), atr);
+        send(&mut s, &[frame::POWER_ON]);
+        assert_eq!(three_polls(&mut s), vec![atr.clone(); 3]);
+        drop(s);
+
+        // A fresh link that only gets polls: the third, 600 ms after the first, is not
+        // answered, the link closes and card-sim connects again at once.
+        let mut s = accept(&l);
+        assert_eq!(three_polls(&mut s), vec![atr.clone(), atr.clone(), None]);
+        let dropped = Instant::now();
+        let mut s2 = accept(&l);
+        assert!(dropped.elapsed() < Duration::from_millis(300));
+        drop(s);
+        // Once only: the new link is kept, though it only gets polls too.
+        assert_eq!(three_polls(&mut s2), vec![atr.clone(); 3]);
+        // Until a link is used: then the rule is armed again for the next fresh link.
+        send(&mut s2, &[0x00, 0xA4, 0x00, 0x0C]);
+        assert_eq!(recv(&mut s2), Some(vec![0x90, 0x00]));
+        drop(s2);
+        let mut s3 = accept(&l);
+        assert_eq!(three_polls(&mut s3), vec![atr.clone(), atr, None]);
+
+        stop.store(true, Ordering::SeqCst);
+        let _s4 = accept(&l);
+        link.join().unwrap();
+    }
 }

@@ -5,10 +5,12 @@
 //! - [`frame`]: the 2-byte length framing, as a pure decoder/encoder.
 //! - [`socket`]: TCP_NODELAY / TCP_QUICKACK.
 //! - [`link`]: connect, serve, reconnect with capped exponential backoff.
+//! - [`stale`]: when a fresh link that pcscd ignores (a missed restart) is dropped once.
 
 pub mod frame;
 pub mod link;
 pub mod socket;
+pub mod stale;
 
 pub use link::{run, LinkConfig};
 

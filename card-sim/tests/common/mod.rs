@@ -246,3 +246,83 @@ pub fn pin_block(pin: &str) -> String {
     b.resize(8, 0xFF);
     hex::encode_upper(b)
 }
+
+/// The shipped test SM's CERT.DPpb and key (card-sim/test-pki/DPpb): the cards of these
+/// tests trust the shipped test CI, so this SM's authorisations are accepted.
+pub fn test_sm() -> (apdu::sgp22::pki::Cert, apdu::sgp22::pki::PrivateKey) {
+    let cert = apdu::sgp22::pki::Cert::from_der(include_bytes!(
+        "../../test-pki/DPpb/CERT_S_SM_DPpb_ECDSA_NIST.der"
+    ))
+    .unwrap();
+    let key = apdu::sgp22::pki::PrivateKey::from_pem(include_str!(
+        "../../test-pki/DPpb/SK_S_SM_DPpb_ECDSA_NIST.pem"
+    ))
+    .unwrap();
+    (cert, key)
+}
+
+/// The card's one-time challenge (BF6D).
+pub fn card_challenge(card: &mut impl Card, ch: u8) -> [u8; 16] {
+    match run(card, ch, &DcRequest::CardChallenge, &[]) {
+        DcResponse::CardChallenge { challenge } => challenge,
+        other => panic!("BF6D: {other:?}"),
+    }
+}
+
+/// The test SM's authorisation of `function` for the card `eid` over `card_challenge`.
+pub fn authorise(
+    function: apdu::devchange::Function,
+    card_challenge: &[u8; 16],
+    eid: Eid,
+    op_id: &str,
+    payload_hash: [u8; 32],
+) -> apdu::devchange::SmAuth {
+    let (cert, key) = test_sm();
+    let sm_challenge = vec![0x5C; 32];
+    let msg = apdu::devchange::AuthMessage {
+        function,
+        card_challenge,
+        eid,
+        op_id,
+        sm_challenge: &sm_challenge,
+        payload_hash,
+    };
+    apdu::devchange::SmAuth {
+        signature: msg.sign(&key).unwrap().to_vec(),
+        sm_challenge,
+        certificate: cert.der().to_vec(),
+    }
+}
+
+/// BF6D, then a BF69 of `plain` sealed for `pk` with the AAD of `aad_eid`, authorised by
+/// the test SM for the card `eid`.
+pub fn authorised_install(
+    card: &mut impl Card,
+    ch: u8,
+    pk: &apdu::crypto::PublicKey,
+    plain: &[u8],
+    op_id: &str,
+    aad_eid: Eid,
+    eid: Eid,
+    key: apdu::devchange::KeySource,
+) -> DcRequest {
+    use apdu::crypto;
+    let challenge = card_challenge(card, ch);
+    let aad = crypto::profile_aad(op_id, &aad_eid, &challenge).unwrap();
+    let sealed = crypto::seal(pk, plain, &aad, &mut crypto::SysRng)
+        .unwrap()
+        .to_bytes();
+    let auth = authorise(
+        apdu::devchange::Function::InstallProfile,
+        &challenge,
+        eid,
+        op_id,
+        apdu::devchange::authorisation::install_payload_hash(key as u8, &sealed),
+    );
+    DcRequest::InstallProfile {
+        op_id: op_id.into(),
+        sealed,
+        key,
+        auth,
+    }
+}

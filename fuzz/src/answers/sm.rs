@@ -101,15 +101,16 @@ struct Watched<'c, C: DcCard> {
     removals: Vec<DcResult>,
     /// The IMEI the card claimed in its last BF66 answer.
     imei: Option<String>,
-    /// The OP ID and challenge of the last BF68.
-    authenticate: Option<(String, Vec<u8>)>,
+    /// The OP ID, challenge and bound data (salt and KDF parameters) of the last BF68.
+    authenticate: Option<(String, Vec<u8>, Vec<u8>)>,
 }
 
 impl<C: DcCard> Watched<'_, C> {
     /// The card's answer data `data`, with a valid identity signature when it is a BF68
     /// answer.
     fn honest_identity(&mut self, data: Vec<u8>) -> Vec<u8> {
-        let (Some(imei), Some((op_id, challenge))) = (&self.imei, &self.authenticate) else {
+        let (Some(imei), Some((op_id, challenge, bound))) = (&self.imei, &self.authenticate)
+        else {
             return data;
         };
         let Ok(DcResponse::Authenticated {
@@ -125,7 +126,8 @@ impl<C: DcCard> Watched<'_, C> {
             op_id,
             harness::eid(),
             imei,
-        ) else {
+        )
+        .and_then(|m| m.bound(bound)) else {
             return data;
         };
         let identity_signature = harness::identity_key()
@@ -149,13 +151,20 @@ impl<C: DcCard> DcCard for Watched<'_, C> {
         let mut r = self.card.store_data(what, msg, secrecy)?;
         match DcRequest::decode(msg) {
             Ok(DcRequest::Authenticate {
-                op_id, challenge, ..
-            }) => self.authenticate = Some((op_id, challenge)),
+                op_id,
+                challenge,
+                salt,
+                kdf,
+                ..
+            }) => {
+                let bound = apdu::crypto::kdf_binding(&salt, &kdf);
+                self.authenticate = Some((op_id, challenge, bound))
+            }
             Ok(DcRequest::Begin { .. }) => self.authenticate = None,
             _ => {}
         }
         match DcResponse::decode(&r.data) {
-            Ok(DcResponse::Removed { code }) => self.removals.push(code),
+            Ok(DcResponse::Removed { code, .. }) => self.removals.push(code),
             Ok(DcResponse::Begun { imei, .. }) => self.imei = Some(imei),
             Ok(DcResponse::Authenticated { .. }) => r.data = self.honest_identity(r.data),
             _ => {}
@@ -171,7 +180,8 @@ impl<C: DcCard> DcCard for Watched<'_, C> {
 /// Runs the SM flow of `op` with `card` and checks its outcome (module docs).
 pub fn flow<C: DcCard>(op: Operation, card: &mut C) -> Result<(), CliError> {
     let store = store();
-    let sm = SmService::new(&store, Policy::default());
+    let credential = sm_cli::sm::credential::SmCredential::test().expect("the test credential");
+    let sm = SmService::new(&store, Policy::default(), &credential);
     let eid = harness::eid();
     let order = match op {
         Operation::SmDeviceChange => Order::DeviceChange,

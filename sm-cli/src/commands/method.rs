@@ -6,6 +6,7 @@
 use crate::context::App;
 use crate::errors::CliError;
 use crate::output::Report;
+use crate::sm::credential::SmCredential;
 use crate::sm::service::{FlowReport, Next, Order, Policy, SmError, SmService};
 use crate::sm::store::Store;
 use crate::terminal::answers::{check_imei, read_parameters, GivenParameter};
@@ -61,6 +62,17 @@ pub fn open_store(app: &App) -> Result<Store, CliError> {
         None => Store::open_default(),
     };
     store.map_err(|e| CliError::Sm(SmError::from(e)))
+}
+
+/// The SM's credential from `--sm-pki` / `SM_CLI_PKI`, else the shipped test one; a
+/// folder that does not hold a usable CERT.DPpb is a usage error naming the file.
+pub fn sm_credential(app: &App) -> Result<SmCredential, CliError> {
+    match app.global.sm_pki() {
+        Some(dir) => {
+            SmCredential::load(&dir).map_err(|e| CliError::Usage(format!("--sm-pki: {e}")))
+        }
+        None => SmCredential::test().map_err(|e| CliError::Usage(format!("test credential: {e}"))),
+    }
 }
 
 /// Opens the SM store for a command that only reads it or changes records that must be
@@ -146,7 +158,8 @@ pub fn drive<C: DcCard>(
 pub fn run_flow(app: &App, order: Order, answers: Answers) -> Result<(), CliError> {
     let start = Instant::now();
     let store = open_store(app)?;
-    let sm = SmService::new(&store, Policy::default());
+    let credential = sm_credential(app)?;
+    let sm = SmService::new(&store, Policy::default(), &credential);
     let mut sm_time = Duration::ZERO;
     let mut timings = Timings::default();
     let (report, reader) = app.with_es10(|es10| {

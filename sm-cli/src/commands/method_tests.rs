@@ -83,7 +83,8 @@ fn flow(
     Result<FlowReport, CliError>,
     Vec<crate::terminal::FunctionTiming>,
 ) {
-    let sm = SmService::new(store, Policy::default());
+    let credential = crate::sm::credential::SmCredential::test().unwrap();
+    let sm = SmService::new(store, Policy::default(), &credential);
     let mut es10 = Es10Session::open(link, 120).unwrap();
     let eid = es10.get_eid().unwrap();
     let mut terminal = Terminal::new(&mut es10, answers);

@@ -2,10 +2,14 @@
 //! for its answer, with the logical channel, the length, the elapsed time, the status
 //! word with its meaning, and the data in hex.
 //!
-//! Commands that carry secrets are marked with [`Secrecy`] by their sender; their data
-//! (and, for [`Secrecy::Both`], the answer's data) is replaced by `<N bytes redacted>`.
-//! This is the hook later commands (device change, key material) use: pass a
-//! `Secrecy` to `transport::exchange` or `Es10Session::call_with`.
+//! Exchanges that carry secrets are marked with [`Secrecy`] by their sender; the secret
+//! part of a command (the shared rule of `apdu_script::mask::hidden`, the one the
+//! recorders follow) and, for [`Secrecy::Both`] and [`Secrecy::Answer`], the answer's
+//! data are replaced by `<N bytes redacted>`. A TERMINAL RESPONSE with typed text (the
+//! hidden key-generation parameter) is shown in the fixed form `80140000 <redacted>`
+//! with no length at all, since the length tells how long the parameter is (issue 10,
+//! finding 4). This is the hook every command uses: pass a `Secrecy` to
+//! `transport::exchange` or `Es10Session::call_with`.
 
 use apdu::{Cla, StatusWord};
 use std::time::Duration;
@@ -20,17 +24,20 @@ pub enum Secrecy {
     Command,
     /// The command data and the answer data are secret; headers and SW are shown.
     Both,
+    /// The answer data are secret (e.g. a key derived from the parameter); the command
+    /// and the SW are shown.
+    Answer,
 }
 
 impl Secrecy {
     /// True when the command's data must be hidden.
     pub fn hides_command(self) -> bool {
-        self != Secrecy::Public
+        matches!(self, Secrecy::Command | Secrecy::Both)
     }
 
     /// True when the answer's data must be hidden.
     pub fn hides_response(self) -> bool {
-        self == Secrecy::Both
+        matches!(self, Secrecy::Both | Secrecy::Answer)
     }
 }
 
@@ -48,17 +55,29 @@ fn channel_label(cla: Option<u8>) -> String {
 /// The trace line of a command APDU.
 pub fn command_line(apdu: &[u8], secrecy: Secrecy) -> String {
     let ch = channel_label(apdu.first().copied());
-    let shown = if secrecy.hides_command() && apdu.len() > 5 {
+    let hidden = secrecy
+        .hides_command()
+        .then(|| apdu_script::mask::hidden(apdu))
+        .flatten();
+    let (length, shown) = match hidden {
+        None => (apdu.len().to_string(), hex::encode_upper(apdu)),
+        // The fixed form: no length anywhere (module docs).
+        Some(h) if !h.length_shown => (
+            "-".into(),
+            format!("{} <redacted>", hex::encode_upper(&apdu[..h.start])),
+        ),
         // Keep CLA INS P1 P2 Lc: they say what was sent without saying what it carried.
-        format!(
-            "{} <{} bytes redacted>",
-            hex::encode_upper(&apdu[..5]),
-            apdu.len() - 5
-        )
-    } else {
-        hex::encode_upper(apdu)
+        Some(h) => (
+            apdu.len().to_string(),
+            format!(
+                "{} <{} bytes redacted>{}",
+                hex::encode_upper(&apdu[..h.start]),
+                h.len,
+                hex::encode_upper(&apdu[h.start + h.len..])
+            ),
+        ),
     };
-    format!("> {ch} {:>4} B            {shown}", apdu.len())
+    format!("> {ch} {length:>4} B            {shown}")
 }
 
 /// The trace line of a response APDU to a command sent with class byte `cla`.
@@ -156,11 +175,25 @@ mod tests {
         let d = Duration::from_micros(1500);
         let l = response_line(Some(0x80), &resp, d, Secrecy::Command);
         assert!(l.contains("123456"), "{l}");
-        let l = response_line(Some(0x80), &resp, d, Secrecy::Both);
-        assert!(
-            l.contains("<3 bytes redacted>") && !l.contains("123456"),
-            "{l}"
-        );
+        for s in [Secrecy::Both, Secrecy::Answer] {
+            let l = response_line(Some(0x80), &resp, d, s);
+            assert!(
+                l.contains("<3 bytes redacted>") && !l.contains("123456"),
+                "{l}"
+            );
+        }
+        // An answer-only secret shows its command.
+        assert!(command_line(&apdu, Secrecy::Answer).ends_with("80E2910005A003800142"));
+    }
+
+    #[test]
+    fn a_typed_text_shows_no_length() {
+        // TERMINAL RESPONSE: 81 03 details, 82 02 identities, 83 01 00, 8D 05 04 "1234".
+        let apdu = hex::decode("80140000138103012304820282818301008D050431323334").unwrap();
+        let l = command_line(&apdu, Secrecy::Command);
+        assert_eq!(l, "> ch0    - B            80140000 <redacted>");
+        let l = command_line(&apdu, Secrecy::Public);
+        assert!(l.contains("31323334"), "{l}");
     }
 
     #[test]

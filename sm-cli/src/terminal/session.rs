@@ -90,19 +90,23 @@ pub mod secrecy {
     use crate::reader::Secrecy;
     use apdu::devchange::DcRequest;
 
-    /// The STORE DATA of a request. No request carries a secret in clear: the sealed
-    /// profile is ciphertext (RSA-OAEP + AES-GCM, bound to this card's EID), challenge,
-    /// salt and KDF parameters are public, so every request may be traced and recorded,
-    /// which lets a recorded device change replay byte for byte.
+    /// The STORE DATA of a request. The salt (8A) and KDF parameters (8B) of BF67/BF68
+    /// are what an offline guesser of the parameter needs besides a derived public key
+    /// or signature, and the sealed profile (8D) of BF69 is ciphertext under such a key:
+    /// their data are secret (issue 10, finding 4), so traces and recordings hold none
+    /// of them. Begin, sync, removal and BF6A carry nothing of the kind.
     pub fn request(req: &DcRequest) -> Secrecy {
         match req {
-            DcRequest::Begin { .. }
-            | DcRequest::GenerateKey { .. }
+            DcRequest::GenerateKey { .. }
             | DcRequest::Authenticate { .. }
-            | DcRequest::InstallProfile { .. }
-            | DcRequest::FetchResult
+            | DcRequest::InstallProfile { .. } => Secrecy::Command,
+            // BF6A's answer carries the derived public key (85) and the signatures made
+            // with the derived key (86, 88).
+            DcRequest::FetchResult => Secrecy::Answer,
+            DcRequest::Begin { .. }
             | DcRequest::RemoveProfile { .. }
-            | DcRequest::Identity { .. } => Secrecy::Public,
+            | DcRequest::Identity { .. }
+            | DcRequest::CardChallenge => Secrecy::Public,
         }
     }
 

@@ -267,12 +267,20 @@ fn missing_imei_and_unknown_commands_are_beyond_capability() {
 
 #[test]
 fn direct_answers_need_no_bf6a() {
-    let answer = DcResponse::Removed { code: DcResult::Ok };
+    let answer = DcResponse::Removed {
+        code: DcResult::Ok,
+        signature: vec![7; 256],
+    };
     let mut card = FakeCard::new(vec![], answer.clone());
     let mut t = Terminal::new(&mut card, answers(Box::new(NoPrompter)));
     let req = DcRequest::RemoveProfile {
         op_id: "+8613800000001".into(),
         iccid: apdu::sgp22::es10::Iccid::from_digits("89999100000000000009").unwrap(),
+        auth: apdu::devchange::SmAuth {
+            sm_challenge: vec![1; 32],
+            certificate: vec![0x30, 0x00],
+            signature: vec![2; 64],
+        },
     };
     assert_eq!(t.run(&req).unwrap(), answer);
     assert_eq!(t.timings[0].apdus, 1);
@@ -370,7 +378,13 @@ fn the_session_knows_which_parameter_is_due_and_what_is_secret() {
             .kind(),
         "malformed_answer"
     );
-    assert_eq!(secrecy::request(&DcRequest::FetchResult), Secrecy::Public);
+    // BF6A's answer holds the derived key's public half and signatures; the salt, KDF
+    // parameters and sealed profile of BF67/BF68/BF69 are secret (issue 10, finding 4).
+    assert_eq!(secrecy::request(&DcRequest::FetchResult), Secrecy::Answer);
+    let begin = DcRequest::Begin {
+        flow: Flow::Provision,
+    };
+    assert_eq!(secrecy::request(&begin), Secrecy::Public);
 }
 
 /// A keypad that answers every prompt the same way.

@@ -47,6 +47,9 @@ pub struct Header {
     pub profiles: usize,
     /// `--test-profiles K`.
     pub test_profiles: u8,
+    /// `--kdf-floor test`: the replaying card needs it too, or the test-profile
+    /// device-change requests of the recording are refused.
+    pub kdf_floor_test: bool,
 }
 
 impl Header {
@@ -97,13 +100,18 @@ impl Header {
         if self.test_profiles > 0 {
             again.push_str(&format!(" --test-profiles {}", self.test_profiles));
         }
+        if self.kdf_floor_test {
+            again.push_str(" --kdf-floor test");
+        }
         if self.atr != crate::card::atr::DEFAULT_ATR {
             again.push_str(&format!(" --atr {}", hex::encode_upper(&self.atr)));
         }
         h.push(format!("{again} (a fresh card)"));
         h.push(
-            "Hidden: PIN data (${SECRET_n}), typed text (${PARAM}), AUTHENTICATE answers and \
-             device-change messages (xx); the replay skips a secret command without --var."
+            "Hidden: PIN data and device-change messages (${SECRET_n:len}), a TERMINAL \
+             RESPONSE with typed text after its header, length included (${SECRET_n}), and \
+             the answers of AUTHENTICATE and device-change messages (xx); the replay skips a \
+             secret command without --var."
                 .into(),
         );
         h

@@ -4,7 +4,8 @@
 //! [`super::mask`] replaced. No I/O.
 //!
 //! - Each exchange: the command as sent (a `#! secret` line and `${SECRET_n:len}` for a
-//!   secret data field, `${PARAM:len}` for the typed text of a TERMINAL RESPONSE), then
+//!   secret data field; a TERMINAL RESPONSE with typed text keeps only its header,
+//!   `80140000${SECRET_n}`, so not even the text's length is written), then
 //!   `#< data SW` with the answer as it left the card (`xx` for every hidden data byte,
 //!   so the replay checks its length and SW only). GET RESPONSE, `61xx` and `6Cxx` are
 //!   written as they went over the wire, so the script replays with
@@ -17,12 +18,11 @@
 //!   (`Applet::power_cycle`), so the replay only has to clear it at the same points.
 
 use super::mask::{Masker, Secrecy};
-use apdu_script::mask::{data_field, terminal_response_text};
+use apdu_script::mask::hidden;
 use apdu_script::{
     ByteMask, Element, Expectation, Item, ItemKind, Piece, ResetKind, ResponsePattern, Script,
     Template, VarRef,
 };
-use zeroize::Zeroizing;
 
 /// Distinct `${SECRET_n}` names before the rest share one (the format allows 256
 /// variables; sm-cli's recorder uses the same cap).
@@ -44,8 +44,6 @@ pub struct Recording {
     started: bool,
     pending: Pending,
     secrets: usize,
-    /// Typed texts seen in TERMINAL RESPONSEs; index i is `PARAM` / `PARAM_{i+1}`.
-    params: Vec<Zeroizing<Vec<u8>>>,
     /// Exchanges written.
     exchanges: usize,
 }
@@ -63,7 +61,6 @@ impl Recording {
             started: false,
             pending: Pending::Nothing,
             secrets: 0,
-            params: Vec::new(),
             exchanges: 0,
         }
     }
@@ -151,44 +148,25 @@ impl Recording {
         script_text(items)
     }
 
-    /// The command as a template: literal, or with the secret part replaced.
+    /// The command as a template: literal, or with the secret part
+    /// ([`apdu_script::mask::hidden`]) replaced by a fresh `${SECRET_n:len}`, or
+    /// `${SECRET_n}` in the fixed form of a typed text, whose length is secret too.
     fn template(&mut self, apdu: &[u8], secrecy: Secrecy) -> Template {
-        if !secrecy.command {
-            return Template::literal(apdu.to_vec());
-        }
-        if let Some((start, len)) = terminal_response_text(apdu) {
-            let name = self.param_name(&apdu[start..start + len]);
-            return splice(apdu, start, len, name, Some(len));
-        }
-        let Some((start, len)) = data_field(apdu) else {
+        let Some(h) = secrecy.command.then(|| hidden(apdu)).flatten() else {
             return Template::literal(apdu.to_vec());
         };
         self.secrets += 1;
         if self.secrets <= MAX_SECRET_NAMES {
+            let count = h.length_shown.then_some(h.len);
             splice(
                 apdu,
-                start,
-                len,
+                h.start,
+                h.len,
                 format!("SECRET_{}", self.secrets),
-                Some(len),
+                count,
             )
         } else {
-            splice(apdu, start, len, "SECRET_MORE".into(), None)
-        }
-    }
-
-    /// `PARAM` for the first distinct typed text, `PARAM_2` for the second...
-    fn param_name(&mut self, text: &[u8]) -> String {
-        let i = match self.params.iter().position(|p| p.as_slice() == text) {
-            Some(i) => i,
-            None => {
-                self.params.push(Zeroizing::new(text.to_vec()));
-                self.params.len() - 1
-            }
-        };
-        match i {
-            0 => "PARAM".into(),
-            i => format!("PARAM_{}", i + 1),
+            splice(apdu, h.start, h.len, "SECRET_MORE".into(), None)
         }
     }
 }

@@ -204,7 +204,7 @@ fn secrets_are_masked_and_everything_else_is_kept() {
     // A device-change message in two blocks: command and answer data hidden.
     tx(&mut rec, "80E2110004BF690201");
     tx(&mut rec, "80E2910102AABB");
-    // A TERMINAL RESPONSE with typed text: only the text becomes ${PARAM}.
+    // A TERMINAL RESPONSE with typed text: all after P2 goes, so its length does too.
     let tr = "80140000128103012304820282818301008D0404313233";
     tx(&mut rec, tr);
     tx(&mut rec, tr);
@@ -229,6 +229,9 @@ fn secrets_are_masked_and_everything_else_is_kept() {
         "AABB",
         "313233",
         "393939",
+        // The typed text's length: Lc and the text string TLV's header.
+        "8014000012",
+        "8D0404",
         "0777",
     ] {
         assert!(!body.contains(secret), "{secret} leaked:\n{body}");
@@ -240,13 +243,13 @@ fn secrets_are_masked_and_everything_else_is_kept() {
         "00B0000010\n#< A1B2C3D4 9000\n00C0000010\n#< EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE 9000",
         "#! secret\n80E2110004${SECRET_2:4}\n#< xxxxxxxx 9000",
         "#! secret\n80E2910102${SECRET_3:2}\n#< xxxxxxxx 9000",
-        "#! secret\n80140000128103012304820282818301008D0404${PARAM:3}\n#< A1B2C3D4 9000\n\
-         #! secret\n80140000128103012304820282818301008D0404${PARAM:3}",
-        "8D0404${PARAM_2:3}",
+        "#! secret\n80140000${SECRET_4}\n#< A1B2C3D4 9000\n\
+         #! secret\n80140000${SECRET_5}\n#< A1B2C3D4 9000\n\
+         #! secret\n80140000${SECRET_6}\n#< A1B2C3D4 9000",
         "81E2910005BF38020102\n#< A1B2C3D4 9000",
         "81E2910005BF36025566\n#< A1B2C3D4 9000\n81E2910004A0020102\n#< A1B2C3D4 9000\n\
          81E2910005860301020304\n#< A1B2C3D4 9000\n81E2910003BF2D00\n#< A1B2C3D4 9000\n\
-         #! secret\n81E2910004${SECRET_4:4}\n#< xxxxxxxx 9000",
+         #! secret\n81E2910004${SECRET_7:4}\n#< xxxxxxxx 9000",
     ];
     for e in expect {
         assert!(body.contains(e), "missing:\n{e}\nin:\n{body}");

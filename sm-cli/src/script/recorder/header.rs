@@ -1,6 +1,6 @@
 //! The header comments of a recording (module docs of `script::recorder`): sm-cli
 //! version, UTC date, the command, readers and ATRs, the EID, and how to replay: the
-//! card-sim hint ([`card_sim_hint`]), typed parameters and secrets. Also the rule that
+//! card-sim hint ([`card_sim_hint`]) and the secrets. Also the rule that
 //! keeps comment text as written (`comment_safe`).
 
 use apdu::Eid;
@@ -17,8 +17,6 @@ pub(super) struct Facts<'a> {
     /// Every connection: reader name and ATR (when pcscd gave it).
     pub connections: &'a [(String, Option<Vec<u8>>)],
     pub eid: Option<&'a Eid>,
-    /// How many distinct typed texts became `${PARAM}`, `${PARAM_2}`...
-    pub params: usize,
     /// How many commands became `${SECRET_n}`.
     pub secrets: usize,
 }
@@ -59,22 +57,15 @@ impl Facts<'_> {
                 .any(|(_, a)| a.as_deref() == Some(&CARD_SIM_ATR[..])),
             self.eid,
         ));
-        if self.params > 0 {
-            h.push(format!(
-                " Typed parameter: {} distinct text(s) in TERMINAL RESPONSE written as ${{PARAM}}{} after '#! secret';",
-                self.params,
-                if self.params > 1 { ", ${PARAM_2}..." } else { "" }
-            ));
-            h.push(
-                "   replay them with --var PARAM=$(printf %s \"$PARAMETER\" | xxd -p), else they are skipped."
-                    .into(),
-            );
-        }
         if self.secrets > 0 {
             h.push(format!(
-                " Secrets: {} command(s) carried secret data, written as ${{SECRET_n:len}} after '#! secret';",
+                " Secrets: {} command(s) carried secret data, written as ${{SECRET_n:len}} after '#! secret'",
                 self.secrets
             ));
+            h.push(
+                "   (a TERMINAL RESPONSE with the typed parameter as 80140000${SECRET_n}: its length is secret too);"
+                    .into(),
+            );
             h.push(
                 "   the replay skips them unless given --var SECRET_n=HEX. Masked answers (xx) check length and SW only."
                     .into(),

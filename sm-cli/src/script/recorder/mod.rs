@@ -13,18 +13,21 @@
 //!   (challenges) only repeat with the same seed.
 //! - Each command line in hex with `#<` and the actual answer ([`recording`]).
 //! - Secrets, as the sender marked them with `Secrecy` (`reader::trace`), found with the
-//!   `apdu` decoders ([`apdu_script::mask`]): the command is written after `#! secret` with its data
-//!   field replaced by `${SECRET_n:len}`, so the replay skips it unless
-//!   `--var SECRET_n=HEX` is given; a secret answer is written with every data byte
-//!   masked (`xx`), so only its length and SW are checked. A secret TERMINAL RESPONSE
-//!   (the typed key-generation parameter, ETSI TS 102 223 §6.8) keeps its TLVs and only
-//!   the text becomes `${PARAM:len}` (the same text, typed twice, the same name; another
-//!   text `PARAM_2`...), so a replay needs just the parameter the person knows:
-//!   `--var PARAM=$(printf %s "$P" | xxd -p)`. Secret bytes are never written; typed
-//!   texts are kept (zeroized) only to give equal texts equal names.
+//!   `apdu` decoders ([`apdu_script::mask`], the rule card-sim's recorder shares): the
+//!   command is written after `#! secret` with its data field replaced by
+//!   `${SECRET_n:len}`, so the replay skips it unless `--var SECRET_n=HEX` is given; a
+//!   secret answer is written with every data byte masked (`xx`), so only its length and
+//!   SW are checked. The device-change requests carrying the salt, the KDF parameters or
+//!   the sealed profile are secret, and so are BF6A's answers (the derived public key and
+//!   its signatures): with them a recording would be enough to guess the parameter
+//!   offline (issue 10, finding 4). A secret TERMINAL RESPONSE (the typed
+//!   key-generation parameter, ETSI TS 102 223 §6.8) is written in a fixed form,
+//!   `80140000${SECRET_n}`: Lc and the text's TLV length would give the parameter's
+//!   length away. Secret bytes are never written, and never kept.
 //! - The file is written atomically when the command ends ([`Recorder::finish`]), also
 //!   when it failed (a closing comment names the error), so failed sessions can be
-//!   replayed.
+//!   replayed; with mode 0600 whatever the umask, also over an existing file (the
+//!   temporary file is created 0600 and renamed over it).
 
 pub mod header;
 pub mod recording;
@@ -102,8 +105,30 @@ impl Recorder {
             ));
         }
         let text = a.rec.to_text()?;
-        output_file::write("the recording", &a.path, text.as_bytes())
+        write_private(&a.path, text.as_bytes())
     }
+}
+
+/// Writes the recording atomically (as `output_file::write` does) with mode 0600: the
+/// temporary file is created 0600 and the mode of a file it replaces is not kept.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    use atomic_write_file::unix::OpenOptionsExt as _;
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let written = atomic_write_file::OpenOptions::new()
+        .mode(0o600)
+        .preserve_mode(false)
+        .open(path)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.commit()
+        });
+    written.map_err(|e| {
+        CliError::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot write the recording {}: {e}", path.display()),
+        ))
+    })
 }
 
 impl Tap for Recorder {
@@ -125,5 +150,29 @@ impl Tap for Recorder {
 
     fn powered_off(&self) {
         self.feed(Recording::power_off);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn recordings_are_0600_also_over_an_existing_file() {
+        let dir = std::env::temp_dir().join(format!("sm-cli-rec-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("r.apdu");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        Recorder::start(&p, "info").unwrap().finish(None).unwrap();
+        assert_eq!(mode(&p), 0o600);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Recorder::start(&p, "info").unwrap().finish(None).unwrap();
+        assert_eq!(
+            mode(&p),
+            0o600,
+            "an existing 0644 file is replaced by a 0600 one"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

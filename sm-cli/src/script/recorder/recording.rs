@@ -9,12 +9,11 @@ use crate::errors::CliError;
 use crate::reader::Secrecy;
 use apdu::sgp22::es10::EidResponse;
 use apdu::Eid;
-use apdu_script::mask::{data_field, terminal_response_text};
+use apdu_script::mask::hidden;
 use apdu_script::{
     ByteMask, Element, Expectation, Item, ItemKind, Piece, ReaderRef, ResetKind, ResponsePattern,
     Script, Template, VarRef,
 };
-use zeroize::Zeroizing;
 
 /// Distinct `${SECRET_n}` names before the rest share one (the format allows 256).
 const MAX_SECRET_NAMES: usize = 200;
@@ -31,8 +30,6 @@ pub struct Recording {
     reader: Option<String>,
     powered_off: bool,
     secrets: usize,
-    /// The typed texts seen in secret TERMINAL RESPONSEs; index i is `PARAM`/`PARAM_{i+1}`.
-    params: Vec<Zeroizing<Vec<u8>>>,
     outcome: Option<String>,
 }
 
@@ -48,7 +45,6 @@ impl Recording {
             reader: None,
             powered_off: false,
             secrets: 0,
-            params: Vec::new(),
             outcome: None,
         }
     }
@@ -145,40 +141,28 @@ impl Recording {
     /// nothing to expect. The bytes are left out when they are secret.
     pub fn failed(&mut self, apdu: &[u8], secrecy: Secrecy, error: &str) {
         let shown = if secrecy.hides_command() {
-            format!(
-                "{} (data hidden)",
-                hex::encode_upper(&apdu[..apdu.len().min(5)])
-            )
+            // The header only, and for a typed text not even Lc (`hidden`'s fixed form).
+            let keep = hidden(apdu).map_or(apdu.len().min(5), |h| h.start);
+            format!("{} (data hidden)", hex::encode_upper(&apdu[..keep]))
         } else {
             hex::encode_upper(apdu)
         };
         self.comment(&format!("not answered: {shown}: {error}"));
     }
 
-    /// The command as a template: literal, or with its data field replaced by a fresh
-    /// `${SECRET_n:len}` when the command data is secret.
+    /// The command as a template: literal, or with its secret part
+    /// ([`apdu_script::mask::hidden`]) replaced by a fresh `${SECRET_n:len}`, or by
+    /// `${SECRET_n}` (no count) in the fixed form of a typed text, whose length is
+    /// secret too.
     fn template(&mut self, apdu: &[u8], secrecy: Secrecy) -> Template {
-        if secrecy.hides_command() {
-            if let Some((start, len)) = terminal_response_text(apdu) {
-                let name = self.param_name(&apdu[start..start + len]);
-                return Template::new([
-                    Piece::Bytes(apdu[..start].to_vec()),
-                    Piece::Var(VarRef {
-                        name,
-                        len: Some(len),
-                    }),
-                    Piece::Bytes(apdu[start + len..].to_vec()),
-                ]);
-            }
-        }
-        let Some((start, len)) = secrecy.hides_command().then(|| data_field(apdu)).flatten() else {
+        let Some(h) = secrecy.hides_command().then(|| hidden(apdu)).flatten() else {
             return Template::literal(apdu.to_vec());
         };
         self.secrets += 1;
         let var = if self.secrets <= MAX_SECRET_NAMES {
             VarRef {
                 name: format!("SECRET_{}", self.secrets),
-                len: Some(len),
+                len: h.length_shown.then_some(h.len),
             }
         } else {
             VarRef {
@@ -187,25 +171,10 @@ impl Recording {
             }
         };
         Template::new([
-            Piece::Bytes(apdu[..start].to_vec()),
+            Piece::Bytes(apdu[..h.start].to_vec()),
             Piece::Var(var),
-            Piece::Bytes(apdu[start + len..].to_vec()),
+            Piece::Bytes(apdu[h.start + h.len..].to_vec()),
         ])
-    }
-
-    /// `PARAM` for the first distinct typed text, `PARAM_2` for the second...
-    fn param_name(&mut self, text: &[u8]) -> String {
-        let i = match self.params.iter().position(|p| p.as_slice() == text) {
-            Some(i) => i,
-            None => {
-                self.params.push(Zeroizing::new(text.to_vec()));
-                self.params.len() - 1
-            }
-        };
-        match i {
-            0 => "PARAM".into(),
-            i => format!("PARAM_{}", i + 1),
-        }
     }
 
     /// Notes the EID from a GetEID answer (`BF3E { 5A eid }`, SGP.22 §5.7.20) for the
@@ -224,7 +193,6 @@ impl Recording {
             started: &self.started,
             connections: &self.connections,
             eid: self.eid.as_ref(),
-            params: self.params.len(),
             secrets: self.secrets,
         }
     }

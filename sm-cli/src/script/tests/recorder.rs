@@ -272,7 +272,7 @@ fn card_sim_hints() {
 }
 
 #[test]
-fn typed_parameters_become_one_variable() {
+fn typed_parameters_are_hidden_with_their_length() {
     use apdu::cat::{Input, TerminalData, TerminalResponse};
     let tr = |text: &str| {
         let body = TerminalResponse {
@@ -294,26 +294,28 @@ fn typed_parameters_become_one_variable() {
     let text = rec.to_text().unwrap();
     let secret_hex = hex::encode_upper("correct horse");
     assert!(!text.contains(&secret_hex), "{text}");
-    let first = format!(
-        "#! secret\n801400001C810301230582028281830100{}\n#< 9110\n",
-        "8D0E04${PARAM:13}"
-    );
-    assert_eq!(text.matches(&first).count(), 2, "{text}");
-    assert!(text.contains("8D0F04${PARAM_2:14}\n"), "{text}");
-    assert!(
-        text.contains("# Typed parameter: 2 distinct text(s)"),
-        "{text}"
-    );
-    assert!(!text.contains("# Secrets:"), "{text}");
+    // The fixed form (issue 10, finding 4): neither Lc (1C, 1D) nor the text string's
+    // length (8D0E, 8D0F) nor a count in the variable.
+    for n in 1..=3 {
+        assert!(
+            text.contains(&format!("#! secret\n80140000${{SECRET_{n}}}\n#< 9110\n")),
+            "{text}"
+        );
+    }
+    for leak in ["801400001C", "801400001D", "8D0E", "8D0F", ":13}", ":14}"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+    assert!(text.contains("# Secrets: 3 command(s)"), "{text}");
 
-    // Replays with the parameter given once for both entries.
+    // Replays with the whole secret part given.
     let mut card = FakeCard::default();
     let mut vars = Vars::new();
-    vars.set("PARAM", b"correct horse".to_vec()).unwrap();
+    vars.set("SECRET_1", tr("correct horse")[4..].to_vec())
+        .unwrap();
     let r = run_with(&mut card, &text.replace("9110", "6D00"), vars, false);
     assert_eq!(
         r.steps.iter().map(|s| s.status).collect::<Vec<_>>(),
-        vec![Status::Pass, Status::Pass, Status::Skipped]
+        vec![Status::Pass, Status::Skipped, Status::Skipped]
     );
     assert_eq!(card.log[0].0, hex::encode_upper(tr("correct horse")));
 }

@@ -1,10 +1,11 @@
 //! The state of one flow between the SM and one card: what the SM asked last and what
 //! it must check in the answer (docs/device-change-protocol.md "Flows").
 
-use super::super::store::{Actor, Device, PendingRemoval};
+use super::super::store::{Actor, Device, OperatorProfile as StoredProfile, PendingRemoval};
 use super::report::FlowReport;
 use super::Order;
 use apdu::crypto::{KdfParams, PublicKey, Salt};
+use apdu::devchange::KeySource;
 use apdu::Eid;
 use std::collections::VecDeque;
 
@@ -52,14 +53,37 @@ pub(super) struct AuthStep {
     pub card: CardClaim,
     /// The bound card proving its pinned identity key: no parameter ([0074]).
     pub identity_only: bool,
+    /// What both signatures of the answer vouch for besides the challenge: the salt and
+    /// KDF parameters sent (issue 10, finding 3; `apdu::crypto::kdf_binding`).
+    pub bound: Vec<u8>,
 }
 
-/// Waiting for BF69.
+/// Waiting for BF69; its result must be signed by `card`'s identity key over
+/// `sm_challenge`.
 #[derive(Debug)]
 pub(super) struct InstallStep {
     pub op_id: String,
     pub iccid: String,
     pub card: CardClaim,
+    pub sm_challenge: Vec<u8>,
+}
+
+/// What the SM authorises once the card's challenge (BF6D) is there.
+#[derive(Debug)]
+pub(super) enum Authorise {
+    /// BF69: seal `profile` for `key` and send it.
+    Install {
+        op_id: String,
+        card: CardClaim,
+        key: PublicKey,
+        key_source: KeySource,
+        profile: Box<StoredProfile>,
+    },
+    /// BF6B of `current` (sync); `rest` follow.
+    Remove {
+        current: PendingRemoval,
+        rest: VecDeque<PendingRemoval>,
+    },
 }
 
 /// Where a flow stands.
@@ -69,11 +93,14 @@ pub(super) enum Phase {
     SyncProof {
         challenge: Vec<u8>,
     },
-    /// BF6B sent for `current`; `rest` follow.
+    /// BF6B sent for `current` with `sm_challenge` for its signed result; `rest` follow.
     SyncRemove {
         current: PendingRemoval,
         rest: VecDeque<PendingRemoval>,
+        sm_challenge: Vec<u8>,
     },
+    /// BF6D sent: the card's challenge for the authorisation of what follows.
+    CardChallenge(Authorise),
     /// BF66 sent.
     Begin,
     NewKey(NewKeyStep),
@@ -111,6 +138,8 @@ pub(super) fn phase_op_id(phase: &Phase) -> Option<&str> {
         Phase::Authenticate(s) => Some(&s.op_id),
         Phase::Install(s) => Some(&s.op_id),
         Phase::SyncRemove { current, .. } => Some(&current.op_id),
+        Phase::CardChallenge(Authorise::Install { op_id, .. }) => Some(op_id),
+        Phase::CardChallenge(Authorise::Remove { current, .. }) => Some(&current.op_id),
         _ => None,
     }
 }

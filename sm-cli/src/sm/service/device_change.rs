@@ -10,10 +10,13 @@
 //! device's binding and records the new device (steps 515-518), and the OP is sealed
 //! for the stored key (step 519).
 
-use super::super::store::{ChallengeSubject, Purpose as StorePurpose, Subscription};
-use super::conversation::{AuthStep, CardClaim, InstallStep, Phase};
+use super::super::store::{
+    Attempt, AttemptOutcome, ChallengeSubject, Purpose as StorePurpose, Subscription, Verdict,
+};
+use super::authorise::install_of;
+use super::conversation::{AuthStep, CardClaim, Phase};
 use super::error::SmError;
-use super::proof::{check_signature, seal_profile};
+use super::proof::check_signature;
 use super::report::DeviceView;
 use super::{unexpected, Conversation, Next, SmService};
 use apdu::crypto::{KdfParams, PublicKey, Purpose};
@@ -93,6 +96,7 @@ impl SmService<'_> {
             challenge,
             card,
             identity_only,
+            bound: apdu::crypto::kdf_binding(&sub.key.kdf_salt, &sub.key.kdf_params),
         });
         Ok(Next::Send(req))
     }
@@ -114,11 +118,15 @@ impl SmService<'_> {
         else {
             return Err(unexpected("the BF68 answer", &answer));
         };
-        self.consume(
-            ChallengeSubject::OpId(step.op_id.clone()),
-            purpose,
-            &step.challenge,
-        )?;
+        if step.identity_only {
+            self.consume(
+                ChallengeSubject::OpId(step.op_id.clone()),
+                purpose,
+                &step.challenge,
+            )?;
+        }
+        // A parameter proof's challenge is consumed in the transaction that counts the
+        // guess (check_parameter; issue 10, finding 6).
         let sub = self.unlocked_subscription(&step.op_id, &step.card, what)?;
         Ok(Authenticated {
             sub,
@@ -162,9 +170,8 @@ impl SmService<'_> {
             imei: old.imei,
             eid: old.eid,
         });
-        let sealed = seal_profile(&sub.profile, &stored, &step.op_id, &step.card.eid)?;
         conv.report.key_source(KeySource::Parameter);
-        self.install(conv, step, sub, sealed, KeySource::Parameter)
+        self.install(conv, step, sub, stored, KeySource::Parameter)
     }
 
     /// The checks of a BF68 answer made with the parameter (flows B and C): the identity
@@ -180,15 +187,21 @@ impl SmService<'_> {
         parameter_signature: Option<&[u8]>,
         (purpose, store_purpose): (Purpose, StorePurpose),
     ) -> Result<PublicKey, SmError> {
-        check_signature(
+        if let Err(e) = check_signature(
             &step.card.identity,
             Purpose::IdentityProof,
             &step.challenge,
             &step.op_id,
             &step.card,
+            &step.bound,
             identity_signature,
             "identity signature",
-        )?;
+        ) {
+            // Not a guess, so not counted; the challenge is used up all the same.
+            let subject = ChallengeSubject::OpId(step.op_id.clone());
+            self.consume(subject, store_purpose, &step.challenge)?;
+            return Err(e);
+        }
         let parameter_signature = parameter_signature.ok_or(SmError::Protocol {
             expected: "a parameter signature in the BF68 answer",
             got: "none".into(),
@@ -216,37 +229,48 @@ impl SmService<'_> {
         signature: &[u8],
         conv: &mut Conversation,
     ) -> Result<(), SmError> {
-        let verdict = check_signature(
-            stored,
-            purpose,
-            &step.challenge,
-            &step.op_id,
-            &step.card,
-            signature,
-            "parameter signature",
-        );
-        if verdict.is_err() {
-            let out = self.store.record_failure(
+        // Challenge consumed, signature checked and verdict counted in one store
+        // transaction (issue 10, finding 6).
+        let attempt = Attempt {
+            op_id: &step.op_id,
+            actor: &step.card.actor(),
+            purpose: store_purpose,
+            challenge: &step.challenge,
+            max_attempts: self.policy.max_attempts,
+        };
+        let outcome = self.store.attempt(&attempt, |_| {
+            let verdict = check_signature(
+                stored,
+                purpose,
+                &step.challenge,
                 &step.op_id,
-                &step.card.actor(),
-                store_purpose,
-                self.policy.max_attempts,
-            )?;
-            return Err(if out.locked {
-                SmError::Locked {
-                    op_id: step.op_id.clone(),
-                    just_now: out.newly_locked,
-                }
-            } else {
-                SmError::WrongParameter {
-                    op_id: step.op_id.clone(),
-                    remaining: out.remaining(),
-                }
-            });
-        }
-        let cleared = self
-            .store
-            .record_success(&step.op_id, &step.card.actor(), store_purpose)?;
+                &step.card,
+                &step.bound,
+                signature,
+                "parameter signature",
+            );
+            match verdict {
+                Ok(()) => Verdict::Verified,
+                Err(_) => Verdict::<SmError>::Wrong,
+            }
+        })?;
+        let cleared = match outcome {
+            AttemptOutcome::Verified { failures_cleared } => failures_cleared,
+            AttemptOutcome::Refused(e) => return Err(e),
+            AttemptOutcome::Wrong(out) => {
+                return Err(if out.locked {
+                    SmError::Locked {
+                        op_id: step.op_id.clone(),
+                        just_now: out.newly_locked,
+                    }
+                } else {
+                    SmError::WrongParameter {
+                        op_id: step.op_id.clone(),
+                        remaining: out.remaining(),
+                    }
+                })
+            }
+        };
         conv.report.failures_cleared = Some(cleared);
         Ok(())
     }
@@ -267,6 +291,7 @@ impl SmService<'_> {
             &step.challenge,
             &step.op_id,
             &step.card,
+            &step.bound,
             identity_signature,
             "identity proof of the recorded device",
         );
@@ -292,31 +317,21 @@ impl SmService<'_> {
             super::super::store::AuditResult::Ok,
             "identity proof verified with the pinned key; profile sealed to the identity key",
         )?;
-        let sealed = seal_profile(&sub.profile, &pinned, &step.op_id, &step.card.eid)?;
         conv.report.key_source(KeySource::Identity);
-        self.install(conv, step, sub, sealed, KeySource::Identity)
+        self.install(conv, step, sub, pinned, KeySource::Identity)
     }
 
-    /// Sends BF69 with the sealed OP.
+    /// BF69 with the OP sealed for `key`, once the card's challenge is there (BF6D).
     fn install(
         &self,
         conv: &mut Conversation,
         step: AuthStep,
         sub: Subscription,
-        sealed: Vec<u8>,
-        key: KeySource,
+        key: PublicKey,
+        key_source: KeySource,
     ) -> Result<Next, SmError> {
-        let req = DcRequest::InstallProfile {
-            op_id: step.op_id.clone(),
-            sealed,
-            key,
-        };
-        conv.phase = Phase::Install(InstallStep {
-            op_id: step.op_id,
-            iccid: sub.profile.iccid.clone(),
-            card: step.card,
-        });
-        Ok(Next::Send(req))
+        let what = install_of(step.op_id, step.card, key, key_source, sub.profile);
+        self.authorise(conv, what)
     }
 }
 

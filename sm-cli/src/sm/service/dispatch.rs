@@ -38,7 +38,12 @@ impl<'s> SmService<'s> {
         }
         match phase {
             Phase::SyncProof { challenge } => self.on_sync_proof(conv, &challenge, answer),
-            Phase::SyncRemove { current, rest } => self.on_removed(conv, current, rest, answer),
+            Phase::SyncRemove {
+                current,
+                rest,
+                sm_challenge,
+            } => self.on_removed(conv, current, rest, &sm_challenge, answer),
+            Phase::CardChallenge(what) => self.on_card_challenge(conv, what, answer),
             Phase::Begin => self.on_begun(conv, answer),
             Phase::NewKey(nk) => match conv.order.flow() {
                 Flow::Provision => self.on_provision_key(conv, nk, answer),

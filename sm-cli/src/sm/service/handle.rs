@@ -6,6 +6,7 @@
 use super::error::SmError;
 use super::order::Policy;
 use super::report::FlowReport;
+use crate::sm::credential::SmCredential;
 use crate::sm::store::Store;
 use apdu::devchange::{DcRequest, DcResponse};
 
@@ -18,15 +19,20 @@ pub enum Next {
     Finished(Box<FlowReport>),
 }
 
-/// The SM: its store and its policy.
+/// The SM: its store, its policy and its credential (CERT.DPpb and key).
 pub struct SmService<'s> {
     pub(super) store: &'s Store,
     pub(super) policy: Policy,
+    pub(super) credential: &'s SmCredential,
 }
 
 impl<'s> SmService<'s> {
-    pub fn new(store: &'s Store, policy: Policy) -> SmService<'s> {
-        SmService { store, policy }
+    pub fn new(store: &'s Store, policy: Policy, credential: &'s SmCredential) -> SmService<'s> {
+        SmService {
+            store,
+            policy,
+            credential,
+        }
     }
 }
 

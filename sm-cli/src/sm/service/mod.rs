@@ -33,6 +33,7 @@ pub mod error;
 pub mod profile;
 pub mod report;
 
+mod authorise;
 mod device_change;
 mod dispatch;
 mod handle;

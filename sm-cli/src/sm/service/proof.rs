@@ -46,17 +46,21 @@ pub(super) fn claim(
     })
 }
 
-/// Verifies `sig` by `key` over the message of `purpose` for this card and challenge.
+/// Verifies `sig` by `key` over the message of `purpose` for this card and challenge,
+/// vouching for `bound` too (docs/device-change-protocol.md "Signed messages").
+#[allow(clippy::too_many_arguments)]
 pub(super) fn check_signature(
     key: &PublicKey,
     purpose: Purpose,
     challenge: &[u8],
     op_id: &str,
     card: &CardClaim,
+    bound: &[u8],
     sig: &[u8],
     what: &'static str,
 ) -> Result<(), SmError> {
     let msg = SignedMessage::new(purpose, challenge, op_id, card.eid, &card.imei)
+        .and_then(|m| m.bound(bound))
         .map_err(|_| SmError::BadProof { what })?;
     let verdict = if purpose == Purpose::IdentityProof {
         verify_identity_proof(key, &msg, sig)
@@ -66,15 +70,17 @@ pub(super) fn check_signature(
     verdict.map_err(|_| SmError::BadProof { what })
 }
 
-/// Encodes `profile` and seals it for `key`, bound to `op_id` and the card `eid`.
+/// Encodes `profile` and seals it for `key`, bound to `op_id`, the card `eid` and the
+/// card's one-time challenge of the BF69 it travels in.
 pub(super) fn seal_profile(
     profile: &StoredProfile,
     key: &PublicKey,
     op_id: &str,
     eid: &Eid,
+    card_challenge: &[u8; 16],
 ) -> Result<Vec<u8>, SmError> {
     let plain = to_wire(profile)?.encode();
-    let aad = profile_aad(op_id, eid)?;
+    let aad = profile_aad(op_id, eid, card_challenge)?;
     Ok(seal(key, &plain, &aad, &mut SysRng)?.to_bytes())
 }
 

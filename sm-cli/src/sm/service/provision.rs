@@ -7,12 +7,13 @@
 use super::super::store::{
     ChallengeSubject, KeyMaterial, NewSubscription, Purpose as StorePurpose, StoreError,
 };
-use super::conversation::{CardClaim, InstallStep, NewKeyStep, Phase};
+use super::authorise::install_of;
+use super::conversation::{CardClaim, NewKeyStep, Phase};
 use super::error::SmError;
 use super::profile::new_profile;
-use super::proof::{check_signature, seal_profile};
+use super::proof::check_signature;
 use super::{unexpected, Conversation, Next, Order, SmService};
-use apdu::crypto::{KdfParams, PublicKey, Purpose, Salt, SysRng};
+use apdu::crypto::{key_binding, KdfParams, PublicKey, Purpose, Salt, SysRng};
 use apdu::devchange::{DcRequest, DcResponse, Flow, KeySource};
 
 /// ICCID collisions tolerated before giving up (20 random digits: never in practice).
@@ -92,19 +93,9 @@ impl SmService<'_> {
         let profile = created
             .ok_or_else(|| SmError::Invalid("could not allocate a free ICCID; try again".into()))?;
         conv.report.key_recorded(&key, &step.kdf);
-        let sealed = seal_profile(&profile, &key, &step.op_id, &step.card.eid)?;
         conv.report.key_source(KeySource::Parameter);
-        let req = DcRequest::InstallProfile {
-            op_id: step.op_id.clone(),
-            sealed,
-            key: KeySource::Parameter,
-        };
-        conv.phase = Phase::Install(InstallStep {
-            op_id: step.op_id,
-            iccid: profile.iccid.clone(),
-            card: step.card,
-        });
-        Ok(Next::Send(req))
+        let what = install_of(step.op_id, step.card, key, KeySource::Parameter, profile);
+        self.authorise(conv, what)
     }
 
     /// Checks a BF67 answer (flows A and C): the challenge is fresh, the new key is
@@ -132,12 +123,16 @@ impl SmService<'_> {
         let key = PublicKey::from_der(&public_key).map_err(|_| SmError::BadProof {
             what: "new public key",
         })?;
+        // Both signatures vouch for this key, the salt and the KDF parameters the SM
+        // sent: a relay's own key fails here (issue 10, finding 3).
+        let bound = key_binding(&public_key, &step.salt.0, &step.kdf.to_bytes());
         check_signature(
             &key,
             Purpose::NewKey,
             &step.challenge,
             &step.op_id,
             &step.card,
+            &bound,
             &possession_signature,
             "possession signature (new key)",
         )?;
@@ -147,6 +142,7 @@ impl SmService<'_> {
             &step.challenge,
             &step.op_id,
             &step.card,
+            &bound,
             &identity_signature,
             "identity signature",
         )?;

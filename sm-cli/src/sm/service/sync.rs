@@ -6,17 +6,18 @@
 //! BF6C: the card signs a fresh challenge with its identity key (OP ID `sync`, IMEI
 //! `-`). Only removals recorded for this EID *and* this identity key are the card's: a
 //! new card that happens to reuse an EID is not asked to remove anything. Each removal is
-//! one BF6B; the card's "not found" also closes the removal (the profile is gone).
+//! one BF6B, authorised over a card challenge (BF6D) and answered with a result the
+//! card signs; the card's "not found" also closes the removal (the profile is gone).
 
 use super::super::store::{ChallengeSubject, PendingRemoval, Purpose as StorePurpose};
-use super::conversation::{Conversation, Phase};
+use super::authorise::check_result;
+use super::conversation::{Authorise, Conversation};
 use super::error::SmError;
 use super::proof::check_signature;
 use super::report::RemovalView;
 use super::{unexpected, Next, SmService};
 use apdu::crypto::{PublicKey, Purpose};
-use apdu::devchange::{DcRequest, DcResponse, DcResult, Function, SYNC_IMEI, SYNC_OP_ID};
-use apdu::sgp22::es10::Iccid;
+use apdu::devchange::{DcResponse, DcResult, Function, SYNC_IMEI, SYNC_OP_ID};
 use std::collections::VecDeque;
 
 impl SmService<'_> {
@@ -61,6 +62,7 @@ impl SmService<'_> {
             challenge,
             SYNC_OP_ID,
             &card,
+            &[],
             &signature,
             "identity proof (sync)",
         )?;
@@ -87,21 +89,14 @@ impl SmService<'_> {
         let Some(current) = queue.pop_front() else {
             return self.after_sync(conv);
         };
-        let iccid = Iccid::from_digits(&current.iccid).map_err(|e| {
-            SmError::Invalid(format!(
-                "stored ICCID {} of {}: {e}",
-                current.iccid, current.op_id
-            ))
-        })?;
-        let req = DcRequest::RemoveProfile {
-            op_id: current.op_id.clone(),
-            iccid,
-        };
-        conv.phase = Phase::SyncRemove {
-            current,
-            rest: queue,
-        };
-        Ok(Next::Send(req))
+        // Each BF6B is authorised over a card challenge of its own (BF6D).
+        self.authorise(
+            conv,
+            Authorise::Remove {
+                current,
+                rest: queue,
+            },
+        )
     }
 
     /// BF6B answered.
@@ -110,11 +105,28 @@ impl SmService<'_> {
         conv: &mut Conversation,
         current: PendingRemoval,
         rest: VecDeque<PendingRemoval>,
+        sm_challenge: &[u8],
         answer: DcResponse,
     ) -> Result<Next, SmError> {
-        let DcResponse::Removed { code } = answer else {
+        let DcResponse::Removed { code, signature } = answer else {
             return Err(unexpected("the BF6B answer", &answer));
         };
+        // Only the card whose identity key the removal names can vouch for it
+        // (issue 10, findings 8, 9).
+        let identity =
+            PublicKey::from_der(&current.identity_public_key).map_err(|_| SmError::BadProof {
+                what: "stored identity key of the removal",
+            })?;
+        check_result(
+            &identity,
+            Purpose::RemovalResult,
+            sm_challenge,
+            &current.op_id,
+            conv.eid,
+            code,
+            None,
+            &signature,
+        )?;
         let was_on_card = match code {
             DcResult::Ok => true,
             DcResult::NotFound => false,
@@ -124,6 +136,7 @@ impl SmService<'_> {
         self.store.confirm_removal(
             &current.op_id,
             &eid,
+            &current.identity_public_key,
             &super::super::store::Actor::Card(eid.clone()),
         )?;
         conv.report.removed.push(RemovalView {

@@ -11,12 +11,30 @@ use apdu::crypto::{
     self, key_pair_from_parameter, IdentityKey, KdfParams, Parameter, PrivateKey, Purpose, Salt,
     SealedBox, SignedMessage, SysRng,
 };
+use apdu::devchange::authorisation::{install_payload_hash, removal_payload_hash};
+use apdu::devchange::AuthMessage;
 use apdu::devchange::{
     DcRequest, DcResponse, DcResult, Flow, Function, InstallResult, KeySource, OperatorProfile,
     SYNC_IMEI, SYNC_OP_ID,
 };
+use apdu::sgp22::pki::Cert;
 use apdu::Eid;
 use std::collections::VecDeque;
+use std::sync::OnceLock;
+
+/// The SM's test credential (the shipped test DPpb), for every SmService here.
+fn cred() -> &'static crate::sm::credential::SmCredential {
+    static C: OnceLock<crate::sm::credential::SmCredential> = OnceLock::new();
+    C.get_or_init(|| crate::sm::credential::SmCredential::test().unwrap())
+}
+
+/// The CI the fake card trusts: the shipped test CI.
+fn test_ci() -> Vec<Cert> {
+    vec![Cert::from_der(include_bytes!(
+        "../../../../card-sim/test-pki/CertificateIssuer/CERT_CI_ECDSA_NIST.der"
+    ))
+    .unwrap()]
+}
 
 const OP: &str = "+8613800000001";
 const IMEI_OLD: &str = "490154203237518";
@@ -35,6 +53,8 @@ struct FakeCard {
     session_key: Option<(String, PrivateKey)>,
     installed: Vec<OperatorProfile>,
     parameter_prompts: usize,
+    /// The last BF6D challenge, until a BF69/BF6B takes it.
+    card_challenge: Option<[u8; 16]>,
 }
 
 impl FakeCard {
@@ -49,6 +69,7 @@ impl FakeCard {
             session_key: None,
             installed: Vec::new(),
             parameter_prompts: 0,
+            card_challenge: None,
         }
     }
 
@@ -61,9 +82,51 @@ impl FakeCard {
         self.installed.iter().any(|p| p.msisdn == op)
     }
 
-    fn sign_id(&self, challenge: &[u8], op: &str, imei: &str) -> Vec<u8> {
-        let m = SignedMessage::new(Purpose::IdentityProof, challenge, op, self.eid, imei).unwrap();
+    fn sign_id(&self, challenge: &[u8], op: &str, imei: &str, bound: &[u8]) -> Vec<u8> {
+        let m = SignedMessage::new(Purpose::IdentityProof, challenge, op, self.eid, imei)
+            .unwrap()
+            .bound(bound)
+            .unwrap();
         self.identity.prove(&m).unwrap()
+    }
+
+    /// A BF69/BF6B result signed as card-sim signs it.
+    fn sign_result(
+        &self,
+        purpose: Purpose,
+        sm_challenge: &[u8],
+        op: &str,
+        code: DcResult,
+        iccid: Option<&apdu::sgp22::es10::Iccid>,
+    ) -> Vec<u8> {
+        let bound = crypto::result_binding(code.code(), iccid.map(|i| &i.0));
+        let m = SignedMessage::new(purpose, sm_challenge, op, self.eid, SYNC_IMEI)
+            .unwrap()
+            .bound(&bound)
+            .unwrap();
+        self.identity.prove(&m).unwrap()
+    }
+
+    /// Takes the card challenge and checks the SM's authorisation as card-sim does.
+    fn authorised(
+        &mut self,
+        function: Function,
+        op_id: &str,
+        auth: &apdu::devchange::SmAuth,
+        payload_hash: [u8; 32],
+    ) -> Option<[u8; 16]> {
+        let ch = self.card_challenge.take()?;
+        AuthMessage {
+            function,
+            card_challenge: &ch,
+            eid: self.eid,
+            op_id,
+            sm_challenge: &auth.sm_challenge,
+            payload_hash,
+        }
+        .verify(&auth.certificate, &auth.signature, &test_ci())
+        .ok()?;
+        Some(ch)
     }
 
     fn next_param(&mut self) -> Option<Parameter> {
@@ -86,8 +149,15 @@ impl FakeCard {
             DcRequest::Identity { challenge } => DcResponse::Identity {
                 eid: self.eid,
                 identity_key: self.identity.public_key().to_der(),
-                signature: self.sign_id(&challenge, SYNC_OP_ID, SYNC_IMEI),
+                signature: self.sign_id(&challenge, SYNC_OP_ID, SYNC_IMEI, &[]),
             },
+            DcRequest::CardChallenge => {
+                let c: [u8; 16] = crypto::new_challenge(&mut SysRng).unwrap()[..16]
+                    .try_into()
+                    .unwrap();
+                self.card_challenge = Some(c);
+                DcResponse::CardChallenge { challenge: c }
+            }
             DcRequest::Begin { flow } => {
                 let op = (flow != Flow::Provision).then(|| self.op_id_input.clone());
                 self.ctx = Some((flow, op.clone()));
@@ -121,12 +191,16 @@ impl FakeCard {
                     };
                 }
                 let key = self.derive(&a, &salt, &kdf);
+                let pk = key.public_key().to_der();
+                let bound = crypto::key_binding(&pk, &salt, &kdf);
                 let m = SignedMessage::new(Purpose::NewKey, &challenge, &op_id, self.eid, &imei)
+                    .unwrap()
+                    .bound(&bound)
                     .unwrap();
                 let resp = DcResponse::KeyGenerated {
-                    public_key: key.public_key().to_der(),
+                    public_key: pk,
                     possession_signature: crypto::sign(&key, &m).unwrap(),
-                    identity_signature: self.sign_id(&challenge, &op_id, &imei),
+                    identity_signature: self.sign_id(&challenge, &op_id, &imei, &bound),
                 };
                 if flow == Flow::Provision || !self.holds(&op_id) {
                     self.session_key = Some((op_id, key));
@@ -141,7 +215,8 @@ impl FakeCard {
                 kdf,
                 need_parameter,
             } => {
-                let identity_signature = self.sign_id(&challenge, &op_id, &imei);
+                let bound = crypto::kdf_binding(&salt, &kdf);
+                let identity_signature = self.sign_id(&challenge, &op_id, &imei, &bound);
                 if !need_parameter {
                     return DcResponse::Authenticated {
                         parameter_signature: None,
@@ -160,7 +235,10 @@ impl FakeCard {
                 } else {
                     Purpose::DeviceChange
                 };
-                let m = SignedMessage::new(purpose, &challenge, &op_id, self.eid, &imei).unwrap();
+                let m = SignedMessage::new(purpose, &challenge, &op_id, self.eid, &imei)
+                    .unwrap()
+                    .bound(&bound)
+                    .unwrap();
                 let sig = crypto::sign(&key, &m).unwrap();
                 if flow == Flow::DeviceChange {
                     self.session_key = Some((op_id, key));
@@ -170,42 +248,93 @@ impl FakeCard {
                     identity_signature,
                 }
             }
-            DcRequest::InstallProfile { op_id, sealed, key } => {
-                let failed = |code| DcResponse::Installed(InstallResult { code, iccid: None });
+            DcRequest::InstallProfile {
+                op_id,
+                sealed,
+                key,
+                auth,
+            } => {
+                let sm_ch = auth.sm_challenge.clone();
+                let failed = |card: &FakeCard, code| {
+                    DcResponse::Installed(InstallResult {
+                        code,
+                        iccid: None,
+                        signature: card.sign_result(
+                            Purpose::InstallResult,
+                            &sm_ch,
+                            &op_id,
+                            code,
+                            None,
+                        ),
+                    })
+                };
+                let payload = install_payload_hash(key as u8, &sealed);
+                let Some(card_ch) =
+                    self.authorised(Function::InstallProfile, &op_id, &auth, payload)
+                else {
+                    return failed(self, DcResult::NotAuthorised);
+                };
                 let sb = SealedBox::from_bytes(&sealed).unwrap();
-                let aad = crypto::profile_aad(&op_id, &self.eid).unwrap();
+                let aad = crypto::profile_aad(&op_id, &self.eid, &card_ch).unwrap();
                 let opened = match key {
                     KeySource::Parameter => match self.session_key.take() {
                         Some((o, k)) if o == op_id => crypto::open(&k, &sb, &aad),
-                        _ => return failed(DcResult::NoSession),
+                        _ => return failed(self, DcResult::NoSession),
                     },
                     KeySource::Identity => self.identity.open(&sb, &aad),
                 };
                 let Ok(plain) = opened else {
-                    return failed(DcResult::DecryptionFailed);
+                    return failed(self, DcResult::DecryptionFailed);
                 };
                 let p = OperatorProfile::decode(&plain).unwrap();
                 assert_eq!(p.msisdn, op_id);
                 if self.holds(&op_id) {
-                    return failed(DcResult::AlreadyInstalled);
+                    return failed(self, DcResult::AlreadyInstalled);
                 }
                 let iccid = p.iccid;
                 self.installed.push(p);
                 DcResponse::Installed(InstallResult {
                     code: DcResult::Ok,
                     iccid: Some(iccid),
+                    signature: self.sign_result(
+                        Purpose::InstallResult,
+                        &auth.sm_challenge,
+                        &op_id,
+                        DcResult::Ok,
+                        Some(&iccid),
+                    ),
                 })
             }
-            DcRequest::RemoveProfile { op_id, iccid } => {
-                let before = self.installed.len();
-                self.installed
-                    .retain(|p| !(p.msisdn == op_id && p.iccid == iccid));
-                DcResponse::Removed {
-                    code: if self.installed.len() < before {
+            DcRequest::RemoveProfile { op_id, iccid, auth } => {
+                let code = if self
+                    .authorised(
+                        Function::RemoveProfile,
+                        &op_id,
+                        &auth,
+                        removal_payload_hash(&iccid),
+                    )
+                    .is_none()
+                {
+                    DcResult::NotAuthorised
+                } else {
+                    let before = self.installed.len();
+                    self.installed
+                        .retain(|p| !(p.msisdn == op_id && p.iccid == iccid));
+                    if self.installed.len() < before {
                         DcResult::Ok
                     } else {
                         DcResult::NotFound
-                    },
+                    }
+                };
+                DcResponse::Removed {
+                    code,
+                    signature: self.sign_result(
+                        Purpose::RemovalResult,
+                        &auth.sm_challenge,
+                        &op_id,
+                        code,
+                        None,
+                    ),
                 }
             }
             DcRequest::FetchResult => DcResponse::Failed {
@@ -249,7 +378,7 @@ fn provisioned() -> (Store, FakeCard) {
     let store = Store::open_in_memory().unwrap();
     let mut old = FakeCard::new(1, IMEI_OLD);
     {
-        let sm = SmService::new(&store, Policy::default());
+        let sm = SmService::new(&store, Policy::default(), cred());
         old.types(&["123456", "123456"]);
         let rep = run(&sm, &mut old, provision_order()).unwrap();
         assert_eq!(rep.key_source, Some("parameter"));
@@ -282,7 +411,7 @@ fn provision_records_and_delivers_a_real_profile() {
     assert!(old.session_key.is_none());
 
     // A second provisioning of the same OP ID is refused before anything is asked.
-    let sm = SmService::new(&store, Policy::default());
+    let sm = SmService::new(&store, Policy::default(), cred());
     let mut other = FakeCard::new(9, IMEI_NEW);
     let e = run(&sm, &mut other, provision_order()).unwrap_err();
     assert_eq!(e.exit_code(), 33, "{e}");
@@ -292,7 +421,7 @@ fn provision_records_and_delivers_a_real_profile() {
 #[test]
 fn device_change_story_wrong_then_right_then_sync_and_rekey() {
     let (store, mut old) = provisioned();
-    let sm = SmService::new(&store, Policy::default());
+    let sm = SmService::new(&store, Policy::default(), cred());
     let mut new = FakeCard::new(2, IMEI_NEW);
 
     // Wrong parameter: refused, counter 1.
@@ -355,7 +484,7 @@ fn device_change_story_wrong_then_right_then_sync_and_rekey() {
 #[test]
 fn the_bound_card_is_served_by_identity_without_parameter() {
     let (store, mut old) = provisioned();
-    let sm = SmService::new(&store, Policy::default());
+    let sm = SmService::new(&store, Policy::default(), cred());
     // The profile was lost (say a memory reset): the bound card gets it back.
     old.installed.clear();
     old.types(&[]);
@@ -380,7 +509,7 @@ fn the_bound_card_is_served_by_identity_without_parameter() {
 #[test]
 fn a_lost_install_answer_is_completed_by_the_bound_cards_retry() {
     let store = Store::open_in_memory().unwrap();
-    let sm = SmService::new(&store, Policy::default());
+    let sm = SmService::new(&store, Policy::default(), cred());
     let mut card = FakeCard::new(1, IMEI_OLD);
     card.types(&["123456", "123456"]);
     // Flow A up to BF69: the card installs the profile, its answer never reaches the SM
@@ -429,7 +558,7 @@ fn three_failures_lock_durably_and_unlock_is_audited() {
     let mut new = FakeCard::new(2, IMEI_NEW);
     {
         let store = Store::open(&db).unwrap();
-        let sm = SmService::new(&store, Policy::default());
+        let sm = SmService::new(&store, Policy::default(), cred());
         old.types(&["123456", "123456"]);
         run(&sm, &mut old, provision_order()).unwrap();
         for remaining in [2, 1] {
@@ -446,7 +575,7 @@ fn three_failures_lock_durably_and_unlock_is_audited() {
     // A new process (store reopened): still locked, even with the right parameter,
     // which is not even asked for.
     let store = Store::open(&db).unwrap();
-    let sm = SmService::new(&store, Policy::default());
+    let sm = SmService::new(&store, Policy::default(), cred());
     new.types(&["123456"]);
     let prompts = new.parameter_prompts;
     let e = run(&sm, &mut new, Order::DeviceChange).unwrap_err();
@@ -480,7 +609,7 @@ fn three_failures_lock_durably_and_unlock_is_audited() {
 #[test]
 fn a_replayed_answer_is_refused() {
     let (store, _old) = provisioned();
-    let sm = SmService::new(&store, Policy::default());
+    let sm = SmService::new(&store, Policy::default(), cred());
     let mut new = FakeCard::new(2, IMEI_NEW);
     new.types(&["123456"]);
     // Run a device change by hand and keep the BF68 answer.
@@ -535,7 +664,7 @@ fn auth_challenge(conv: &Conversation) -> AuthChallenge {
 #[test]
 fn unknown_op_ids_and_card_errors_are_refusals() {
     let (store, _old) = provisioned();
-    let sm = SmService::new(&store, Policy::default());
+    let sm = SmService::new(&store, Policy::default(), cred());
     let mut new = FakeCard::new(2, IMEI_NEW);
     new.op_id_input = "+8613899999999".into();
     let e = run(&sm, &mut new, Order::DeviceChange).unwrap_err();
@@ -544,7 +673,7 @@ fn unknown_op_ids_and_card_errors_are_refusals() {
 
     // A new parameter typed differently twice: the card's result code 3.
     let store = Store::open_in_memory().unwrap();
-    let sm = SmService::new(&store, Policy::default());
+    let sm = SmService::new(&store, Policy::default(), cred());
     let mut card = FakeCard::new(5, IMEI_OLD);
     card.types(&["123456", "654321"]);
     let e = run(&sm, &mut card, provision_order()).unwrap_err();
@@ -565,11 +694,17 @@ fn unknown_op_ids_and_card_errors_are_refusals() {
 #[test]
 fn answers_of_the_wrong_function_are_protocol_errors() {
     let store = Store::open_in_memory().unwrap();
-    let sm = SmService::new(&store, Policy::default());
+    let sm = SmService::new(&store, Policy::default(), cred());
     let card = FakeCard::new(7, IMEI_OLD);
     let (mut conv, _req) = sm.start(Order::Sync, card.eid).unwrap();
     let e = sm
-        .step(&mut conv, DcResponse::Removed { code: DcResult::Ok })
+        .step(
+            &mut conv,
+            DcResponse::Removed {
+                code: DcResult::Ok,
+                signature: vec![0; 256],
+            },
+        )
         .unwrap_err();
     assert_eq!(e.exit_code(), 38, "{e}");
     // An identity proof signed by another card's key for this EID is refused.
@@ -581,7 +716,7 @@ fn answers_of_the_wrong_function_are_protocol_errors() {
     let forged = DcResponse::Identity {
         eid: card.eid,
         identity_key: card.identity.public_key().to_der(),
-        signature: other.sign_id(&challenge, SYNC_OP_ID, SYNC_IMEI),
+        signature: other.sign_id(&challenge, SYNC_OP_ID, SYNC_IMEI, &[]),
     };
     assert_eq!(sm.step(&mut conv, forged).unwrap_err().exit_code(), 35);
 }

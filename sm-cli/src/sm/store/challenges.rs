@@ -3,13 +3,16 @@
 //! keeps it with its subject (an OP ID or a card's EID), purpose and expiry, and
 //! `consume_challenge` deletes it in the same transaction that checks it, so a value
 //! is accepted at most once across all sm-cli processes sharing the store. A presented
-//! value is burnt even when the check fails.
+//! value is burnt even when the check fails. A challenge answered with a guess of the
+//! parameter is consumed by [`Store::attempt`](super::Store::attempt) instead, in the
+//! transaction that counts the guess ([`take`]).
 
+use super::clock::Now;
 use super::error::StoreError;
 use super::model::Purpose;
 use super::validate;
 use super::Store;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Transaction};
 use std::time::Duration;
 
 /// Who a challenge was issued to.
@@ -118,34 +121,46 @@ impl Store {
     ) -> Result<Challenge, StoreError> {
         // The deletion must commit even when the verdict is a refusal, so the verdict
         // is returned inside Ok and unpacked after the commit.
-        let verdict = self.write(|tx, now| {
-            let row: Option<(String, String, String, i64, i64)> = tx
-                .prepare_cached(
-                    "DELETE FROM challenges WHERE value = ?1 \
-                     RETURNING subject_kind, subject, purpose, issued_at_ms, expires_at_ms",
-                )?
-                .query_row([value], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .optional()?;
-            let Some((kind, who, what, issued_at_ms, expires_at_ms)) = row else {
-                return Ok(Err(StoreError::ChallengeUnknown));
-            };
-            let challenge = Challenge {
-                value: value.to_vec(),
-                subject: ChallengeSubject::from_parts(&kind, who)?,
-                purpose: Purpose::parse(&what)?,
-                issued_at_ms,
-                expires_at_ms,
-            };
-            if challenge.subject != *subject || challenge.purpose != purpose {
-                return Ok(Err(StoreError::ChallengeMismatch));
-            }
-            if now.ms >= challenge.expires_at_ms {
-                return Ok(Err(StoreError::ChallengeExpired));
-            }
-            Ok(Ok(challenge))
-        })?;
-        verdict
+        self.write(|tx, now| take(tx, now, subject, purpose, value))?
     }
+}
+
+/// Deletes `value` inside the caller's write transaction and judges it: `Ok(Err(_))` is
+/// a refusal (unknown, mismatched or expired) that must still commit, so the value is
+/// burnt; `Err(_)` a database failure. Shared by [`Store::consume_challenge`] and
+/// [`Store::attempt`](super::Store::attempt), which consumes in the transaction that
+/// counts (issue 10, finding 6).
+pub(crate) fn take(
+    tx: &Transaction<'_>,
+    now: &Now,
+    subject: &ChallengeSubject,
+    purpose: Purpose,
+    value: &[u8],
+) -> Result<Result<Challenge, StoreError>, StoreError> {
+    let row: Option<(String, String, String, i64, i64)> = tx
+        .prepare_cached(
+            "DELETE FROM challenges WHERE value = ?1 \
+             RETURNING subject_kind, subject, purpose, issued_at_ms, expires_at_ms",
+        )?
+        .query_row([value], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    let Some((kind, who, what, issued_at_ms, expires_at_ms)) = row else {
+        return Ok(Err(StoreError::ChallengeUnknown));
+    };
+    let challenge = Challenge {
+        value: value.to_vec(),
+        subject: ChallengeSubject::from_parts(&kind, who)?,
+        purpose: Purpose::parse(&what)?,
+        issued_at_ms,
+        expires_at_ms,
+    };
+    if challenge.subject != *subject || challenge.purpose != purpose {
+        return Ok(Err(StoreError::ChallengeMismatch));
+    }
+    if now.ms >= challenge.expires_at_ms {
+        return Ok(Err(StoreError::ChallengeExpired));
+    }
+    Ok(Ok(challenge))
 }

@@ -13,7 +13,8 @@
 //! (`secure_delete`). A new file is created with mode 0600, its directory 0700.
 //!
 //! Layout: [`schema`] (migrations), [`model`] (records), [`audit`], [`subscriptions`],
-//! [`attempts`] (failure counter and lock), [`removals`], [`challenges`], [`bench`]
+//! [`attempts`] (failure counter and lock, and [`Store::attempt`]: challenge, check and
+//! count of a guess in one transaction), [`removals`], [`challenges`], [`bench`]
 //! (populate and time, for the benchmarks of issue 5).
 
 pub mod attempts;
@@ -32,6 +33,7 @@ pub mod validate;
 mod tests;
 
 // The store's public API (re-exported for callers of the sm-cli library).
+pub use attempts::{Attempt, AttemptOutcome, Verdict};
 pub use audit::{Actor, AuditAction, AuditEntry, AuditResult};
 pub use challenges::{Challenge, ChallengeSubject};
 pub use error::StoreError;

@@ -49,9 +49,12 @@ pub(crate) fn request(
 ) -> Result<(), StoreError> {
     let pending: Option<i64> = tx
         .prepare_cached(
-            "SELECT id FROM removals WHERE op_id = ?1 AND eid = ?2 AND state = 'pending'",
+            "SELECT id FROM removals WHERE op_id = ?1 AND eid = ?2 AND identity_public_key = ?3 \
+             AND state = 'pending'",
         )?
-        .query_row(params![op_id, old.eid], |r| r.get(0))
+        .query_row(params![op_id, old.eid, old.identity_public_key], |r| {
+            r.get(0)
+        })
         .optional()?;
     if pending.is_none() {
         tx.prepare_cached(
@@ -70,19 +73,22 @@ pub(crate) fn request(
     Ok(())
 }
 
-/// Cancels a removal pending on `eid`; true if there was one.
+/// Cancels a removal pending on the card `eid` with `identity_public_key`; true if
+/// there was one. Another card that only shares the EID cancels nothing (issue 10,
+/// finding 8).
 pub(crate) fn cancel(
     tx: &Connection,
     now: &Now,
     op_id: &str,
     eid: &str,
+    identity_public_key: &[u8],
 ) -> Result<bool, StoreError> {
     let n = tx
         .prepare_cached(
             "UPDATE removals SET state = 'cancelled', closed_at = ?3 \
-             WHERE op_id = ?1 AND eid = ?2 AND state = 'pending'",
+             WHERE op_id = ?1 AND eid = ?2 AND identity_public_key = ?4 AND state = 'pending'",
         )?
-        .execute(params![op_id, eid, now.text])?;
+        .execute(params![op_id, eid, now.text, identity_public_key])?;
     Ok(n > 0)
 }
 
@@ -92,18 +98,26 @@ impl Store {
         self.read(|tx| rows(tx, "eid = ?1", eid))
     }
 
-    /// Records that the old card `eid` deleted the profile of `op_id` (audited as
-    /// `old-profile-removed`).
-    pub fn confirm_removal(&self, op_id: &str, eid: &str, actor: &Actor) -> Result<(), StoreError> {
+    /// Records that the old card (`eid` with `identity_public_key`) deleted the profile
+    /// of `op_id` (audited as `old-profile-removed`). A card that only shares the EID
+    /// confirms nothing (issue 10, finding 8).
+    pub fn confirm_removal(
+        &self,
+        op_id: &str,
+        eid: &str,
+        identity_public_key: &[u8],
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
         validate::id("EID", eid)?;
         actor.validate()?;
         self.write(|tx, now| {
             let n = tx
                 .prepare_cached(
                     "UPDATE removals SET state = 'confirmed', closed_at = ?3 \
-                     WHERE op_id = ?1 AND eid = ?2 AND state = 'pending'",
+                     WHERE op_id = ?1 AND eid = ?2 AND identity_public_key = ?4 \
+                     AND state = 'pending'",
                 )?
-                .execute(params![op_id, eid, now.text])?;
+                .execute(params![op_id, eid, now.text, identity_public_key])?;
             if n == 0 {
                 return Err(StoreError::NoPendingRemoval {
                     op_id: op_id.to_string(),

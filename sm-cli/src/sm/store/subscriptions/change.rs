@@ -62,7 +62,10 @@ impl Store {
                 AuditResult::Ok,
                 &format!("IMEI {} EID {}", new.imei, new.eid),
             )?;
-            let same_card = old.eid == new.eid;
+            // One card is one EID *and* one identity key: a card that reuses an EID
+            // (EIDs are public) is another card (issue 10, finding 8).
+            let same_card =
+                old.eid == new.eid && old.identity_public_key == new.identity_public_key;
             tx.prepare_cached(
                 "UPDATE subscriptions SET imei = ?2, eid = ?3, identity_public_key = ?4, \
                  prev_imei = ?5, prev_eid = ?6, prev_identity_public_key = ?7, prev_stopped_at = ?8, \
@@ -82,7 +85,7 @@ impl Store {
                 now.text,
                 same_card,
             ])?;
-            if removals::cancel(tx, now, op_id, &new.eid)? {
+            if removals::cancel(tx, now, op_id, &new.eid, &new.identity_public_key)? {
                 audit::insert(
                     tx,
                     now,
@@ -160,14 +163,21 @@ impl Store {
         })
     }
 
-    /// Records that the bound card `eid` installed the profile (audited as
-    /// `profile-delivered`). Refused for any other card.
-    pub fn mark_delivered(&self, op_id: &str, eid: &str, actor: &Actor) -> Result<(), StoreError> {
+    /// Records that the bound card (`eid` with the identity key `identity_public_key`)
+    /// installed the profile (audited as `profile-delivered`). Refused for any other
+    /// card, also one that only shares the EID (issue 10, finding 8).
+    pub fn mark_delivered(
+        &self,
+        op_id: &str,
+        eid: &str,
+        identity_public_key: &[u8],
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
         validate::id("EID", eid)?;
         actor.validate()?;
         self.write(|tx, now| {
             let sub = load(tx, op_id)?.ok_or_else(|| StoreError::NotFound(op_id.to_string()))?;
-            if sub.device.eid != eid {
+            if sub.device.eid != eid || sub.device.identity_public_key != identity_public_key {
                 return Err(StoreError::NotBoundDevice {
                     op_id: op_id.to_string(),
                     eid: eid.to_string(),
