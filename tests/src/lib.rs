@@ -26,6 +26,7 @@ pub mod hexutil;
 pub mod locks;
 pub mod pcsc_io;
 pub mod process;
+pub mod relay;
 pub mod replay;
 pub mod rng;
 pub mod sm;

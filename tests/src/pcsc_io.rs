@@ -1,11 +1,15 @@
 //! Raw PC/SC access for the tests, through the `pcsc` crate and nothing of ours: waiting
 //! for a reader to show or lose a card, and sending bytes exactly as given (the malformed
-//! battery, the lpac-style reference sequence, the round-trip benchmark).
+//! battery, the lpac-style reference sequence, the round-trip benchmark), with an optional
+//! log of every APDU and its whole response as pcscd passed them (`Conn::start_log`; the
+//! generator of `scripts/device-change.apdu` writes it as a script).
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
+use std::cell::RefCell;
 use std::ffi::CString;
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 /// Ok when a PC/SC service answers.
 pub fn service_up() -> Result<()> {
@@ -82,11 +86,17 @@ pub fn wait_no_card(reader: &str, timeout: Duration) -> Result<()> {
     }
 }
 
+/// One command as sent and its whole response (data + SW1 SW2) as received. The command
+/// may carry a typed parameter, so it is wiped when dropped.
+pub type Logged = (Zeroizing<Vec<u8>>, Vec<u8>);
+
 /// A shared connection to the card in one reader.
 pub struct Conn {
     _ctx: Context,
     card: Option<pcsc::Card>,
     pub reader: String,
+    /// Every exchange of [`Conn::transmit`] while a log is on ([`Conn::start_log`]).
+    log: RefCell<Option<Vec<Logged>>>,
 }
 
 impl Conn {
@@ -105,7 +115,24 @@ impl Conn {
             _ctx: ctx,
             card: Some(card),
             reader: reader.to_string(),
+            log: RefCell::new(None),
         })
+    }
+
+    /// From now on, [`Conn::transmit`] logs every command and its response (also the
+    /// GET RESPONSE rounds of [`Conn::transmit_full`]); a log already on is emptied.
+    pub fn start_log(&self) {
+        *self.log.borrow_mut() = Some(Vec::new());
+    }
+
+    /// The exchanges logged since [`Conn::start_log`] (empty when no log is on); the log
+    /// stays on, empty.
+    pub fn take_log(&self) -> Vec<Logged> {
+        self.log
+            .borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// The negotiated protocol.
@@ -121,6 +148,9 @@ impl Conn {
         let r = card
             .transmit(apdu, &mut buf)
             .with_context(|| format!("SCardTransmit {}", hex::encode_upper(apdu)))?;
+        if let Some(log) = self.log.borrow_mut().as_mut() {
+            log.push((Zeroizing::new(apdu.to_vec()), r.to_vec()));
+        }
         Ok(r.to_vec())
     }
 

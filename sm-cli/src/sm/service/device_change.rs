@@ -175,9 +175,11 @@ impl SmService<'_> {
     }
 
     /// The checks of a BF68 answer made with the parameter (flows B and C): the identity
-    /// signature (the card holds the identity key it will be pinned with; a card that
-    /// cannot sign with it is refused without counting), then the parameter signature
-    /// against the stored key, counted. Returns the stored key.
+    /// signature (the card holds the identity key it will be pinned with) and the
+    /// parameter signature against the stored key. Either failing is a failed attempt,
+    /// counted and audited: a proof replayed from another session fails both
+    /// (issue 10, "a replayed signature is refused, counted, audited"). Returns the
+    /// stored key.
     pub(super) fn prove_parameter(
         &self,
         conv: &mut Conversation,
@@ -187,7 +189,7 @@ impl SmService<'_> {
         parameter_signature: Option<&[u8]>,
         (purpose, store_purpose): (Purpose, StorePurpose),
     ) -> Result<PublicKey, SmError> {
-        if let Err(e) = check_signature(
+        let identity_ok = check_signature(
             &step.card.identity,
             Purpose::IdentityProof,
             &step.challenge,
@@ -196,12 +198,8 @@ impl SmService<'_> {
             &step.bound,
             identity_signature,
             "identity signature",
-        ) {
-            // Not a guess, so not counted; the challenge is used up all the same.
-            let subject = ChallengeSubject::OpId(step.op_id.clone());
-            self.consume(subject, store_purpose, &step.challenge)?;
-            return Err(e);
-        }
+        )
+        .is_ok();
         let parameter_signature = parameter_signature.ok_or(SmError::Protocol {
             expected: "a parameter signature in the BF68 answer",
             got: "none".into(),
@@ -210,23 +208,24 @@ impl SmService<'_> {
         self.check_parameter(
             step,
             &stored,
-            purpose,
-            store_purpose,
+            (purpose, store_purpose),
             parameter_signature,
+            identity_ok,
             conv,
         )?;
         Ok(stored)
     }
 
-    /// Verifies a parameter signature against the stored key; counts a failure (the
-    /// third locks the record) or a success (clears the count).
+    /// Verifies a parameter signature against the stored key (`identity_ok`: the
+    /// identity signature beside it verified); counts a failure (the third locks the
+    /// record) or a success (clears the count).
     pub(super) fn check_parameter(
         &self,
         step: &AuthStep,
         stored: &PublicKey,
-        purpose: Purpose,
-        store_purpose: StorePurpose,
+        (purpose, store_purpose): (Purpose, StorePurpose),
         signature: &[u8],
+        identity_ok: bool,
         conv: &mut Conversation,
     ) -> Result<(), SmError> {
         // Challenge consumed, signature checked and verdict counted in one store
@@ -239,6 +238,9 @@ impl SmService<'_> {
             max_attempts: self.policy.max_attempts,
         };
         let outcome = self.store.attempt(&attempt, |_| {
+            if !identity_ok {
+                return Verdict::<SmError>::Wrong;
+            }
             let verdict = check_signature(
                 stored,
                 purpose,

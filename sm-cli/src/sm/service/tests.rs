@@ -631,13 +631,13 @@ fn a_replayed_answer_is_refused() {
         panic!("BF68")
     };
     let e = sm.step(&mut conv2, captured.clone()).unwrap_err();
-    // The card's identity signature is over the old challenge: refused, not counted.
-    assert_eq!(
-        e.exit_code(),
-        35,
+    // The card's signatures are over the old challenge: refused and counted as a failed
+    // attempt (issue 10: a replayed signature is refused, counted, audited).
+    assert!(
+        matches!(e, SmError::WrongParameter { .. }),
         "replayed signature fails verification: {e}"
     );
-    assert_eq!(store.get(OP).unwrap().unwrap().failures, 0);
+    assert_eq!(store.get(OP).unwrap().unwrap().failures, 1);
     // And the captured answer in its own conversation after its challenge was burnt
     // by another use is refused as a replay.
     let AuthChallenge(ch) = auth_challenge(&conv);
