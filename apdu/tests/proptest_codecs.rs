@@ -379,8 +379,11 @@ fn dc_request() -> impl Strategy<Value = DcRequest> {
             }
         ),
         Just(DcRequest::FetchResult),
-        (op_id(), iccid(), sm_auth())
-            .prop_map(|(op_id, iccid, auth)| DcRequest::RemoveProfile { op_id, iccid, auth }),
+        (op_id(), iccid(), sm_auth()).prop_map(|(op_id, iccid, auth)| DcRequest::RemoveProfile {
+            op_id,
+            iccid,
+            auth
+        }),
         bytes64().prop_map(|challenge| DcRequest::Identity { challenge }),
         Just(DcRequest::CardChallenge),
     ]
@@ -388,13 +391,18 @@ fn dc_request() -> impl Strategy<Value = DcRequest> {
 
 /// The SM's authorisation fields (BF69, BF6B), any bytes within their caps.
 fn sm_auth() -> impl Strategy<Value = apdu::devchange::SmAuth> {
-    (bytes64(), vec(any::<u8>(), 0..600), vec(any::<u8>(), 0..=64)).prop_map(
-        |(sm_challenge, certificate, signature)| apdu::devchange::SmAuth {
-            sm_challenge,
-            certificate,
-            signature,
-        },
+    (
+        bytes64(),
+        vec(any::<u8>(), 0..600),
+        vec(any::<u8>(), 0..=64),
     )
+        .prop_map(
+            |(sm_challenge, certificate, signature)| apdu::devchange::SmAuth {
+                sm_challenge,
+                certificate,
+                signature,
+            },
+        )
 }
 
 proptest! {

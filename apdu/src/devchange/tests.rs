@@ -56,7 +56,10 @@ fn requests_round_trip() {
         assert_eq!(DcRequest::decode(&b).unwrap(), r, "{r:?}");
     }
     assert_eq!(hex::encode_upper(DcRequest::FetchResult.encode()), "BF6A00");
-    assert_eq!(hex::encode_upper(DcRequest::CardChallenge.encode()), "BF6D00");
+    assert_eq!(
+        hex::encode_upper(DcRequest::CardChallenge.encode()),
+        "BF6D00"
+    );
     // BF69 without the SM's authorisation does not decode.
     let bare = crate::iso7816::tlv::encode(&crate::iso7816::tlv::cons_tagged(
         Function::InstallProfile.cons_tag(),
@@ -119,9 +122,7 @@ fn responses_round_trip() {
             code: DcResult::NotFound,
             signature: vec![8; 256],
         },
-        DcResponse::CardChallenge {
-            challenge: [3; 16],
-        },
+        DcResponse::CardChallenge { challenge: [3; 16] },
         // BF69 / BF6B without the signed result: a plain failure.
         DcResponse::Failed {
             tag: Function::InstallProfile,

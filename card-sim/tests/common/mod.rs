@@ -296,6 +296,7 @@ pub fn authorise(
 
 /// BF6D, then a BF69 of `plain` sealed for `pk` with the AAD of `aad_eid`, authorised by
 /// the test SM for the card `eid`.
+#[allow(clippy::too_many_arguments)]
 pub fn authorised_install(
     card: &mut impl Card,
     ch: u8,

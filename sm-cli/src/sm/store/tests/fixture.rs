@@ -30,7 +30,12 @@ fn write_v1_fixture() {
         .create_subscription(&new_sub(OP_MOVED, ICCID), &Actor::Sm)
         .unwrap();
     store
-        .mark_delivered(OP_MOVED, &device(1).eid, &device(1).identity_public_key, &Actor::Card(device(1).eid))
+        .mark_delivered(
+            OP_MOVED,
+            &device(1).eid,
+            &device(1).identity_public_key,
+            &Actor::Card(device(1).eid),
+        )
         .unwrap();
     store
         .record_failure(OP_MOVED, &Actor::Sm, Purpose::DeviceChange, MAX_ATTEMPTS)
@@ -125,7 +130,12 @@ fn the_v1_fixture_opens_migrates_and_reads_back() {
 
     // The migrated file keeps working: the old card syncs, the operator unlocks.
     store
-        .confirm_removal(OP_MOVED, &device(1).eid, &device(1).identity_public_key, &Actor::Card(device(1).eid))
+        .confirm_removal(
+            OP_MOVED,
+            &device(1).eid,
+            &device(1).identity_public_key,
+            &Actor::Card(device(1).eid),
+        )
         .unwrap();
     store.unlock(OP_LOCKED, &operator()).unwrap();
     store

@@ -196,7 +196,12 @@ fn list_and_lookup_by_eid() {
 fn change_device_stops_old_binding_and_starts_new_in_one_step() {
     let store = store_with_sub();
     store
-        .mark_delivered(OP, &device(1).eid, &device(1).identity_public_key, &Actor::Card(device(1).eid))
+        .mark_delivered(
+            OP,
+            &device(1).eid,
+            &device(1).identity_public_key,
+            &Actor::Card(device(1).eid),
+        )
         .unwrap();
     let old = store
         .change_device(OP, &device(2), &Actor::Card(device(2).eid))
@@ -320,7 +325,12 @@ fn moving_back_cancels_the_removal_on_the_card_that_is_bound_again() {
 fn same_card_in_another_terminal_keeps_delivery_and_needs_no_removal() {
     let store = store_with_sub();
     store
-        .mark_delivered(OP, &device(1).eid, &device(1).identity_public_key, &Actor::Sm)
+        .mark_delivered(
+            OP,
+            &device(1).eid,
+            &device(1).identity_public_key,
+            &Actor::Sm,
+        )
         .unwrap();
     let mut moved = device(1);
     moved.imei = "356938035643899".into();
@@ -334,29 +344,54 @@ fn same_card_in_another_terminal_keeps_delivery_and_needs_no_removal() {
 fn delivery_and_old_card_removal() {
     let store = store_with_sub();
     assert!(matches!(
-        store.mark_delivered(OP, &device(2).eid, &device(2).identity_public_key, &Actor::Sm),
+        store.mark_delivered(
+            OP,
+            &device(2).eid,
+            &device(2).identity_public_key,
+            &Actor::Sm
+        ),
         Err(StoreError::NotBoundDevice { .. })
     ));
     store
-        .mark_delivered(OP, &device(1).eid, &device(1).identity_public_key, &Actor::Card(device(1).eid))
+        .mark_delivered(
+            OP,
+            &device(1).eid,
+            &device(1).identity_public_key,
+            &Actor::Card(device(1).eid),
+        )
         .unwrap();
     store.change_device(OP, &device(2), &Actor::Sm).unwrap();
     store
-        .mark_delivered(OP, &device(2).eid, &device(2).identity_public_key, &Actor::Card(device(2).eid))
+        .mark_delivered(
+            OP,
+            &device(2).eid,
+            &device(2).identity_public_key,
+            &Actor::Card(device(2).eid),
+        )
         .unwrap();
     let sub = store.get(OP).unwrap().unwrap();
     assert!(matches!(sub.delivery, Delivery::Delivered { ref eid, .. } if *eid == device(2).eid));
     let owed = store.pending_removals_for(&device(1).eid).unwrap();
     assert_eq!(owed.len(), 1);
     store
-        .confirm_removal(OP, &device(1).eid, &device(1).identity_public_key, &Actor::Card(device(1).eid))
+        .confirm_removal(
+            OP,
+            &device(1).eid,
+            &device(1).identity_public_key,
+            &Actor::Card(device(1).eid),
+        )
         .unwrap();
     assert!(store
         .pending_removals_for(&device(1).eid)
         .unwrap()
         .is_empty());
     assert!(matches!(
-        store.confirm_removal(OP, &device(1).eid, &device(1).identity_public_key, &Actor::Sm),
+        store.confirm_removal(
+            OP,
+            &device(1).eid,
+            &device(1).identity_public_key,
+            &Actor::Sm
+        ),
         Err(StoreError::NoPendingRemoval { .. })
     ));
     let log = store.audit(OP).unwrap();
