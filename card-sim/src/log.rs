@@ -153,14 +153,13 @@ impl<C: Card> Card for LoggedCard<C> {
                 sw_text(&resp)
             );
         } else {
+            // Neither the bytes nor their count: the length of a TERMINAL RESPONSE is
+            // the length of the parameter typed (issue 10, finding 4).
             let header = hex::encode_upper(apdu.get(..4).unwrap_or(apdu));
-            eprintln!(
-                "> {header} <{} bytes redacted>",
-                apdu.len().saturating_sub(4)
-            );
+            eprintln!("> {header} <redacted>");
             let sw = resp.len().saturating_sub(2);
             eprintln!(
-                "< <{sw} bytes redacted> {}  ({}, {ms:.2} ms)",
+                "< <redacted> {}  ({}, {ms:.2} ms)",
                 hex::encode_upper(&resp[sw..]),
                 sw_text(&resp)
             );

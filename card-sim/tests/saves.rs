@@ -146,7 +146,9 @@ fn the_device_change_conversation_writes_only_at_the_install() {
         assert!(matches!(r, DcResponse::Installed(ref i) if i.code == DcResult::Ok));
     });
     assert_eq!(n, 1, "the install is saved once");
-    // Refused installs write nothing: the key is gone, the profile is there.
+    // Refused installs write nothing: the key is gone, the profile is there. (The
+    // identity encryption key, made at its first use, is made here first.)
+    encryption_key(&mut s.card, ch, OP);
     let n = saves_of(&mut s, |s| {
         let req = install(&mut s.card, ch, &pk, KeySource::Parameter);
         run(&mut s.card, ch, &req, &[]);
@@ -158,26 +160,16 @@ fn the_device_change_conversation_writes_only_at_the_install() {
 
 #[test]
 fn a_command_with_two_changes_saves_once() {
-    // Two cards with the same seed make the same identity key: learn it on the twin,
-    // then send the other, fresh card an install sealed to it. That one command makes
-    // the identity key and installs the profile: two changes, one save. The twin draws
-    // a card challenge (BF6D) first, as the install below does, so both cards make the
-    // identity key from the same point of the seeded generator.
+    // Two cards with the same seed make the same keys: learn the identity encryption
+    // key on the twin (flow B, identity only), then send the other, fresh card an
+    // install sealed to it. That one command makes the identity key and the encryption
+    // key and installs the profile: three changes, one save. The twin draws a card
+    // challenge (BF6D) first, as the install below does, so both cards make their keys
+    // from the same point of the seeded generator.
     let mut twin = sim(0);
     let ch = open_isdr(&mut twin.card);
     card_challenge(&mut twin.card, ch);
-    let r = run(
-        &mut twin.card,
-        ch,
-        &DcRequest::Identity {
-            challenge: vec![5; 32],
-        },
-        &[],
-    );
-    let DcResponse::Identity { identity_key, .. } = r else {
-        panic!("{r:?}")
-    };
-    let identity = PublicKey::from_der(&identity_key).unwrap();
+    let identity = encryption_key(&mut twin.card, ch, OP);
 
     let mut s = sim(0);
     let ch = open_isdr(&mut s.card);
@@ -190,9 +182,10 @@ fn a_command_with_two_changes_saves_once() {
             "{r:?}"
         );
     });
-    assert_eq!(n, 1, "identity key and install in one save");
+    assert_eq!(n, 1, "identity key, encryption key and install in one save");
     let stored = s.storage.stored().unwrap();
     assert!(stored.identity_key.is_some());
+    assert!(stored.identity_encryption_key.is_some());
     assert!(stored
         .profiles
         .iter()

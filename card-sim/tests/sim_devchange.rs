@@ -31,6 +31,8 @@ fn profile() -> OperatorProfile {
 fn the_installed_operator_profile_authenticates_with_milenage() {
     let mut s = sim(0);
     let ch = open_isdr(&mut s.card);
+    // A box sealed to the identity *signing* key (BF6C's) does not open: the card
+    // decrypts with its encryption key only (issue 10, finding 10).
     let r = run(
         &mut s.card,
         ch,
@@ -42,7 +44,25 @@ fn the_installed_operator_profile_authenticates_with_milenage() {
     let DcResponse::Identity { identity_key, .. } = r else {
         panic!("{r:?}")
     };
-    let pk = PublicKey::from_der(&identity_key).unwrap();
+    let signing = PublicKey::from_der(&identity_key).unwrap();
+    let req = authorised_install(
+        &mut s.card,
+        ch,
+        &signing,
+        &profile().encode(),
+        OP,
+        eid(),
+        eid(),
+        KeySource::Identity,
+    );
+    let r = run(&mut s.card, ch, &req, &[]);
+    assert!(
+        matches!(r, DcResponse::Installed(ref i) if i.code == DcResult::DecryptionFailed),
+        "{r:?}"
+    );
+    // The card's identity encryption key, as flow B's recorded device gives it.
+    let pk = encryption_key(&mut s.card, ch, OP);
+    assert_ne!(pk, signing, "one key for signing, another for decryption");
     let req = authorised_install(
         &mut s.card,
         ch,

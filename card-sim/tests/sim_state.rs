@@ -1,5 +1,7 @@
 //! The state file with profiles served as SIMs: a schema 3 file (written by the card-sim
-//! before schema 4, `data/state-v3.json`) still loads and its package is served; the
+//! before schema 4, `data/state-v3.json`) and a schema 4 file (`data/state-v4.json`,
+//! before the identity encryption key of schema 5) still load and their packages are
+//! served; the
 //! profile's `sim` part (files, PIN counters, SQN) is written to the file and read back
 //! by a new card-sim on the same file.
 
@@ -9,19 +11,38 @@ use card_sim::state::{FileStorage, PersistentState, Storage};
 use common::*;
 
 const SAMPLE_V3: &str = include_str!("data/state-v3.json");
+const SAMPLE_V4: &str = include_str!("data/state-v4.json");
+
+#[test]
+fn sample_v4_still_loads_with_its_identity_key_and_sim_part() {
+    assert!(SAMPLE_V4.contains("\"schema\": 4,"));
+    let s = PersistentState::from_json(SAMPLE_V4.as_bytes()).unwrap();
+    assert_eq!(s.schema, card_sim::state::SCHEMA_VERSION);
+    assert!(s.identity_key.is_some());
+    assert!(
+        s.identity_encryption_key.is_none(),
+        "made when first needed"
+    );
+    let p = s.enabled().unwrap();
+    assert!(p.package.is_some() && !p.sim.is_empty());
+    let written: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&SAMPLE_V4.replacen("\"schema\": 4,", "\"schema\": 5,", 1)).unwrap();
+    assert_eq!(written, expected);
+}
 
 #[test]
 fn sample_v3_still_loads_and_serves_its_package() {
     assert!(SAMPLE_V3.contains("\"schema\": 3,"));
     let s = PersistentState::from_json(SAMPLE_V3.as_bytes()).unwrap();
     assert_eq!(s.schema, card_sim::state::SCHEMA_VERSION);
-    assert_eq!(s.schema, 4);
+    assert_eq!(s.schema, 5);
     let p = s.enabled().unwrap();
     assert!(p.package.is_some() && p.sim.is_empty());
     // Written back: the same document but for the schema number.
     let written: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
     let expected: serde_json::Value =
-        serde_json::from_str(&SAMPLE_V3.replacen("\"schema\": 3,", "\"schema\": 4,", 1)).unwrap();
+        serde_json::from_str(&SAMPLE_V3.replacen("\"schema\": 3,", "\"schema\": 5,", 1)).unwrap();
     assert_eq!(written, expected);
     // The enabled profile's package is served: its USIM, PIN 1234.
     let storage = std::sync::Arc::new(card_sim::state::MemoryStorage::new());

@@ -53,7 +53,7 @@ fn sample_v1_still_loads() {
     let mut written: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
     assert!(written.as_object_mut().unwrap().remove("pki").is_some());
     let expected: serde_json::Value =
-        serde_json::from_str(&SAMPLE_V1.replacen("\"schema\": 1,", "\"schema\": 4,", 1)).unwrap();
+        serde_json::from_str(&SAMPLE_V1.replacen("\"schema\": 1,", "\"schema\": 5,", 1)).unwrap();
     assert_eq!(written, expected);
 }
 

@@ -104,3 +104,14 @@ impl TestSm {
         SmService::new(&self.store, Policy::default(), &self.credential)
     }
 }
+
+/// [`drive`] with an honest relay: every request forwarded, every answer as the card gave it.
+pub fn forward(
+    sm: &SmService<'_>,
+    card: &Attacker,
+    eid: apdu::Eid,
+    order: Order,
+    user: &User<'_>,
+) -> Result<(Result<FlowReport, SmError>, Vec<Exchange>)> {
+    drive(sm, card, eid, order, user, |_| Act::Forward, |_, a| a)
+}

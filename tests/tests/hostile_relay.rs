@@ -17,7 +17,7 @@ use sm_cli::sm::service::{Order, ProfileSpec};
 use sm_cli::sm::store::Delivery;
 use system_tests::attacker::Attacker;
 use system_tests::flows::{eid_raw, profiles};
-use system_tests::relay::{drive, Act, TestSm, User};
+use system_tests::relay::{drive, forward, Act, TestSm, User};
 use system_tests::{require_stack, CardOptions, CardSim, Lease, Stack};
 
 const OP: &str = "+8613800000088";
@@ -217,14 +217,12 @@ fn a_relay_cannot_fake_an_install_or_a_removal() {
     assert!(!holds_op(&stack, &a.reader));
 
     // The real install (honest relay): delivered.
-    let (verdict, _) = drive(
+    let (verdict, _) = forward(
         &sm.service(),
         &relay_a,
         eid_a,
         Order::DeviceChange,
         &user(IMEI_A, "123456"),
-        |_| Act::Forward,
-        |_, a| a,
     )
     .unwrap();
     verdict.expect("the bound card gets its profile");
@@ -236,14 +234,12 @@ fn a_relay_cannot_fake_an_install_or_a_removal() {
 
     // Device change to B, then A's sync with a faked "removed": the removal stays.
     let relay_b = Attacker::connect(&b.reader).unwrap();
-    let (verdict, _) = drive(
+    let (verdict, _) = forward(
         &sm.service(),
         &relay_b,
         eid_b,
         Order::DeviceChange,
         &user(IMEI_B, "123456"),
-        |_| Act::Forward,
-        |_, a| a,
     )
     .unwrap();
     verdict.expect("device change to B");
@@ -272,14 +268,12 @@ fn a_relay_cannot_fake_an_install_or_a_removal() {
         "the relay did not forward BF6B"
     );
     // The honest sync removes it and confirms.
-    let (verdict, _) = drive(
+    let (verdict, _) = forward(
         &sm.service(),
         &relay_a,
         eid_a,
         Order::Sync,
         &user(IMEI_A, ""),
-        |_| Act::Forward,
-        |_, a| a,
     )
     .unwrap();
     verdict.expect("sync");
@@ -404,27 +398,23 @@ fn a_replayed_parameter_proof_is_refused_counted_and_audited() {
     let sm = sm_for(&a);
     let (eid_a, eid_b) = (eid_of(&a), eid_of(&b));
     let relay_a = Attacker::connect(&a.reader).unwrap();
-    let (v, _) = drive(
+    let (v, _) = forward(
         &sm.service(),
         &relay_a,
         eid_a,
         provision_order(),
         &user(IMEI_A, "123456"),
-        |_| Act::Forward,
-        |_, a| a,
     )
     .unwrap();
     v.expect("provision");
     // Session 1 on B: a wrong parameter; the relay keeps the card's answer to BF68.
     let relay_b = Attacker::connect(&b.reader).unwrap();
-    let (v, log) = drive(
+    let (v, log) = forward(
         &sm.service(),
         &relay_b,
         eid_b,
         Order::DeviceChange,
         &user(IMEI_B, "000000"),
-        |_| Act::Forward,
-        |_, a| a,
     )
     .unwrap();
     assert!(v.is_err(), "a wrong parameter was accepted");

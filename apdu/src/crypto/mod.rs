@@ -47,7 +47,8 @@ pub use kdf::{derive_seed, KdfAlgorithm, KdfParams, Parameter, Salt, Seed};
 pub use keygen::{key_pair_from_parameter, PrivateKey};
 pub use public_key::{Fingerprint, PublicKey};
 pub use signature::{
-    kdf_binding, key_binding, new_challenge, result_binding, sign, verify, Purpose, SignedMessage,
+    encryption_key_binding, kdf_binding, key_binding, new_challenge, result_binding, sign, verify,
+    Purpose, SignedMessage,
 };
 
 use rand_core::TryCryptoRng;

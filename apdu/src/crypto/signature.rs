@@ -179,6 +179,15 @@ pub fn kdf_binding(salt: &[u8], kdf: &[u8]) -> Vec<u8> {
     [salt, kdf].concat()
 }
 
+/// The identity-only BF68's bound data: its [`kdf_binding`] and SHA-256 of the identity
+/// encryption key (DER) the SM is to seal to.
+pub fn encryption_key_binding(kdf_binding: &[u8], encryption_key_der: &[u8]) -> Vec<u8> {
+    use rsa::sha2::Digest;
+    let mut out = kdf_binding.to_vec();
+    out.extend_from_slice(&Sha256::digest(encryption_key_der));
+    out
+}
+
 /// A signed result's bound data: the result code and the ICCID (10 bytes) when there is one.
 pub fn result_binding(code: u8, iccid: Option<&[u8; 10]>) -> Vec<u8> {
     let mut out = vec![code];

@@ -95,7 +95,7 @@ impl AuthMessage<'_> {
     pub fn to_bytes(&self) -> Result<Vec<u8>, AuthError> {
         let op = self.op_id.as_bytes();
         if op.is_empty()
-            || op.len() > super::MAX_OP_ID
+            || op.len() > crate::crypto::signature::MAX_OP_ID_LEN
             || !(16..=64).contains(&self.sm_challenge.len())
         {
             return Err(AuthError::Length);

@@ -2,8 +2,8 @@
 //! Every answer is `<function tag> { 80 result, ... }`; fields use the context tags
 //! `81` flow, `82` OP ID, `83` IMEI, `84` identity public key, `85` new public key,
 //! `86` possession signature, `87` identity signature (in BF69/BF6B: the signed
-//! result), `88` parameter signature, `8F` the card's challenge (BF6D), `5A` EID or
-//! ICCID.
+//! result), `88` parameter signature, `8F` the card's challenge (BF6D), `92` the
+//! identity encryption key, `5A` EID or ICCID.
 
 use super::request::{flow_of, op_id_of};
 use super::{DcResult, Flow, Function};
@@ -42,10 +42,14 @@ pub enum DcResponse {
         possession_signature: Vec<u8>,
         identity_signature: Vec<u8>,
     },
-    /// BF68: the signature over the SM's challenge (B 513, C 611).
+    /// BF68: the signature over the SM's challenge (B 513, C 611). Without a parameter
+    /// (the recorded device, flow B) also the card's identity encryption key (`92`),
+    /// vouched for by the identity signature: the key the SM seals the profile to,
+    /// apart from the signing key (issue 10, finding 10).
     Authenticated {
         parameter_signature: Option<Vec<u8>>,
         identity_signature: Vec<u8>,
+        encryption_key: Option<Vec<u8>>,
     },
     /// BF69.
     Installed(InstallResult),
@@ -143,12 +147,16 @@ impl DcResponse {
             DcResponse::Authenticated {
                 parameter_signature,
                 identity_signature,
+                encryption_key,
             } => {
                 let mut c = vec![ok()];
                 if let Some(s) = parameter_signature {
                     c.push(prim::<0x88>(s.clone()));
                 }
                 c.push(prim::<0x87>(identity_signature.clone()));
+                if let Some(k) = encryption_key {
+                    c.push(prim::<0x92>(k.clone()));
+                }
                 c
             }
             DcResponse::Installed(r) => {
@@ -226,6 +234,7 @@ impl DcResponse {
             Function::Authenticate => DcResponse::Authenticated {
                 parameter_signature: tlv::child(&t, 0x88).map(|_| field(&t, 0x88)).transpose()?,
                 identity_signature: field(&t, 0x87)?,
+                encryption_key: tlv::child(&t, 0x92).map(|_| field(&t, 0x92)).transpose()?,
             },
             Function::InstallProfile => DcResponse::Installed(InstallResult {
                 code,

@@ -107,6 +107,12 @@ fn responses_round_trip() {
         DcResponse::Authenticated {
             parameter_signature: None,
             identity_signature: vec![3; 256],
+            encryption_key: Some(vec![0x30; 294]),
+        },
+        DcResponse::Authenticated {
+            parameter_signature: Some(vec![2; 256]),
+            identity_signature: vec![3; 256],
+            encryption_key: None,
         },
         DcResponse::Installed(InstallResult {
             code: DcResult::Ok,

@@ -40,6 +40,7 @@ pub fn is_devchange(message: &[u8]) -> bool {
 struct View<'a> {
     state: &'a PersistentState,
     identity: &'a IdentityKey,
+    encryption: Option<&'a IdentityKey>,
     kdf_floor: crate::method::KdfFloor,
 }
 
@@ -50,6 +51,10 @@ impl CardView for View<'_> {
 
     fn identity(&self) -> &IdentityKey {
         self.identity
+    }
+
+    fn encryption_key(&self) -> Option<&IdentityKey> {
+        self.encryption
     }
 
     fn holds_op(&self, op_id: &str) -> bool {
@@ -143,6 +148,37 @@ impl Euicc {
         Ok(())
     }
 
+    /// Parses the identity encryption key from the state, making (and saving) one on
+    /// first use, as [`Self::ensure_identity`] does for the signing key: only for the
+    /// requests that need it, so the card's seeded random stream is not drawn from
+    /// otherwise.
+    fn ensure_encryption_key(&mut self) -> Result<(), StatusWord> {
+        if self.identity_enc.is_some() {
+            return Ok(());
+        }
+        let failed = |what: &'static str| {
+            move |e: apdu::crypto::CryptoError| {
+                eprintln!(
+                    "card-sim: the card's identity encryption key: {what} failed ({e}); answering 6F00"
+                );
+                StatusWord::NoPreciseDiagnosis
+            }
+        };
+        if let Some(der) = &self.state.identity_encryption_key {
+            let key = IdentityKey::from_pkcs8_der(der.expose())
+                .map_err(failed("reading it from the state"))?;
+            self.identity_enc = Some(key);
+            return Ok(());
+        }
+        let key = IdentityKey::generate(&mut self.rng).map_err(failed("making it"))?;
+        let der = key
+            .to_pkcs8_der()
+            .map_err(failed("encoding it as PKCS#8"))?;
+        self.change(|s| s.identity_encryption_key = Some(Secret::new(der.to_vec())));
+        self.identity_enc = Some(key);
+        Ok(())
+    }
+
     /// Runs `f` with the method session and the card's view.
     fn with_method<R>(
         &mut self,
@@ -156,6 +192,7 @@ impl Euicc {
         let view = View {
             state: &self.state,
             identity,
+            encryption: self.identity_enc.as_ref(),
             kdf_floor: self.kdf_floor,
         };
         Ok(f(&mut self.method, &view))
@@ -176,6 +213,20 @@ impl Euicc {
             return Ok(Response::ok(
                 DcResponse::CardChallenge { challenge }.encode(),
             ));
+        }
+        let needs_encryption_key = matches!(
+            req,
+            DcRequest::Authenticate {
+                need_parameter: false,
+                ..
+            } | DcRequest::InstallProfile {
+                key: apdu::devchange::KeySource::Identity,
+                ..
+            }
+        );
+        if needs_encryption_key {
+            self.ensure_identity()?;
+            self.ensure_encryption_key()?;
         }
         match self.with_method(|m, view| m.request(req, view))? {
             Outcome::Answer(bytes) => Ok(Response::ok(bytes)),

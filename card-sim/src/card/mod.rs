@@ -50,6 +50,8 @@ pub struct Euicc {
     method: crate::method::MethodSession,
     /// The identity key parsed from the state, once needed.
     identity: Option<apdu::crypto::IdentityKey>,
+    /// The identity encryption key parsed from the state, once needed.
+    identity_enc: Option<apdu::crypto::IdentityKey>,
     /// The enabled profile's installed image (volatile, rebuilt when it changes).
     sim: sim::image::Cache,
     /// The cheapest KDF parameters the device-change method derives with (an option
@@ -77,6 +79,7 @@ impl Euicc {
             atr,
             method: Default::default(),
             identity: None,
+            identity_enc: None,
             sim: Default::default(),
             kdf_floor: crate::method::KdfFloor::Test,
         }
@@ -124,6 +127,9 @@ impl Euicc {
             self.state = saved;
             if self.state.identity_key.is_none() {
                 self.identity = None;
+            }
+            if self.state.identity_encryption_key.is_none() {
+                self.identity_enc = None;
             }
         })
     }

@@ -106,14 +106,21 @@ impl KeyJob {
         let answer = DcResponse::Authenticated {
             parameter_signature: Some(signature),
             identity_signature: self.identity_bound(card, imei, &bound)?,
+            encryption_key: None,
         };
         Ok(Derived { key, answer })
     }
 
-    /// The identity proof over this job's challenge, without a parameter ([0074]);
-    /// bound to the salt and KDF parameters the SM sent.
-    pub fn identity(&self, card: &dyn CardView, imei: &str) -> Result<Vec<u8>, DcResult> {
-        self.identity_bound(card, imei, &self.kdf_binding())
+    /// The identity-only proof (BF68 without a parameter, flow B): it also vouches for
+    /// the identity encryption key `encryption_key_der` the SM is to seal to.
+    pub fn identity_with_encryption_key(
+        &self,
+        card: &dyn CardView,
+        imei: &str,
+        encryption_key_der: &[u8],
+    ) -> Result<Vec<u8>, DcResult> {
+        let bound = crypto::encryption_key_binding(&self.kdf_binding(), encryption_key_der);
+        self.identity_bound(card, imei, &bound)
     }
 
     fn identity_bound(

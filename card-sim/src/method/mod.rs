@@ -34,6 +34,9 @@ use apdu::Eid;
 pub trait CardView {
     fn eid(&self) -> Eid;
     fn identity(&self) -> &IdentityKey;
+    /// The identity encryption key, when the card has made it (the card makes it before
+    /// a request that needs it: an identity-only BF68, a BF69 with key source 1).
+    fn encryption_key(&self) -> Option<&IdentityKey>;
     /// Whether a profile for this OP ID (MSISDN) is installed.
     fn holds_op(&self, op_id: &str) -> bool;
     /// The cheapest KDF parameters the card derives a key with (`kdf_floor`).

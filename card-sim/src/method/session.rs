@@ -207,12 +207,17 @@ impl MethodSession {
     /// recorded device), answered directly.
     fn identity_proof(&self, job: &KeyJob, card: &dyn CardView) -> Outcome {
         let imei = self.ctx.as_ref().map_or("", |c| c.imei.as_str());
+        let Some(enc) = card.encryption_key() else {
+            return Outcome::Answer(failed(Function::Authenticate, DcResult::Undefined));
+        };
+        let der = enc.public_key().to_der();
         answer(
             Function::Authenticate,
-            job.identity(card, imei)
+            job.identity_with_encryption_key(card, imei, &der)
                 .map(|identity_signature| DcResponse::Authenticated {
                     parameter_signature: None,
                     identity_signature,
+                    encryption_key: Some(der),
                 }),
         )
     }
@@ -279,7 +284,11 @@ impl MethodSession {
                 Some((for_op, k)) if for_op == op_id => crypto::open(&k, &sealed, &aad),
                 _ => return Err(DcResult::NoSession),
             },
-            KeySource::Identity => card.identity().open(&sealed, &aad),
+            // Sealed to the identity encryption key, never to the signing key.
+            KeySource::Identity => match card.encryption_key() {
+                Some(k) => k.open(&sealed, &aad),
+                None => return Err(DcResult::DecryptionFailed),
+            },
         };
         let plain = opened.map_err(|_| DcResult::DecryptionFailed)?;
         let profile = OperatorProfile::decode(&plain).map_err(|_| DcResult::BadRequest)?;

@@ -106,6 +106,7 @@ pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
         notifications: Vec::new(),
         next_notification_seq: 1,
         identity_key: None,
+        identity_encryption_key: None,
         // Only the embedded test material can make this fail (tested); an empty PKI
         // would then be refused by `validate`.
         pki: CardPki::issue_from_eid(eid).unwrap_or(CardPki {

@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use zeroize::{Zeroize, Zeroizing};
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 /// Older schema versions this build still reads (and upgrades on the next save).
 /// Version 1 had no identity key; the card makes one when it first needs it.
 /// Versions 1 and 2 had no eUICC PKI: on load the card gets one issued under the shipped
@@ -29,7 +29,9 @@ pub const SCHEMA_VERSION: u32 = 4;
 /// so the same old file always upgrades to the same card).
 /// Version 3 -> 4 added only the optional per-profile `sim` (what serving a profile's
 /// package as a SIM changed: files, PIN counters, SQN): a version 3 file loads as is.
-pub const READABLE_VERSIONS: [u32; 4] = [1, 2, 3, 4];
+/// Version 4 -> 5 added only the optional identity encryption key (issue 10, finding
+/// 10): a version 4 file loads as is; the card makes the key when it first needs it.
+pub const READABLE_VERSIONS: [u32; 5] = [1, 2, 3, 4, 5];
 
 /// Everything the card keeps across power cycles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +52,11 @@ pub struct PersistentState {
     /// the SM pins its public half (docs/device-change-protocol.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_key: Option<Secret>,
+    /// The card's identity encryption key (PKCS#8 DER, RSA-2048), apart from the
+    /// signing key above: the key a profile re-served to the recorded device is sealed
+    /// to (BF69 key source 1). Made when first needed (schema 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_encryption_key: Option<Secret>,
     /// The eUICC key pair, its certificate chain and the trusted CIs (schema 3).
     pub pki: CardPki,
 }

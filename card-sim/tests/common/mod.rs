@@ -327,3 +327,39 @@ pub fn authorised_install(
         auth,
     }
 }
+
+/// The card's identity encryption key, as the recorded device gives it in flow B: BF66
+/// (flow 2, the user types `op_id`), then BF68 without a parameter. Its answer's key is
+/// what a profile with key source 1 is sealed to.
+pub fn encryption_key(card: &mut impl Card, ch: u8, op_id: &str) -> apdu::crypto::PublicKey {
+    use apdu::devchange::Flow;
+    let begun = run(
+        card,
+        ch,
+        &DcRequest::Begin {
+            flow: Flow::DeviceChange,
+        },
+        &[Some(op_id)],
+    );
+    assert!(matches!(begun, DcResponse::Begun { .. }), "{begun:?}");
+    let r = run(
+        card,
+        ch,
+        &DcRequest::Authenticate {
+            flow: Flow::DeviceChange,
+            op_id: op_id.into(),
+            challenge: vec![6; 32],
+            salt: vec![7; 16],
+            kdf: apdu::crypto::KdfParams::TEST.to_bytes().to_vec(),
+            need_parameter: false,
+        },
+        &[],
+    );
+    match r {
+        DcResponse::Authenticated {
+            encryption_key: Some(k),
+            ..
+        } => apdu::crypto::PublicKey::from_der(&k).unwrap(),
+        other => panic!("identity-only BF68: {other:?}"),
+    }
+}

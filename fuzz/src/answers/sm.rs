@@ -115,10 +115,16 @@ impl<C: DcCard> Watched<'_, C> {
         };
         let Ok(DcResponse::Authenticated {
             parameter_signature,
+            encryption_key,
             ..
         }) = DcResponse::decode(&data)
         else {
             return data;
+        };
+        // An identity-only answer vouches for its encryption key too.
+        let bound = match &encryption_key {
+            Some(k) => apdu::crypto::encryption_key_binding(bound, k),
+            None => bound.clone(),
         };
         let Ok(msg) = SignedMessage::new(
             Purpose::IdentityProof,
@@ -127,7 +133,7 @@ impl<C: DcCard> Watched<'_, C> {
             harness::eid(),
             imei,
         )
-        .and_then(|m| m.bound(bound)) else {
+        .and_then(|m| m.bound(&bound)) else {
             return data;
         };
         let identity_signature = harness::identity_key()
@@ -136,6 +142,7 @@ impl<C: DcCard> Watched<'_, C> {
         DcResponse::Authenticated {
             parameter_signature,
             identity_signature,
+            encryption_key,
         }
         .encode()
     }

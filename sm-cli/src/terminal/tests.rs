@@ -186,6 +186,7 @@ fn parameters_are_answered_from_their_source_and_marked_secret() {
     let answer = DcResponse::Authenticated {
         parameter_signature: Some(vec![1]),
         identity_signature: vec![2],
+        encryption_key: None,
     };
     let mut card = FakeCard::new(vec![param_question(5)], answer.clone());
     let mut t = Terminal::new(&mut card, answers(Box::new(NoPrompter)));

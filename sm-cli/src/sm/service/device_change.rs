@@ -27,6 +27,8 @@ pub(super) struct Authenticated {
     pub sub: Subscription,
     pub parameter_signature: Option<Vec<u8>>,
     pub identity_signature: Vec<u8>,
+    /// The identity encryption key of an identity-only answer (`92`).
+    pub encryption_key: Option<Vec<u8>>,
 }
 
 impl SmService<'_> {
@@ -114,6 +116,7 @@ impl SmService<'_> {
         let DcResponse::Authenticated {
             parameter_signature,
             identity_signature,
+            encryption_key,
         } = answer
         else {
             return Err(unexpected("the BF68 answer", &answer));
@@ -132,6 +135,7 @@ impl SmService<'_> {
             sub,
             parameter_signature,
             identity_signature,
+            encryption_key,
         })
     }
 
@@ -151,9 +155,20 @@ impl SmService<'_> {
             sub,
             parameter_signature,
             identity_signature,
+            encryption_key,
         } = self.accept_authenticated(&step, purpose, "device change", answer)?;
         if step.identity_only {
-            return self.reserve_recorded_device(conv, step, sub, &identity_signature);
+            let encryption_key = encryption_key.ok_or(SmError::Protocol {
+                expected: "the identity encryption key (92) in the identity-only BF68 answer",
+                got: "none".into(),
+            })?;
+            return self.reserve_recorded_device(
+                conv,
+                step,
+                sub,
+                &identity_signature,
+                &encryption_key,
+            );
         }
         let stored = self.prove_parameter(
             conv,
@@ -277,30 +292,42 @@ impl SmService<'_> {
         Ok(())
     }
 
-    /// The bound card proved its identity: seal the OP to its identity key ([0074]).
+    /// The bound card proved its identity: seal the OP to the identity encryption key
+    /// its pinned identity key vouched for ([0074]; issue 10, finding 10: signing and
+    /// decryption keys apart).
     fn reserve_recorded_device(
         &self,
         conv: &mut Conversation,
         step: AuthStep,
         sub: Subscription,
         identity_signature: &[u8],
+        encryption_key: &[u8],
     ) -> Result<Next, SmError> {
         let pinned = PublicKey::from_der(&sub.device.identity_public_key)
             .map_err(|e| SmError::Invalid(format!("the pinned identity key is unusable: {e}")))?;
+        let bound = apdu::crypto::encryption_key_binding(&step.bound, encryption_key);
         let verdict = check_signature(
             &pinned,
             Purpose::IdentityProof,
             &step.challenge,
             &step.op_id,
             &step.card,
-            &step.bound,
+            &bound,
             identity_signature,
             "identity proof of the recorded device",
-        );
-        if let Err(e) = verdict {
-            self.audit_refusal(&step.op_id, &step.card.actor(), "recorded device", &e)?;
-            return Err(e);
-        }
+        )
+        .and_then(|()| {
+            PublicKey::from_der(encryption_key).map_err(|_| SmError::BadProof {
+                what: "identity encryption key",
+            })
+        });
+        let sealing_key = match verdict {
+            Ok(k) => k,
+            Err(e) => {
+                self.audit_refusal(&step.op_id, &step.card.actor(), "recorded device", &e)?;
+                return Err(e);
+            }
+        };
         if sub.device.imei != step.card.imei {
             // The same card in another terminal: record the new IMEI (same EID, so no
             // removal is asked of anyone).
@@ -317,10 +344,10 @@ impl SmService<'_> {
             &step.card.actor(),
             super::super::store::AuditAction::Other("recorded-device".into()),
             super::super::store::AuditResult::Ok,
-            "identity proof verified with the pinned key; profile sealed to the identity key",
+            "identity proof verified with the pinned key; profile sealed to the identity encryption key it vouched for",
         )?;
         conv.report.key_source(KeySource::Identity);
-        self.install(conv, step, sub, pinned, KeySource::Identity)
+        self.install(conv, step, sub, sealing_key, KeySource::Identity)
     }
 
     /// BF69 with the OP sealed for `key`, once the card's challenge is there (BF6D).

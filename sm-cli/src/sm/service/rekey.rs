@@ -36,6 +36,7 @@ impl SmService<'_> {
             sub,
             parameter_signature,
             identity_signature,
+            ..
         } = self.accept_authenticated(&step, StorePurpose::KeyChange, "key change", answer)?;
         self.prove_parameter(
             conv,

@@ -44,6 +44,8 @@ const IMEI_NEW: &str = "356938035643809";
 struct FakeCard {
     eid: Eid,
     identity: IdentityKey,
+    /// The identity encryption key, apart from the signing key.
+    encryption: IdentityKey,
     imei: String,
     /// What the user types for the OP ID.
     op_id_input: String,
@@ -62,6 +64,7 @@ impl FakeCard {
         FakeCard {
             eid: Eid::test_eid(serial),
             identity: IdentityKey::generate(&mut SysRng).unwrap(),
+            encryption: IdentityKey::generate(&mut SysRng).unwrap(),
             imei: imei.into(),
             op_id_input: OP.into(),
             typed: VecDeque::new(),
@@ -216,13 +219,16 @@ impl FakeCard {
                 need_parameter,
             } => {
                 let bound = crypto::kdf_binding(&salt, &kdf);
-                let identity_signature = self.sign_id(&challenge, &op_id, &imei, &bound);
                 if !need_parameter {
+                    let enc = self.encryption.public_key().to_der();
+                    let b = crypto::encryption_key_binding(&bound, &enc);
                     return DcResponse::Authenticated {
                         parameter_signature: None,
-                        identity_signature,
+                        identity_signature: self.sign_id(&challenge, &op_id, &imei, &b),
+                        encryption_key: Some(enc),
                     };
                 }
+                let identity_signature = self.sign_id(&challenge, &op_id, &imei, &bound);
                 let Some(p) = self.next_param() else {
                     return DcResponse::Failed {
                         tag: Function::Authenticate,
@@ -246,6 +252,7 @@ impl FakeCard {
                 DcResponse::Authenticated {
                     parameter_signature: Some(sig),
                     identity_signature,
+                    encryption_key: None,
                 }
             }
             DcRequest::InstallProfile {
@@ -281,7 +288,7 @@ impl FakeCard {
                         Some((o, k)) if o == op_id => crypto::open(&k, &sb, &aad),
                         _ => return failed(self, DcResult::NoSession),
                     },
-                    KeySource::Identity => self.identity.open(&sb, &aad),
+                    KeySource::Identity => self.encryption.open(&sb, &aad),
                 };
                 let Ok(plain) = opened else {
                     return failed(self, DcResult::DecryptionFailed);
