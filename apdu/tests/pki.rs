@@ -302,25 +302,40 @@ fn ship_test_ci_and_eum() {
     // The SM's CERT.DPpb for the device-change authorisation (issue 10): drawn after
     // the EUM, so the CI and EUM stay as shipped before it.
     let dp_pb = gen::make(&Kind::DpPb, Curve::NistP256, Some(&ci), 257, &mut rng).unwrap();
+    // The SM-DP+'s CERT.DPauth and its TLS certificate (issue 11, `sm-cli smdp serve`
+    // without --pki): drawn after the DPpb, so everything before stays as shipped. The
+    // TLS certificate names the SGP.26 test host, localhost and 127.0.0.1.
+    let dp_auth = gen::make(&Kind::DpAuth, Curve::NistP256, Some(&ci), 256, &mut rng).unwrap();
+    let dp_tls = gen::make(
+        &Kind::DpTlsServer {
+            host: "testsmdpplus1.example.com".into(),
+            extra_dns: vec!["localhost".into()],
+            ips: vec![std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)],
+        },
+        Curve::NistP256,
+        Some(&ci),
+        9,
+        &mut rng,
+    )
+    .unwrap();
     for (dir, name, issued) in [
-        ("CertificateIssuer", "CI", &ci),
-        ("EUM", "EUM", &eum),
-        ("DPpb", "S_SM_DPpb", &dp_pb),
+        ("CertificateIssuer", "CI_ECDSA", &ci),
+        ("EUM", "EUM_ECDSA", &eum),
+        ("DPpb", "S_SM_DPpb_ECDSA", &dp_pb),
+        ("DPauth", "S_SM_DPauth_ECDSA", &dp_auth),
+        // SGP.26 and `card-sim pki init` name the TLS files without "ECDSA".
+        ("DPtls", "S_SM_DP_TLS", &dp_tls),
     ] {
         let d = out.join(dir);
         std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(format!("CERT_{name}_NIST.der")), issued.cert.der()).unwrap();
         std::fs::write(
-            d.join(format!("CERT_{name}_ECDSA_NIST.der")),
-            issued.cert.der(),
-        )
-        .unwrap();
-        std::fs::write(
-            d.join(format!("CERT_{name}_ECDSA_NIST.pem")),
+            d.join(format!("CERT_{name}_NIST.pem")),
             issued.cert.to_pem().unwrap(),
         )
         .unwrap();
         std::fs::write(
-            d.join(format!("SK_{name}_ECDSA_NIST.pem")),
+            d.join(format!("SK_{name}_NIST.pem")),
             issued.key.to_sec1_pem().unwrap().as_bytes(),
         )
         .unwrap();

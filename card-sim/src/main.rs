@@ -12,6 +12,7 @@ use card_sim::state::CardPki;
 use card_sim::state::{FileStorage, MemoryStorage, PersistentState, Storage};
 use card_sim::transport::record::{Header, Recorder};
 use card_sim::transport::Transport;
+use card_sim::vpcd::slot_lock::{self, LockError, SlotLock};
 use card_sim::vpcd::{self, Card, LinkConfig};
 use clap::{ArgGroup, Parser, Subcommand};
 use rand_chacha::ChaCha20Rng;
@@ -40,7 +41,8 @@ struct Cli {
     #[arg(long, value_name = "DIR")]
     pki: Option<PathBuf>,
 
-    /// vpcd slot: connects to 127.0.0.1:(35963 + SLOT).
+    /// vpcd slot: connects to 127.0.0.1:(35963 + SLOT). One card-sim per slot: a second
+    /// one says which process holds the slot and exits (status 1).
     #[arg(long, default_value_t = 0)]
     slot: u16,
 
@@ -165,6 +167,8 @@ fn run(cli: Cli) -> Result<()> {
             format!("127.0.0.1:{port}")
         }
     };
+    // Before any state is touched: a second card-sim on the slot would never be served.
+    let _slot_lock = lock_slot(&cli, &addr)?;
     let storage: Box<dyn Storage + Send> = match &cli.state {
         Some(path) => Box::new(FileStorage::open(path)?),
         None => Box::new(MemoryStorage::new()),
@@ -215,6 +219,24 @@ fn run(cli: Cli) -> Result<()> {
     let stop = AtomicBool::new(false);
     vpcd::run(&LinkConfig::new(addr), card.as_mut(), &stop);
     Ok(())
+}
+
+/// Takes the slot's lock ([`slot_lock`]); a taken slot is an error naming its holder.
+fn lock_slot(cli: &Cli, addr: &str) -> Result<Option<SlotLock>> {
+    let Some(name) = slot_lock::lock_name(addr) else {
+        return Ok(None);
+    };
+    match SlotLock::acquire(&name) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(LockError::Taken(holder)) => match &cli.vpcd {
+            Some(a) => bail!("vpcd {a} is taken by {holder}; stop it, or use another --vpcd"),
+            None => bail!(
+                "slot {} (vpcd {addr}) is taken by {holder}; stop it, or use another --slot",
+                cli.slot
+            ),
+        },
+        Err(e) => Err(e).context("slot lock"),
+    }
 }
 
 /// An ATR given on the command line. A newtype, because clap reads a bare `Vec<u8>` as a

@@ -10,8 +10,11 @@
 //! - at the end, the card's state in memory is the stored state (commit-before-answer).
 //!
 //! The card starts from a fixed state (SGP.26 test EID, PP#0 and 6 test profiles) with
-//! an identity key already made, derived from a fixed seed: device-change inputs then
-//! skip the RSA key generation of the first BF66 and answer the same on every run.
+//! its identity key and identity encryption key already made, each derived from a fixed
+//! seed: device-change inputs then skip the RSA key generation of the first BF66 and of
+//! the first identity-only BF68 / key-source-1 BF69, and answer the same on every run.
+//! Its PKI is the shipped test one (`new_card`), so BF69 and BF6B authorised with the
+//! shipped test DPpb (`sm_cli::sm::credential::SmCredential::test`) are accepted.
 
 use crate::sequence::{self, Step};
 use apdu::crypto::{IdentityKey, PrivateKey, Seed};
@@ -44,6 +47,27 @@ pub fn identity_pkcs8() -> &'static [u8] {
     })
 }
 
+/// PKCS#8 of the card's identity encryption key (the key a key-source-1 BF69 is sealed
+/// to), derived once per process from another fixed seed.
+pub fn encryption_pkcs8() -> &'static [u8] {
+    static KEY: OnceLock<Vec<u8>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        PrivateKey::derive(&Seed::from_bytes([0x1E; 32]))
+            .and_then(|k| k.to_pkcs8_der())
+            .map(|der| der.to_vec())
+            .expect("deriving the fuzz identity encryption key")
+    })
+}
+
+/// The card's identity encryption key (from [`encryption_pkcs8`]).
+pub fn encryption_key() -> &'static IdentityKey {
+    static KEY: OnceLock<IdentityKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        IdentityKey::from_pkcs8_der(encryption_pkcs8())
+            .expect("loading the fuzz identity encryption key")
+    })
+}
+
 /// The card's identity key (from [`identity_pkcs8`]), for the `sm_answers` card that
 /// signs BF6C as this card does.
 pub fn identity_key() -> &'static IdentityKey {
@@ -73,6 +97,7 @@ impl Sim {
         let storage = Arc::new(MemoryStorage::new());
         let mut state = new_card(eid(), TEST_PROFILES);
         state.identity_key = Some(Secret::new(identity_pkcs8().to_vec()));
+        state.identity_encryption_key = Some(Secret::new(encryption_pkcs8().to_vec()));
         storage.save(&state).expect("memory storage saves");
         let euicc = Euicc::new(
             state,

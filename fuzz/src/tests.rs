@@ -56,7 +56,7 @@ fn corpus_sm_answers() {
 }
 
 /// The `sm_answers` seeds reach what they were made for, though the SM's challenges
-/// are new on every run.
+/// are new on every run (the sync's authorised BF6B and its signed result included).
 #[test]
 fn sm_answer_seeds_reach_the_sm_checks() {
     let seed = |name: &str| {
@@ -74,8 +74,76 @@ fn sm_answer_seeds_reach_the_sm_checks() {
     assert_eq!(outcome("smdevicechange.ans"), Err("wrong_parameter"));
     assert_eq!(outcome("smsync.ans"), Ok(()));
     assert_eq!(outcome("smsync-removal-refused.ans"), Err("card_result"));
+    // The recorded device: the identity proof, BF6D, BF69 and its signed result pass.
+    assert_eq!(outcome("smrecordeddevice.ans"), Ok(()));
     assert_eq!(outcome("dcgeneratekey.ans"), Ok(()));
     assert!(outcome("one-question-too-many.ans").is_err());
+}
+
+/// The signed BF69 / BF6B results a `card_sequence` seed gets from the card, in order.
+fn signed_results(name: &str) -> Vec<(u32, apdu::devchange::DcResult)> {
+    use apdu::devchange::DcResponse;
+    use apdu::{Response, StatusWord};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus/card_sequence")
+        .join(name);
+    let seed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut sim = crate::harness::Sim::new();
+    let mut data = Vec::new();
+    let mut out = Vec::new();
+    for step in sequence::decode(&seed) {
+        let Step::Apdu(cmd) = &step else {
+            sim.step(&step);
+            data.clear();
+            continue;
+        };
+        let r = sim.step(&step).expect("an APDU answers");
+        let r = Response::parse(&r).expect("a status word");
+        // GET RESPONSE continues the answer before it.
+        if cmd.get(1) != Some(&apdu::iso7816::ins::GET_RESPONSE) {
+            data.clear();
+        }
+        data.extend_from_slice(&r.data);
+        if r.sw == StatusWord::Success {
+            match DcResponse::decode(&data) {
+                Ok(DcResponse::Installed(i)) => out.push((0xBF69, i.code)),
+                Ok(DcResponse::Removed { code, .. }) => out.push((0xBF6B, code)),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The device-change seeds replay the SM's authorised BF69 and BF6B to the end: the card
+/// accepts the valid ones (its challenges replay the same), refuses the changed ones.
+#[test]
+fn card_sequence_seeds_reach_the_authorised_functions() {
+    use apdu::devchange::DcResult::{self, *};
+    let count = |r: &[(u32, DcResult)], tag: u32, code: DcResult| {
+        r.iter().filter(|&&(t, c)| t == tag && c == code).count()
+    };
+    let a = signed_results("dc-flow-a-provision.seq");
+    assert_eq!(
+        a,
+        [
+            (0xBF69, NotAuthorised),
+            (0xBF69, Ok),
+            (0xBF69, NotAuthorised),
+            (0xBF6B, Ok)
+        ]
+    );
+    let b = signed_results("dc-flow-b-recorded-device.seq");
+    assert_eq!(b, [(0xBF69, Ok), (0xBF69, AlreadyInstalled), (0xBF6B, Ok)]);
+    let b = signed_results("dc-flow-b-parameter-install.seq");
+    assert_eq!(b, [(0xBF69, Ok)]);
+    let b = signed_results("dc-flow-b-identity.seq");
+    assert_eq!(b, [(0xBF69, DecryptionFailed), (0xBF6B, NotFound)]);
+    let refused = signed_results("dc-authorisation-refused.seq");
+    assert_eq!(count(&refused, 0xBF69, NotAuthorised), 6, "{refused:?}");
+    assert_eq!(count(&refused, 0xBF6B, NotAuthorised), 1, "{refused:?}");
+    assert_eq!(count(&refused, 0xBF69, DecryptionFailed), 1, "{refused:?}");
+    assert_eq!(refused.last(), Some(&(0xBF69, Ok)));
 }
 
 #[test]

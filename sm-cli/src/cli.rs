@@ -7,8 +7,8 @@
 
 use crate::commands::{
     apdu_cmd::ApduArgs, device_change::DeviceChangeArgs, memory_reset::MemoryResetArgs,
-    profiles::ProfilesCmd, provision::ProvisionArgs, rekey::RekeyArgs, script_cmd::ScriptCmd,
-    sm_admin::SmCmd,
+    notifications::NotificationsCmd, profiles::ProfilesCmd, provision::ProvisionArgs,
+    rekey::RekeyArgs, script_cmd::ScriptCmd, sm_admin::SmCmd, smdp_cmd::SmdpCmd,
 };
 use crate::context::Global;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -33,6 +33,9 @@ pub enum Cmd {
     /// List and manage profiles
     #[command(subcommand)]
     Profiles(ProfilesCmd),
+    /// List, deliver (to each one's SM-DP+) and remove the card's pending notifications
+    #[command(subcommand)]
+    Notifications(NotificationsCmd),
     /// Reset the eUICC memory (eUICCMemoryReset): deletes profiles
     MemoryReset(MemoryResetArgs),
     /// Send raw APDUs (hex), printing each answer with its status word
@@ -49,6 +52,9 @@ pub enum Cmd {
     /// The subscription manager's records (operator commands; no card needed)
     #[command(subcommand)]
     Sm(SmCmd),
+    /// The SM as an SGP.22 SM-DP+: serve ES9+ over HTTPS
+    #[command(subcommand)]
+    Smdp(SmdpCmd),
     /// Replay APDU scripts and check every answer (docs/script-format.md)
     #[command(subcommand)]
     Script(ScriptCmd),

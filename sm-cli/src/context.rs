@@ -97,10 +97,14 @@ impl App {
         self.connect_to(self.global.reader.as_deref())
     }
 
-    /// Connects to the card of the reader `selector` names (the rules of `-r`).
+    /// Connects to the card of the reader `selector` names (the rules of `-r`) and takes
+    /// it for the whole command ([`Session::hold`]: other programs wait until we are
+    /// done; a card another program holds is waited for up to `--timeout`).
     pub fn connect_to(&self, selector: Option<&str>) -> Result<Session, CliError> {
         let mut pcsc = Pcsc::establish()?;
-        let session = pcsc.connect(selector, Tracer::stderr(self.global.trace), self.watchdog())?;
+        let mut session =
+            pcsc.connect(selector, Tracer::stderr(self.global.trace), self.watchdog())?;
+        session.hold()?;
         Ok(match &self.recorder {
             Some(r) => session.tapped(r.tap()),
             None => session,

@@ -42,6 +42,14 @@ pub enum CliError {
          (pySim-shell without --pcsc-shared, for example): close it and retry"
     )]
     CardBusy(String),
+    /// Another program holds the card in a PC/SC transaction (another sm-cli flow, for
+    /// example) and did not let it go within the wait.
+    #[error(
+        "the card in '{reader}' is in use by another program (it holds a PC/SC \
+         transaction: another sm-cli flow, for example); waited {waited_secs} s: retry when \
+         it is done, or wait longer with --timeout"
+    )]
+    CardInUse { reader: String, waited_secs: u64 },
     #[error("the card in '{reader}' did not answer ({detail}): remove and reinsert it, or restart card-sim")]
     CardMute { reader: String, detail: String },
     #[error("{what}: the card answered {sw}")]
@@ -65,6 +73,21 @@ pub enum CliError {
     /// A refusal or failure of the device-change method's SM (exit codes 30-59).
     #[error(transparent)]
     Sm(#[from] crate::sm::service::SmError),
+    /// The LPA could not reach the SM-DP+ (ES9+, SGP.22 §6.1).
+    #[error("cannot reach the SM-DP+ at {address}: {detail}")]
+    SmdpUnreachable { address: String, detail: String },
+    /// The SM-DP+ refused an ES9+ function; `explanation` is the SGP.22 status code with
+    /// its sentence (`apdu::sgp22::es9p::StatusCodeData::explain`).
+    #[error("the SM-DP+ refused {function}: {explanation}")]
+    SmdpRefused {
+        function: String,
+        subject_code: Option<String>,
+        reason_code: Option<String>,
+        explanation: String,
+    },
+    /// The SM-DP+'s answer to an ES9+ function cannot be used.
+    #[error("the SM-DP+'s answer to {function} cannot be used: {detail}")]
+    SmdpProtocol { function: String, detail: String },
 }
 
 fn list(readers: &[String]) -> String {
@@ -107,13 +130,16 @@ impl CliError {
             CliError::ReaderNotFound { .. } | CliError::ReaderGone(_) => Exit::NoSuchReader,
             CliError::ReaderAmbiguous { .. } => Exit::AmbiguousReader,
             CliError::NoCard(_) => Exit::NoCard,
-            CliError::CardBusy(_) => Exit::CardBusy,
+            CliError::CardBusy(_) | CliError::CardInUse { .. } => Exit::CardBusy,
             CliError::CardMute { .. } => Exit::CardMute,
             CliError::Status { .. } => Exit::ErrorStatus,
             CliError::Malformed { .. } => Exit::Undecodable,
             CliError::NotConfirmed(_) => Exit::NotConfirmed,
             CliError::NotEuicc(_) => Exit::NotEuicc,
             CliError::Es10 { code, .. } => Exit::es10(*code),
+            CliError::SmdpUnreachable { .. } => Exit::SmdpUnreachable,
+            CliError::SmdpRefused { .. } => Exit::SmdpRefused,
+            CliError::SmdpProtocol { .. } => Exit::SmdpProtocol,
         }
     }
 
@@ -132,7 +158,7 @@ impl CliError {
             CliError::ReaderGone(_) => "reader_gone",
             CliError::ReaderAmbiguous { .. } => "reader_ambiguous",
             CliError::NoCard(_) => "no_card",
-            CliError::CardBusy(_) => "card_busy",
+            CliError::CardBusy(_) | CliError::CardInUse { .. } => "card_busy",
             CliError::CardMute { .. } => "card_mute",
             CliError::Status { .. } => "status_word",
             CliError::Malformed { .. } => "malformed_answer",
@@ -142,6 +168,9 @@ impl CliError {
             CliError::Pcsc { .. } => "pcsc",
             CliError::Io(_) => "io",
             CliError::Sm(e) => e.kind(),
+            CliError::SmdpUnreachable { .. } => "smdp_unreachable",
+            CliError::SmdpRefused { .. } => "smdp_refused",
+            CliError::SmdpProtocol { .. } => "smdp_protocol",
         }
     }
 
@@ -293,6 +322,20 @@ mod tests {
             CliError::NotEuicc(StatusWord::FileNotFound),
             es10_error(0xBF31, 2),
             es10_error(0xBF31, 127),
+            CliError::SmdpUnreachable {
+                address: "a".into(),
+                detail: "d".into(),
+            },
+            CliError::SmdpRefused {
+                function: "f".into(),
+                subject_code: None,
+                reason_code: None,
+                explanation: "e".into(),
+            },
+            CliError::SmdpProtocol {
+                function: "f".into(),
+                detail: "d".into(),
+            },
         ];
         let mut codes: Vec<u8> = errs.iter().map(|e| e.exit_code()).collect();
         assert!(!codes.contains(&0));
@@ -300,6 +343,15 @@ mod tests {
         let n = codes.len();
         codes.dedup();
         assert_eq!(codes.len(), n);
+        // A card held in another program's transaction is a busy card too: same code
+        // and kind as one held exclusively.
+        let in_use = CliError::CardInUse {
+            reader: "r".into(),
+            waited_secs: 30,
+        };
+        let busy = CliError::CardBusy("r".into());
+        assert_eq!(in_use.exit_code(), busy.exit_code());
+        assert_eq!(in_use.kind(), busy.kind());
     }
 
     #[test]

@@ -26,6 +26,12 @@ pub enum Exit {
     Undecodable,
     NotConfirmed,
     NotEuicc,
+    /// The LPA could not reach the SM-DP+ (ES9+ over HTTPS: DNS, TCP, TLS, timeout).
+    SmdpUnreachable,
+    /// The SM-DP+ refused an ES9+ function (an SGP.22 status code).
+    SmdpRefused,
+    /// The SM-DP+ answered out of protocol (HTTP error, not the function's JSON, ...).
+    SmdpProtocol,
     /// An ES10 function answered result code N (SGP.22 §5.7); N outside the row's range
     /// exits as [`Exit::Es10Other`].
     Es10Result(u8),
@@ -100,7 +106,7 @@ const fn row(
 use Group::{DeviceChange, General, Scripts};
 
 /// The exit codes (module docs).
-pub const ROWS: [Row; 30] = [
+pub const ROWS: [Row; 33] = [
     row(Exit::Ok, 0, 0, General, "ok", "success"),
     row(Exit::Unexpected, 1, 1, General, "unexpected PC/SC or I/O error", "unexpected PC/SC or I/O error"),
     row(Exit::Usage, 2, 2, General, "bad usage or input", "invalid command line or input (clap uses 2 as well; also an SM request that is invalid in itself)"),
@@ -109,12 +115,15 @@ pub const ROWS: [Row; 30] = [
     row(Exit::NoSuchReader, 5, 5, General, "no such reader", "no reader matches `-r`, or the reader went away"),
     row(Exit::AmbiguousReader, 6, 6, General, "ambiguous reader", "the reader choice is ambiguous"),
     row(Exit::NoCard, 7, 7, General, "no card", "no card in the reader (or it was removed)"),
-    row(Exit::CardBusy, 8, 8, General, "card held by another program", "the card is held exclusively by another program"),
+    row(Exit::CardBusy, 8, 8, General, "card held by another program", "the card is held by another program: exclusively, or in a PC/SC transaction longer than --timeout"),
     row(Exit::CardMute, 9, 9, General, "card did not answer", "the card did not answer (mute, reset by someone else, protocol mismatch, `--timeout`)"),
     row(Exit::ErrorStatus, 10, 10, General, "error status word", "the card answered an error status word"),
     row(Exit::Undecodable, 11, 11, General, "undecodable answer", "the card's answer could not be decoded"),
     row(Exit::NotConfirmed, 12, 12, General, "not confirmed", "the operation was not confirmed"),
     row(Exit::NotEuicc, 13, 13, General, "not an eUICC", "the card is not an eUICC (no ISD-R)"),
+    row(Exit::SmdpUnreachable, 14, 14, General, "SM-DP+ unreachable", "the SM-DP+ could not be reached (DNS, connection, TLS or certificate, timeout)"),
+    row(Exit::SmdpRefused, 15, 15, General, "SM-DP+ refused (SGP.22 status code)", "the SM-DP+ refused the download or notification (an SGP.22 status code, explained in the message)"),
+    row(Exit::SmdpProtocol, 16, 16, General, "SM-DP+ answer unusable", "the SM-DP+ answered out of protocol (HTTP error, not the function's JSON, mismatched transactionId)"),
     row(Exit::Es10Result(1), 21, 26, General, "ES10 result code N (1-6)", "an ES10 function answered result code 1-6 (exit = 20 + code)"),
     row(Exit::Es10Other, 29, 29, General, "other ES10 result codes.", "an ES10 function answered another result code (127 = undefined error)"),
     row(Exit::UnknownOpId, 30, 30, DeviceChange, "unknown OP ID", "no subscription has this OP ID"),

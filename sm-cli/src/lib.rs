@@ -17,12 +17,14 @@ pub mod clock;
 pub mod commands;
 pub mod context;
 pub mod errors;
+pub mod es9p;
 pub mod exit;
 pub mod lpa;
 pub mod output;
 pub mod reader;
 pub mod script;
 pub mod sm;
+pub mod smdp;
 pub mod terminal;
 
 use cli::Parsed;

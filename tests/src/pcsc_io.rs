@@ -141,6 +141,16 @@ impl Conn {
         Ok(card.status2_owned()?.protocol2())
     }
 
+    /// Begins a PC/SC transaction (SCardBeginTransaction) held until [`Conn::close`]:
+    /// pcscd then makes every other handle's transmit and transaction wait.
+    pub fn hold(&mut self) -> Result<()> {
+        let card = self.card.as_mut().ok_or_else(|| anyhow!("disconnected"))?;
+        // Forgetting the guard ends only its borrow; SCardDisconnect ends the transaction.
+        card.transaction()
+            .map(std::mem::forget)
+            .context("SCardBeginTransaction")
+    }
+
     /// Sends `apdu` as is; returns the response APDU (data + SW1 SW2).
     pub fn transmit(&self, apdu: &[u8]) -> Result<Vec<u8>> {
         let card = self.card.as_ref().ok_or_else(|| anyhow!("disconnected"))?;

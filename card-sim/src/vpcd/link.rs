@@ -3,13 +3,23 @@
 //! not retry by itself, interop.md). A fresh link that pcscd only polls and never powers
 //! is dropped once and made again at once ([`super::stale`]). Every state change is said
 //! once on stderr.
+//!
+//! "Connected" is said at the link's first message, not at the TCP connect: vpcd serves
+//! one client per port, and a connection to a port another client holds succeeds through
+//! vpcd's listen queue and then gets nothing (issue 10). A link vpcd has not polled within
+//! [`LinkConfig::silence`] (pcscd polls every 400 ms; the first poll came 21-405 ms after
+//! the connect in 31 measured connects, pcsc-lite 1.9.9) is reported with the client that
+//! holds the port, when `/proc` tells ([`super::clients`]), and kept: vpcd takes it once
+//! that client leaves. A connect that times out is explained the same way (the queue is
+//! full: a second client already waits in it).
 
+use super::clients::{self, Client};
 use super::frame::{self, Decoder, Message};
 use super::socket;
 use super::stale::{Event, StaleRule, Verdict};
 use super::Card;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -28,16 +38,21 @@ pub struct LinkConfig {
     pub max_backoff: Duration,
     /// How often a blocked read wakes up to look at the stop flag.
     pub poll: Duration,
+    /// How long a new link may wait for vpcd's first message before card-sim says that
+    /// vpcd does not serve it (another client holds the slot, or pcscd is stalled).
+    pub silence: Duration,
 }
 
 impl LinkConfig {
-    /// The defaults for `addr`: 50 ms doubling up to 2 s.
+    /// The defaults for `addr`: 50 ms doubling up to 2 s; silence after 2 s (5 of
+    /// pcscd's poll intervals).
     pub fn new(addr: impl Into<String>) -> Self {
         LinkConfig {
             addr: addr.into(),
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(2),
             poll: Duration::from_millis(250),
+            silence: Duration::from_secs(2),
         }
     }
 }
@@ -45,16 +60,16 @@ impl LinkConfig {
 /// Runs the link until `stop` is set: connect, serve, reconnect.
 pub fn run(cfg: &LinkConfig, card: &mut dyn Card, stop: &AtomicBool) {
     let mut backoff = cfg.initial_backoff;
-    let mut told_waiting = false;
+    // The kind of connect failure last said (each new kind is said once).
+    let mut told_waiting: Option<ErrorKind> = None;
     let mut rule = StaleRule::new();
     while !stop.load(Ordering::SeqCst) {
         match connect(&cfg.addr) {
             Ok(stream) => {
-                eprintln!("card-sim: connected to vpcd at {}", cfg.addr);
                 backoff = cfg.initial_backoff;
-                told_waiting = false;
+                told_waiting = None;
                 rule.link_up();
-                let result = serve(stream, card, stop, cfg.poll, &mut rule);
+                let result = serve(stream, card, stop, cfg, &mut rule);
                 // A dropped link is a removed card: volatile state goes.
                 card.power_off();
                 match result {
@@ -71,20 +86,80 @@ pub fn run(cfg: &LinkConfig, card: &mut dyn Card, stop: &AtomicBool) {
                 }
             }
             Err(e) => {
-                if !told_waiting {
-                    eprintln!(
-                        "card-sim: vpcd at {} not reachable ({e}); retrying every {} ms at most \
-                         (is pcscd running with the vpcd driver?)",
-                        cfg.addr,
-                        cfg.max_backoff.as_millis()
-                    );
-                    told_waiting = true;
+                if told_waiting != Some(e.kind()) {
+                    eprintln!("{}", unreachable_message(cfg, &e));
+                    told_waiting = Some(e.kind());
                 }
                 sleep_unless_stopped(backoff, stop);
                 backoff = (backoff * 2).min(cfg.max_backoff);
             }
         }
     }
+}
+
+/// What card-sim says when it cannot connect: a timeout with clients on the port means
+/// vpcd's queue is full, not that pcscd is missing.
+fn unreachable_message(cfg: &LinkConfig, e: &io::Error) -> String {
+    let retry = format!("retrying every {} ms at most", cfg.max_backoff.as_millis());
+    let holders = match (e.kind(), first_addr(&cfg.addr)) {
+        (ErrorKind::TimedOut, Some(vpcd)) => clients::vpcd_holders(vpcd, None),
+        _ => Vec::new(),
+    };
+    match holders.first() {
+        Some(c) => format!(
+            "card-sim: vpcd at {} did not take the connection ({e}): the slot is held by \
+             another vpcd client, {}, and vpcd's queue is full; {retry}",
+            cfg.addr,
+            describe(c, holders.len())
+        ),
+        None => format!(
+            "card-sim: vpcd at {} not reachable ({e}); {retry} \
+             (is pcscd running with the vpcd driver?)",
+            cfg.addr
+        ),
+    }
+}
+
+/// What card-sim says when vpcd has sent nothing `waited` after the connect to `addr`.
+pub fn silence_message(addr: &str, waited: Duration, holders: &[Client]) -> String {
+    let head = format!(
+        "card-sim: no answer from vpcd at {addr} within {} ms of connecting (pcscd polls \
+         every 400 ms)",
+        waited.as_millis()
+    );
+    match holders.first() {
+        Some(c) => format!(
+            "{head}: the slot is held by another vpcd client, {}; waiting in vpcd's queue \
+             until it leaves",
+            describe(c, holders.len())
+        ),
+        None => format!(
+            "{head}: the slot is probably held by another vpcd client (none visible to this \
+             user), or pcscd is stalled; waiting"
+        ),
+    }
+}
+
+/// A holder of the slot, for a message; `of` holders in all.
+fn describe(c: &Client, of: usize) -> String {
+    let who = match (c.pid, &c.cmdline, c.uid) {
+        (Some(pid), Some(cmd), _) => format!("PID {pid} (`{cmd}`)"),
+        (Some(pid), None, _) => format!("PID {pid}"),
+        (None, _, Some(uid)) => format!(
+            "a process of user {uid} at {} (its PID is not visible to this user)",
+            c.endpoint
+        ),
+        (None, _, None) => format!("a client at {}", c.endpoint),
+    };
+    if of > 1 {
+        format!("{who} (and {} more)", of - 1)
+    } else {
+        who
+    }
+}
+
+fn first_addr(addr: &str) -> Option<SocketAddr> {
+    addr.to_socket_addrs().ok()?.next()
 }
 
 fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
@@ -133,17 +208,23 @@ fn event(msg: &Message) -> Event {
 /// `vicc_present` then reads end-of-file, closes its side and reports "absent" for that
 /// very poll, and accepts the new connection at the next one (vsmartcard `vpcd.c`), so
 /// pcscd sees the card leave and come back one poll interval (400 ms) after the drop.
+///
+/// The first message makes card-sim say "connected"; none within `cfg.silence` makes it
+/// say who holds the slot instead ([`silence_message`]).
 pub fn serve(
     mut stream: TcpStream,
     card: &mut dyn Card,
     stop: &AtomicBool,
-    poll: Duration,
+    cfg: &LinkConfig,
     rule: &mut StaleRule,
 ) -> io::Result<End> {
     socket::set_nodelay(&stream)?;
-    stream.set_read_timeout(Some(poll))?;
+    stream.set_read_timeout(Some(cfg.poll))?;
     let mut decoder = Decoder::default();
     let mut buf = [0u8; 4096];
+    let connected = Instant::now();
+    let mut heard = false;
+    let mut told_silent = false;
     loop {
         if stop.load(Ordering::SeqCst) {
             return Ok(End::Closed);
@@ -151,10 +232,36 @@ pub fn serve(
         let n = match stream.read(&mut buf) {
             Ok(0) => return Ok(End::Closed),
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if !heard && !told_silent && connected.elapsed() >= cfg.silence {
+                    let holders = match stream.peer_addr() {
+                        Ok(vpcd) => clients::vpcd_holders(vpcd, stream.local_addr().ok()),
+                        Err(_) => Vec::new(),
+                    };
+                    eprintln!(
+                        "{}",
+                        silence_message(&cfg.addr, connected.elapsed(), &holders)
+                    );
+                    told_silent = true;
+                }
+                continue;
+            }
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        if !heard {
+            heard = true;
+            if told_silent {
+                eprintln!(
+                    "card-sim: connected to vpcd at {} (vpcd took the link {} ms after the \
+                     connect: the slot's other client left)",
+                    cfg.addr,
+                    connected.elapsed().as_millis()
+                );
+            } else {
+                eprintln!("card-sim: connected to vpcd at {}", cfg.addr);
+            }
+        }
         // Best effort: a failure here costs latency, not correctness.
         let _ = socket::quickack(&stream);
         decoder.push(&buf[..n]);
@@ -243,6 +350,41 @@ mod tests {
                 recv(s)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_silent_link_names_the_holder_when_proc_tells() {
+        let addr = "127.0.0.1:35963";
+        let waited = Duration::from_millis(2100);
+        let endpoint: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let seen = Client {
+            endpoint,
+            uid: Some(1000),
+            pid: Some(4321),
+            cmdline: Some("floor-card --slot 0".into()),
+        };
+        let m = silence_message(addr, waited, std::slice::from_ref(&seen));
+        assert!(m.starts_with("card-sim: no answer from vpcd at 127.0.0.1:35963 within 2100 ms"));
+        assert!(
+            m.contains("held by another vpcd client, PID 4321 (`floor-card --slot 0`); waiting")
+        );
+        // Another user's process: its user and endpoint, no PID.
+        let hidden = Client {
+            pid: None,
+            cmdline: None,
+            ..seen.clone()
+        };
+        let m = silence_message(addr, waited, &[hidden, seen]);
+        assert!(
+            m.contains("a process of user 1000 at 127.0.0.1:40000 (its PID is not visible to this user) (and 1 more)"),
+            "{m}"
+        );
+        // Nothing visible: no claim about who.
+        let m = silence_message(addr, waited, &[]);
+        assert!(
+            m.contains("probably held by another vpcd client (none visible"),
+            "{m}"
+        );
     }
 
     #[test]

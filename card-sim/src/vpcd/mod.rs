@@ -6,9 +6,13 @@
 //! - [`socket`]: TCP_NODELAY / TCP_QUICKACK.
 //! - [`link`]: connect, serve, reconnect with capped exponential backoff.
 //! - [`stale`]: when a fresh link that pcscd ignores (a missed restart) is dropped once.
+//! - [`slot_lock`]: one card-sim per slot; who holds a taken one.
+//! - [`clients`]: which other vpcd client holds a port (for a link vpcd never polls).
 
+pub mod clients;
 pub mod frame;
 pub mod link;
+pub mod slot_lock;
 pub mod socket;
 pub mod stale;
 

@@ -19,8 +19,28 @@ use sm_cli::reader::{CardLink, Secrecy};
 struct SimLink {
     sim: Sim,
     answers: Vec<Vec<u8>>,
-    /// Given instead of the card's answer to BF6B (DcRemoveProfile).
+    /// Given instead of the card's answer to BF6B (DcRemoveProfile): the answer's data,
+    /// split into response APDUs of at most 256 data bytes (`61xx`, GET RESPONSE).
     removal_answer: Option<Vec<u8>>,
+    /// The STORE DATA blocks of the message being sent (sm-cli segments long ones).
+    message: Vec<u8>,
+    /// The rest of the replaced answer, for the GET RESPONSEs that follow.
+    queued: std::collections::VecDeque<Vec<u8>>,
+}
+
+/// `data` as response APDUs of at most 256 data bytes each, chained with `61xx` and
+/// ending with `9000`.
+fn response_apdus(data: &[u8]) -> std::collections::VecDeque<Vec<u8>> {
+    let chunks: Vec<&[u8]> = data.chunks(256).collect();
+    let mut out = std::collections::VecDeque::new();
+    for (i, c) in chunks.iter().enumerate() {
+        let sw = match chunks.get(i + 1) {
+            Some(next) => [0x61, next.len() as u8],
+            None => [0x90, 0x00],
+        };
+        out.push_back([c, &sw[..]].concat());
+    }
+    out
 }
 
 impl SimLink {
@@ -33,16 +53,31 @@ impl SimLink {
 
 impl CardLink for SimLink {
     fn transmit_raw(&mut self, apdu: &[u8], _: Secrecy) -> Result<Vec<u8>, CliError> {
-        let removal = Command::parse(apdu).ok().is_some_and(|c| {
-            matches!(
-                DcRequest::decode(&c.data),
-                Ok(DcRequest::RemoveProfile { .. })
-            )
-        });
+        let cmd = Command::parse(apdu).ok();
+        let ins = cmd.as_ref().map(|c| c.ins);
+        if ins == Some(apdu::iso7816::ins::GET_RESPONSE) {
+            if let Some(a) = self.queued.pop_front() {
+                self.answers.push(a.clone());
+                return Ok(a);
+            }
+        }
+        self.queued.clear();
+        // A whole STORE DATA message once its last block (P1 b8) is sent.
+        let mut message = None;
+        if let Some(c) = cmd.filter(|c| c.ins == apdu::iso7816::ins::STORE_DATA) {
+            self.message.extend_from_slice(&c.data);
+            if c.p1 & 0x80 != 0 {
+                message = Some(std::mem::take(&mut self.message));
+            }
+        }
+        let removal = message
+            .is_some_and(|m| matches!(DcRequest::decode(&m), Ok(DcRequest::RemoveProfile { .. })));
         if let (true, Some(a)) = (removal, self.removal_answer.clone()) {
             self.tx(apdu);
-            self.answers.push(a.clone());
-            return Ok(a);
+            self.queued = response_apdus(&a);
+            let first = self.queued.pop_front().unwrap_or_default();
+            self.answers.push(first.clone());
+            return Ok(first);
         }
         if identity_challenge(apdu).is_none() {
             let r = self.tx(apdu);
@@ -67,6 +102,8 @@ fn record(op: Operation, removal_answer: Option<Vec<u8>>) -> Vec<u8> {
         sim: Sim::new(),
         answers: Vec::new(),
         removal_answer,
+        message: Vec::new(),
+        queued: Default::default(),
     };
     let outcome = answers::run(op, &mut link);
     link.sim.finish();
@@ -81,16 +118,15 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         let name = format!("{op:?}").to_lowercase();
         out.push((format!("{name}.ans"), record(op, None)));
     }
-    // The card refuses the removal (result 3): it must stay pending.
+    // The card refuses the removal (result 3): it must stay pending. The signature is
+    // made valid over the SM's challenge as the input is replayed (`answers::sm`).
     let refused = DcResponse::Removed {
         code: DcResult::ParameterMismatch,
+        signature: vec![0; apdu::crypto::signature::SIGNATURE_LEN],
     };
     out.push((
         "smsync-removal-refused.ans".into(),
-        record(
-            Operation::SmSync,
-            Some(Response::ok(refused.encode()).to_bytes()),
-        ),
+        record(Operation::SmSync, Some(refused.encode())),
     ));
     // The session's opening and closing around a hand-made answer.
     let around = |op: Operation, middle: &[Vec<u8>]| {

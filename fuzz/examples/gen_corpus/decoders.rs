@@ -5,6 +5,7 @@
 
 use super::rec::{h, operator_profile, seal_for};
 use apdu::crypto::{self, KdfParams};
+use apdu::iso7816::tlv;
 use euicc_fuzz::answers::IMEI;
 use euicc_fuzz::harness::eid;
 use rand_chacha::ChaCha20Rng;
@@ -18,24 +19,36 @@ pub fn message_seeds(messages: &[Vec<u8>], rng: &mut ChaCha20Rng) -> (Seeds, See
     // The decoders: every distinct message, and the crypto wire formats.
     let mut decoder_seeds: Vec<(String, Vec<u8>)> = Vec::new();
     let mut tlv_seeds: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut seen_tags = BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for m in messages {
         let tag = m.iter().take(2).fold(0u32, |a, &b| (a << 8) | u32::from(b));
-        // Up to 3 messages per top-level tag keep the corpus small.
-        let n = seen_tags.iter().filter(|(t, _)| *t == tag).count();
-        if n >= 3 || m.len() > 4096 {
+        // Requests and answers of one function share the top-level tag; its first
+        // child's tag tells them apart (`80`: an answer's result code).
+        let first = tlv::parse(m)
+            .ok()
+            .and_then(|t| tlv::children(&t).first().map(tlv::tag_num));
+        // Up to 3 messages per top-level tag and first child keep the corpus small.
+        let kind = seen
+            .iter()
+            .filter(|(t, f, _)| (*t, *f) == (tag, first))
+            .count();
+        if kind >= 3 || m.len() > 4096 || seen.iter().any(|(_, _, s)| s == m) {
             continue;
         }
-        seen_tags.insert((tag, m.clone()));
+        let n = seen.iter().filter(|(t, _, _)| *t == tag).count();
+        seen.insert((tag, first, m.clone()));
         let name = format!("msg-{tag:04x}-{n}");
-        if n < 2 {
+        if kind < 2 {
             tlv_seeds.push((name.clone(), m.clone()));
         }
         decoder_seeds.push((name, m.clone()));
     }
     let pk = crypto::PrivateKey::derive(&crypto::Seed::from_bytes([0x42; 32])).expect("key");
     decoder_seeds.push(("public-key.der".into(), pk.public_key().to_der()));
-    decoder_seeds.push(("sealed-box".into(), seal_for(&pk.public_key(), rng)));
+    decoder_seeds.push((
+        "sealed-box".into(),
+        seal_for(&pk.public_key(), &[0xCC; 16], rng),
+    ));
     decoder_seeds.push(("kdf-test".into(), KdfParams::TEST.to_bytes().to_vec()));
     decoder_seeds.push((
         "kdf-production".into(),

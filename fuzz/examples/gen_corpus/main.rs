@@ -2,7 +2,9 @@
 //! real byte strings: sessions played against the same card the `card_sequence` target
 //! builds (lpac's and pySim's sequences from interop.md, every ES10 function, chained and
 //! segmented STORE DATA, GET RESPONSE chains, the device-change flows with FETCH and
-//! TERMINAL RESPONSE, power cycles mid-session, the malformed-APDU battery), sm-cli's
+//! TERMINAL RESPONSE, BF6D and the BF69 / BF6B authorised with the shipped test DPpb,
+//! and the authorisations the card refuses, power cycles mid-session, the malformed-APDU
+//! battery), sm-cli's
 //! own operations against that card (for `sm_answers`), the messages inside the sessions
 //! (for `es10_decode`, `ber_tlv`), the commands (for `apdu_command`) and the
 //! repository's scripts (for `script_parser`). Every seed is replayed through its oracle
@@ -100,6 +102,18 @@ fn main() {
         ("dc-flow-a-provision", Box::new(devchange::dc_flow_a)),
         ("dc-aborted", Box::new(|r, _| devchange::dc_aborted(r))),
         ("dc-flow-b-identity", Box::new(devchange::dc_flow_b)),
+        (
+            "dc-flow-b-recorded-device",
+            Box::new(devchange::dc_flow_b_recorded),
+        ),
+        (
+            "dc-flow-b-parameter-install",
+            Box::new(devchange::dc_flow_b_parameter),
+        ),
+        (
+            "dc-authorisation-refused",
+            Box::new(devchange::dc_authorisation_refused),
+        ),
         (
             "dc-interrupted",
             Box::new(|r, _| devchange::dc_interrupted(r)),

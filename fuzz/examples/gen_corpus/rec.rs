@@ -1,11 +1,19 @@
 //! The recorder of card sessions: [`Rec`] plays commands against the card the
 //! `card_sequence` target builds ([`euicc_fuzz::harness::Sim`]) and keeps the steps
 //! (`card_sequence` seeds), the commands (`apdu_command`) and the messages inside them
-//! (`es10_decode`, `ber_tlv`); and the constants and helpers the sessions share.
+//! (`es10_decode`, `ber_tlv`); and the constants and helpers the sessions share, among
+//! them the SM's side of BF69 and BF6B (docs/device-change-protocol.md "Signed
+//! messages"): the card's challenge (BF6D), the sealed box bound to it and the
+//! authorisation signed with the shipped test DPpb (`SmCredential::test`), which the
+//! fuzzed card trusts.
 
 use apdu::cat::{Input, ProactiveCommand, TerminalData, TerminalResponse};
 use apdu::crypto::{self, PublicKey};
-use apdu::devchange::{DcRequest, OperatorProfile};
+use apdu::devchange::authorisation::{install_payload_hash, removal_payload_hash};
+use apdu::devchange::{
+    AuthMessage, DcRequest, DcResponse, Function, KeySource, OperatorProfile, SmAuth,
+    CARD_CHALLENGE_LEN,
+};
 use apdu::sgp22::es10::Iccid;
 use apdu::{Command, Response, StatusWord};
 use euicc_fuzz::answers::{IMEI, OP_ID};
@@ -44,11 +52,81 @@ pub fn operator_profile() -> OperatorProfile {
     }
 }
 
-pub fn seal_for(pk: &PublicKey, rng: &mut ChaCha20Rng) -> Vec<u8> {
-    let aad = crypto::profile_aad(OP_ID, &eid()).expect("AAD");
+/// The seeds' operator profile sealed for `pk`, bound (AAD) to the OP ID, the EID and
+/// the card challenge `card_challenge`.
+pub fn seal_for(
+    pk: &PublicKey,
+    card_challenge: &[u8; CARD_CHALLENGE_LEN],
+    rng: &mut ChaCha20Rng,
+) -> Vec<u8> {
+    let aad = crypto::profile_aad(OP_ID, &eid(), card_challenge).expect("AAD");
     crypto::seal(pk, &operator_profile().encode(), &aad, rng)
         .expect("sealing")
         .to_bytes()
+}
+
+/// The SM challenge of the seeds' BF69 / BF6B (the card's signed result covers it).
+pub const SM_CHALLENGE: [u8; 32] = [0x5C; 32];
+
+/// The SM's authorisation of `function` over `card_challenge` for the fuzzed card, signed
+/// with the shipped test DPpb (`apdu::devchange::authorisation`).
+pub fn sm_auth(
+    function: Function,
+    card_challenge: &[u8; CARD_CHALLENGE_LEN],
+    op_id: &str,
+    payload_hash: [u8; 32],
+) -> SmAuth {
+    let cred = sm_cli::sm::credential::SmCredential::test().expect("the test DPpb");
+    let msg = AuthMessage {
+        function,
+        card_challenge,
+        eid: eid(),
+        op_id,
+        sm_challenge: &SM_CHALLENGE,
+        payload_hash,
+    };
+    SmAuth {
+        sm_challenge: SM_CHALLENGE.to_vec(),
+        certificate: cred.cert.der().to_vec(),
+        signature: msg.sign(&cred.key).expect("signing").to_vec(),
+    }
+}
+
+/// An authorised BF69 of the seeds' profile, sealed for `pk` with key source `key`.
+pub fn install_request(
+    pk: &PublicKey,
+    key: KeySource,
+    card_challenge: &[u8; CARD_CHALLENGE_LEN],
+    rng: &mut ChaCha20Rng,
+) -> DcRequest {
+    let sealed = seal_for(pk, card_challenge, rng);
+    let auth = sm_auth(
+        Function::InstallProfile,
+        card_challenge,
+        OP_ID,
+        install_payload_hash(key as u8, &sealed),
+    );
+    DcRequest::InstallProfile {
+        op_id: OP_ID.into(),
+        sealed,
+        key,
+        auth,
+    }
+}
+
+/// An authorised BF6B of the seeds' profile.
+pub fn removal_request(card_challenge: &[u8; CARD_CHALLENGE_LEN]) -> DcRequest {
+    let iccid = operator_profile().iccid;
+    DcRequest::RemoveProfile {
+        op_id: OP_ID.into(),
+        iccid,
+        auth: sm_auth(
+            Function::RemoveProfile,
+            card_challenge,
+            OP_ID,
+            removal_payload_hash(&iccid),
+        ),
+    }
 }
 
 /// A session against a fresh card that records what went over the wire.
@@ -112,6 +190,15 @@ impl Rec {
             self.messages.push(last.data.clone());
         }
         last
+    }
+
+    /// BF6D: the card's one-time challenge for the next BF69 / BF6B.
+    pub fn card_challenge(&mut self, ch: u8) -> [u8; CARD_CHALLENGE_LEN] {
+        let r = self.store_data(ch, &DcRequest::CardChallenge.encode(), 120);
+        match DcResponse::decode(&r.data) {
+            Ok(DcResponse::CardChallenge { challenge }) => challenge,
+            other => panic!("BF6D: no card challenge: {r:?} {other:?}"),
+        }
     }
 
     /// MANAGE CHANNEL open and SELECT ISD-R, the lpac way; returns the channel.

@@ -125,7 +125,9 @@ pub fn run<L: CardLink>(op: Operation, link: &mut L) -> Result<(), CliError> {
                 .iter()
                 .try_for_each(|req| terminal.run(req).map(drop))
         }
-        Operation::SmSync | Operation::SmDeviceChange => sm::flow(op, &mut s),
+        Operation::SmSync | Operation::SmDeviceChange | Operation::SmRecordedDevice => {
+            sm::flow(op, &mut s)
+        }
     };
     let closed = s.close();
     result.and(closed)
@@ -136,7 +138,10 @@ pub fn replay(input: &[u8]) -> Option<Result<(), CliError>> {
     let (&which, rest) = input.split_first()?;
     let op = OPERATIONS[usize::from(which) % OPERATIONS.len()];
     let mut card = ReplayLink::new(rest, &[CURRENT_PARAMETER, NEW_PARAMETER]);
-    if matches!(op, Operation::SmSync | Operation::SmDeviceChange) {
+    if matches!(
+        op,
+        Operation::SmSync | Operation::SmDeviceChange | Operation::SmRecordedDevice
+    ) {
         card = card.with_identity(link::Identity {
             key: crate::harness::identity_key(),
             eid: crate::harness::eid(),

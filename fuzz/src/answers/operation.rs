@@ -41,10 +41,13 @@ pub enum Operation {
     SmSync,
     /// `sm-cli device-change` of a subscription bound to another card.
     SmDeviceChange,
+    /// `sm-cli device-change` on the card the subscription is bound to: the identity
+    /// proof only, then the profile re-served (BF6D, BF69 with key source 1).
+    SmRecordedDevice,
 }
 
 /// The operations in selector order.
-pub const OPERATIONS: [Operation; 15] = [
+pub const OPERATIONS: [Operation; 16] = [
     Operation::OpenSession,
     Operation::GetEid,
     Operation::GetEuiccInfo2,
@@ -60,6 +63,7 @@ pub const OPERATIONS: [Operation; 15] = [
     Operation::DcAuthenticate,
     Operation::SmSync,
     Operation::SmDeviceChange,
+    Operation::SmRecordedDevice,
 ];
 
 /// The selector byte of `op`.

@@ -4,15 +4,20 @@
 
 pub mod apdu_cmd;
 pub mod device_change;
+pub mod download;
 pub mod info;
 pub mod memory_reset;
 pub mod method;
+pub mod notifications;
 pub mod profiles;
 pub mod provision;
 pub mod readers;
 pub mod rekey;
 pub mod script_cmd;
 pub mod sm_admin;
+pub mod smdp_cmd;
+pub mod smdp_order;
+pub mod smdp_serve;
 pub mod sync;
 pub mod target;
 
@@ -29,6 +34,7 @@ pub fn run(app: &App, cmd: Cmd) -> Result<Exit, CliError> {
         Cmd::Readers => done(readers::run(app)),
         Cmd::Info => done(info::run(app)),
         Cmd::Profiles(p) => done(profiles::run(app, p)),
+        Cmd::Notifications(c) => done(notifications::run(app, c)),
         Cmd::MemoryReset(a) => done(memory_reset::run(app, a)),
         Cmd::Apdu(a) => done(apdu_cmd::run(app, a)),
         Cmd::Provision(a) => done(provision::run(app, a)),
@@ -36,6 +42,7 @@ pub fn run(app: &App, cmd: Cmd) -> Result<Exit, CliError> {
         Cmd::Rekey(a) => done(rekey::run(app, a)),
         Cmd::Sync => done(sync::run(app)),
         Cmd::Sm(c) => done(sm_admin::run(app, c)),
+        Cmd::Smdp(c) => done(smdp_cmd::run(app, c)),
         Cmd::Script(c) => script_cmd::run(app, c),
     }
 }

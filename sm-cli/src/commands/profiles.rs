@@ -1,4 +1,5 @@
-//! `sm-cli profiles list|enable|disable|delete|nickname` (SGP.22 §5.7.15-§5.7.21).
+//! `sm-cli profiles list|enable|disable|delete|nickname` (SGP.22 §5.7.15-§5.7.21), and
+//! `profiles download`, whose arguments and run are `commands::download`'s.
 //! Profiles are named by ICCID digits or `--aid HEX`; SetNickname takes only an ICCID,
 //! so with `--aid` the ICCID is looked up first with GetProfilesInfo.
 
@@ -35,6 +36,8 @@ pub enum ProfilesCmd {
         #[command(flatten)]
         target: Target,
     },
+    /// Download a profile from the SM-DP+ of an activation code (SGP.22 §3.1.3)
+    Download(crate::commands::download::DownloadArgs),
     /// Set a profile's nickname (SetNickname): `nickname ICCID NAME` or `nickname --aid HEX NAME`
     Nickname {
         /// ICCID and the new nickname, or only the nickname with --aid
@@ -170,6 +173,7 @@ pub fn run(app: &App, cmd: ProfilesCmd) -> Result<(), CliError> {
             app.out.emit(&Done::new("delete", &t))
         }
         ProfilesCmd::Nickname { args, aid: by_aid } => nickname(app, args, by_aid),
+        ProfilesCmd::Download(a) => crate::commands::download::run(app, a),
     }
 }
 

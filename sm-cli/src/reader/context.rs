@@ -12,7 +12,7 @@ use crate::errors::{from_pcsc, is_service_lost, CliError};
 use crate::reader::select::{choose, ReaderInfo};
 use crate::reader::session::Session;
 use crate::reader::trace::Tracer;
-use crate::reader::watchdog::Watchdog;
+use crate::reader::watchdog::{Busy, Watchdog};
 use pcsc::{Context, Protocols, ReaderState, Scope, ShareMode, State};
 use std::ffi::CString;
 use std::time::{Duration, Instant};
@@ -64,6 +64,25 @@ pub fn with_reestablish_for<C, T>(
             other => return other,
         }
     }
+}
+
+/// Whether another program has the reader's card connected, as pcscd tells in its
+/// reader state (SCARD_STATE_INUSE, read without waiting on any lock). Asked when
+/// SCardConnect overruns: pcsc-lite's connect waits while another handle holds a
+/// transaction (measured), and then the card is in use, not mute.
+fn in_use(reader: &str) -> bool {
+    let Ok(ctx) = Context::establish(Scope::User) else {
+        return false;
+    };
+    let Ok(name) = CString::new(reader) else {
+        return false;
+    };
+    let mut states = [ReaderState::new(name, State::UNAWARE)];
+    ctx.get_status_change(Duration::ZERO, &mut states).is_ok()
+        && states[0]
+            .event_state()
+            .contains(State::PRESENT | State::INUSE)
+        && !states[0].event_state().contains(State::MUTE)
 }
 
 fn establish() -> Result<Context, pcsc::Error> {
@@ -129,7 +148,7 @@ impl Pcsc {
         let name = readers[i].name.clone();
         let cname = CString::new(name.clone()).map_err(|_| CliError::ReaderGone(name.clone()))?;
         let card = watchdog
-            .guard(&name, "connecting", || {
+            .guard_as(&name, "connecting", Busy::When(in_use), || {
                 with_reestablish(&mut self.ctx, establish, |c| {
                     // T=0 first: pcsc-lite keeps the protocol the first client negotiated
                     // while the card stays powered, and prefers T=1 when both are asked

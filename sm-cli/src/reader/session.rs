@@ -45,6 +45,33 @@ impl Session {
         }
     }
 
+    /// Takes the card for this session: a PC/SC transaction (SCardBeginTransaction)
+    /// held until the session disconnects, so that no other program's APDUs land in the
+    /// middle of a flow (an ES10 session on a logical channel, a CAT dialogue, a
+    /// download). pcsc-lite makes the other programs' SCardTransmit and
+    /// SCardBeginTransaction wait until we disconnect (measured with pcsc-lite 1.9.9:
+    /// another client's transmit sent 0.5 s into a 6 s transaction returned right after
+    /// the disconnect); resets of our own (`reset`) keep the transaction. When another
+    /// program holds a transaction, we wait up to the watchdog's limit and then report the
+    /// card in use.
+    ///
+    /// The transaction is ended by SCardDisconnect, which releases it in pcscd, rather
+    /// than by SCardEndTransaction: `pcsc::Transaction` borrows the card, and a session
+    /// owns both.
+    pub fn hold(&mut self) -> Result<(), CliError> {
+        let card = self
+            .card
+            .as_mut()
+            .ok_or_else(|| CliError::no_card(&self.reader))?;
+        self.watchdog
+            .guard_busy(&self.reader, "taking the card", || {
+                // Forgetting the guard keeps the transaction open in pcscd until the
+                // disconnect; it only ends the borrow.
+                card.transaction().map(std::mem::forget)
+            })
+            .map_err(|e| from_pcsc(e, Some(&self.reader), "taking the card for this command"))
+    }
+
     /// Installs `tap`, which from now on sees this session's traffic, and reports the
     /// connection to it (with the ATR, asked from pcscd only here).
     pub fn tapped(mut self, tap: Arc<dyn Tap>) -> Session {

@@ -5,6 +5,10 @@
 //! ever. The watchdog is a thread that runs a handler when a guarded call is still
 //! running after the limit; sm-cli's handler reports "the card did not answer" and
 //! exits with that error's code, since the blocked call cannot be interrupted.
+//!
+//! The same deadline bounds the wait for a card another program holds in a PC/SC
+//! transaction ([`Watchdog::guard_busy`]): pcsc-lite's SCardBeginTransaction waits
+//! while another handle holds one, with no timeout of its own.
 
 use crate::errors::CliError;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -14,6 +18,21 @@ struct Armed {
     deadline: Instant,
     reader: String,
     what: String,
+    /// Whether overrunning means the card is in use by another program, not mute.
+    busy: Busy,
+}
+
+/// What an overrunning call says about the card.
+#[derive(Clone, Copy)]
+pub enum Busy {
+    /// The card did not answer.
+    Never,
+    /// The call waits for another program's PC/SC transaction: the card is in use.
+    Always,
+    /// In use when the check says so for the reader (at the deadline), else mute:
+    /// SCardConnect waits both for a card that does not power up and for another
+    /// program's transaction.
+    When(fn(&str) -> bool),
 }
 
 type Shared = Arc<(Mutex<Option<Armed>>, Condvar)>;
@@ -46,8 +65,24 @@ impl Watchdog {
         }
     }
 
-    /// Runs `f`; if it takes longer than the limit, the handler runs (once).
+    /// Runs `f`; if it takes longer than the limit, the handler runs (once) with
+    /// "the card did not answer".
     pub fn guard<T>(&self, reader: &str, what: &str, f: impl FnOnce() -> T) -> T {
+        self.arm(reader, what, Busy::Never, f)
+    }
+
+    /// Runs `f`, a wait for a card another program holds; if it takes longer than the
+    /// limit, the handler runs (once) with "the card is in use by another program".
+    pub fn guard_busy<T>(&self, reader: &str, what: &str, f: impl FnOnce() -> T) -> T {
+        self.arm(reader, what, Busy::Always, f)
+    }
+
+    /// Runs `f` with what an overrun means decided by `busy` (see [`Busy`]).
+    pub fn guard_as<T>(&self, reader: &str, what: &str, busy: Busy, f: impl FnOnce() -> T) -> T {
+        self.arm(reader, what, busy, f)
+    }
+
+    fn arm<T>(&self, reader: &str, what: &str, busy: Busy, f: impl FnOnce() -> T) -> T {
         let Some(shared) = &self.shared else {
             return f();
         };
@@ -56,6 +91,7 @@ impl Watchdog {
             deadline: Instant::now() + self.limit,
             reader: reader.to_string(),
             what: what.to_string(),
+            busy,
         });
         cv.notify_all();
         let r = f();
@@ -74,13 +110,25 @@ fn watch(shared: &Shared, limit: Duration, on_expire: impl Fn(CliError)) {
             Some(a) => {
                 let now = Instant::now();
                 if now >= a.deadline {
-                    let err = CliError::CardMute {
-                        reader: a.reader.clone(),
-                        detail: format!(
-                            "no answer within {} s while {}",
-                            limit.as_secs_f64(),
-                            a.what
-                        ),
+                    let busy = match a.busy {
+                        Busy::Never => false,
+                        Busy::Always => true,
+                        Busy::When(check) => check(&a.reader),
+                    };
+                    let err = if busy {
+                        CliError::CardInUse {
+                            reader: a.reader.clone(),
+                            waited_secs: limit.as_secs(),
+                        }
+                    } else {
+                        CliError::CardMute {
+                            reader: a.reader.clone(),
+                            detail: format!(
+                                "no answer within {} s while {}",
+                                limit.as_secs_f64(),
+                                a.what
+                            ),
+                        }
                     };
                     *armed = None;
                     drop(armed);
@@ -124,6 +172,20 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("while sending an APDU"), "{msg}");
+    }
+
+    #[test]
+    fn a_wait_for_a_busy_card_that_overruns_says_busy() {
+        let (tx, rx) = mpsc::channel();
+        let w = Watchdog::start(Duration::from_millis(50), move |e| {
+            let _ = tx.send(e);
+        });
+        w.guard_busy("Virtual PCD 00 00", "taking the card", || {
+            std::thread::sleep(Duration::from_millis(200))
+        });
+        let e = rx.recv_timeout(Duration::from_secs(2)).unwrap();
+        assert!(matches!(e, CliError::CardInUse { .. }), "{e:?}");
+        assert!(e.to_string().contains("in use by another program"), "{e}");
     }
 
     #[test]

@@ -42,10 +42,22 @@ pub struct Issued {
 pub enum Kind {
     Ci,
     Eum,
-    Euicc { eid: crate::Eid },
+    Euicc {
+        eid: crate::Eid,
+    },
     DpAuth,
     DpPb,
-    DpTls { host: String },
+    DpTls {
+        host: String,
+    },
+    /// A DPtls certificate for a TLS server reached by several names: CN `host`, and a
+    /// subjectAltName with `host`, every `extra_dns` name and every IP address (RFC 5280
+    /// §4.2.1.6; TLS clients match the SAN, not the CN). Otherwise as [`Kind::DpTls`].
+    DpTlsServer {
+        host: String,
+        extra_dns: Vec<String>,
+        ips: Vec<std::net::IpAddr>,
+    },
 }
 
 struct Profile {
@@ -124,7 +136,7 @@ fn subject(kind: &Kind) -> Result<Name, PkiError> {
             eid.digits()
         )),
         Kind::DpAuth | Kind::DpPb => name("CN=TEST SM-DP\\+,O=ACME"),
-        Kind::DpTls { host } => name(&format!("CN={host},O=ACME")),
+        Kind::DpTls { host } | Kind::DpTlsServer { host, .. } => name(&format!("CN={host},O=ACME")),
     }
 }
 
@@ -211,7 +223,7 @@ pub fn issue(
             exts.push(ext(true, &ku(KeyUsages::DigitalSignature.into()))?);
             exts.push(ext(true, &policy(role))?);
         }
-        Kind::DpTls { host } => {
+        Kind::DpTls { .. } | Kind::DpTlsServer { .. } => {
             exts.push(ext(true, &ku(KeyUsages::DigitalSignature.into()))?);
             // id-kp-serverAuth, id-kp-clientAuth (RFC 5280 §4.2.1.12).
             exts.push(ext(
@@ -222,11 +234,29 @@ pub fn issue(
                 ]),
             )?);
             exts.push(ext(false, &policy(Role::DpTls))?);
-            let dns = Ia5String::new(host).map_err(err)?;
-            exts.push(ext(
-                false,
-                &SubjectAltName(vec![GeneralName::DnsName(dns)]),
-            )?);
+            let (host, extra, ips) = match kind {
+                Kind::DpTlsServer {
+                    host,
+                    extra_dns,
+                    ips,
+                } => (host, &extra_dns[..], &ips[..]),
+                Kind::DpTls { host } => (host, &[][..], &[][..]),
+                _ => return Err(err("not a DPtls kind")),
+            };
+            let mut names = Vec::new();
+            for n in std::iter::once(host).chain(extra) {
+                names.push(GeneralName::DnsName(Ia5String::new(n).map_err(err)?));
+            }
+            for ip in ips {
+                let octets = match ip {
+                    std::net::IpAddr::V4(a) => a.octets().to_vec(),
+                    std::net::IpAddr::V6(a) => a.octets().to_vec(),
+                };
+                names.push(GeneralName::IpAddress(
+                    OctetString::new(octets).map_err(err)?,
+                ));
+            }
+            exts.push(ext(false, &SubjectAltName(names))?);
         }
     }
     let profile = Profile {

@@ -14,7 +14,8 @@
 //!
 //! Layout: [`schema`] (migrations), [`model`] (records), [`audit`], [`subscriptions`],
 //! [`attempts`] (failure counter and lock, and [`Store::attempt`]: challenge, check and
-//! count of a guess in one transaction), [`removals`], [`challenges`], [`bench`]
+//! count of a guess in one transaction), [`removals`], [`challenges`], [`orders`] and
+//! [`sessions`] (the SM-DP+'s download orders and ES9+ sessions, issue 11), [`bench`]
 //! (populate and time, for the benchmarks of issue 5).
 
 pub mod attempts;
@@ -24,8 +25,10 @@ pub mod challenges;
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod orders;
 pub mod removals;
 pub mod schema;
+pub mod sessions;
 pub mod subscriptions;
 pub mod validate;
 
@@ -42,6 +45,8 @@ pub use model::{
     OperatorProfile, PendingRemoval, PreviousDevice, Purpose, SecretBytes, Subscription,
     SubscriptionSummary,
 };
+pub use orders::{NewOrder, Order, OrderSource, OrderState, MAX_CC_FAILURES};
+pub use sessions::{Authenticated, BindRefusal, SessionState, SmdpSession};
 
 use clock::Now;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};

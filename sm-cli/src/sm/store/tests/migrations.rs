@@ -7,7 +7,8 @@ use rusqlite::Connection;
 fn a_new_store_is_at_the_current_version() {
     let store = Store::open_in_memory().unwrap();
     assert_eq!(store.schema_version().unwrap(), schema::current_version());
-    assert_eq!(schema::current_version(), 1);
+    // 2: the SM-DP+'s orders and sessions (issue 11).
+    assert_eq!(schema::current_version(), 2);
     assert!(store.integrity_check().unwrap().is_empty());
 }
 
@@ -71,7 +72,7 @@ fn a_newer_database_is_refused() {
     match Store::open(dir.db()) {
         Err(StoreError::NewerSchema {
             found: 99,
-            supported: 1,
+            supported: 2,
         }) => {}
         other => panic!("expected NewerSchema, got {other:?}"),
     }
