@@ -30,6 +30,7 @@ pub mod relay;
 pub mod replay;
 pub mod rng;
 pub mod sm;
+pub mod smdp;
 pub mod stack;
 pub mod state_file;
 pub mod witnesses;

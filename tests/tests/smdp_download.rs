@@ -13,14 +13,12 @@
 
 use apdu::aka::{generate_vector, Key128, Milenage, Sqn};
 use apdu::saip::build::USIM_AID;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-use system_tests::cli::{run_with, sm_cli_command};
+use std::process::Command;
 use system_tests::flows::profiles;
 use system_tests::pcsc_io::Conn;
-use system_tests::{require_stack, CardOptions, CardSim, Lease, Run, Sm, Stack};
+use system_tests::smdp::{self, download, sm_run, Server};
+use system_tests::{require_stack, CardOptions, CardSim, Lease, Run, Stack};
 
 const IMEI: &str = "490154203237518";
 const PARAM: &str = "123456";
@@ -28,128 +26,6 @@ const PARAM: &str = "123456";
 const PIN1: &str = "0000";
 /// sm-cli's exit code for an SGP.22 refusal of the SM-DP+ (sm-cli/src/exit.rs).
 const EXIT_SMDP_REFUSED: i32 = 15;
-
-/// `sm-cli smdp serve` on a free loopback port, stopped with SIGTERM.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(stack: &Stack, db: &Path) -> Server {
-        let mut child = sm_cli_command(&stack.sm_cli)
-            .env("SM_CLI_DB", db)
-            .args([
-                "smdp",
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--hostname",
-                "localhost",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start sm-cli smdp serve");
-        let out = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(out)
-            .read_line(&mut line)
-            .expect("smdp serve printed nothing");
-        let port = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("127.0.0.1:"))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no listening address in {line:?}"));
-        Server { child, port }
-    }
-
-    fn address(&self) -> String {
-        format!("localhost:{}", self.port)
-    }
-
-    /// SIGTERM, then the exit status (0 expected: a clean shutdown).
-    fn stop(mut self) -> Option<i32> {
-        system_tests::process::signal(&self.child, libc::SIGTERM);
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        let (status, _) = system_tests::process::wait_until(&mut self.child, deadline);
-        status.and_then(|s| s.code())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sm_run(db: &Path, stack: &Stack, args: &[&str]) -> Run {
-    let mut cmd = sm_cli_command(&stack.sm_cli);
-    cmd.env("SM_CLI_DB", db);
-    run_with(&mut cmd, args, None, Duration::from_secs(120))
-}
-
-/// An order for `op` (only for `eid` when given; with a confirmation code when given):
-/// its activation code.
-fn order(
-    db: &Path,
-    stack: &Stack,
-    server: &Server,
-    op: &str,
-    eid: Option<&str>,
-    cc: Option<&str>,
-) -> String {
-    let address = server.address();
-    let mut args = vec![
-        "--json",
-        "smdp",
-        "order",
-        "--op-id",
-        op,
-        "--address",
-        &address,
-    ];
-    if let Some(e) = eid {
-        args.extend(["--eid", e]);
-    }
-    if let Some(c) = cc {
-        args.extend(["--confirmation-code", c]);
-    }
-    let run = sm_run(db, stack, &args);
-    let v = run.expect_success().json();
-    let code = v["activation_code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        code.starts_with(&format!("LPA:1${address}$")),
-        "not an activation code for this server: {run}"
-    );
-    code
-}
-
-fn download(stack: &Stack, reader: &str, code: &str, cc: Option<&str>) -> Run {
-    let mut args = vec![
-        "-r",
-        reader,
-        "--json",
-        "profiles",
-        "download",
-        "--activation-code",
-        code,
-    ];
-    if let Some(c) = cc {
-        args.extend(["--confirmation-code", c]);
-    }
-    run_with(
-        &mut sm_cli_command(&stack.sm_cli),
-        &args,
-        None,
-        Duration::from_secs(120),
-    )
-}
 
 /// The record's Ki and OPc (hex) from the SM store.
 fn ki_opc(db: &Path, op: &str) -> (String, String) {
@@ -225,20 +101,20 @@ fn eid_of(stack: &Stack, reader: &str) -> String {
 }
 
 /// Provisions `op` on the card of `reader` (flow A), which creates its SM record.
-fn provision(sm: &Sm, reader: &str, op: &str) {
-    let args = [
-        "-r",
-        reader,
-        "provision",
-        "--op-id",
-        op,
-        "--imei",
-        IMEI,
-        "--param-stdin",
-        "--kdf",
-        "test",
-    ];
-    sm.run(&args, Some(&format!("{PARAM}\n"))).expect_success();
+fn provision(stack: &Stack, db: &Path, reader: &str, op: &str) {
+    smdp::provision(stack, db, reader, op, IMEI, PARAM).expect_success();
+}
+
+fn order(
+    stack: &Stack,
+    db: &Path,
+    server: &Server,
+    op: &str,
+    eid: Option<&str>,
+    cc: Option<&str>,
+) -> String {
+    smdp::order(stack, db, server, op, eid, cc)
+        .unwrap_or_else(|run| panic!("smdp order failed: {run}"))
 }
 
 fn scratch_db(stack: &Stack, test: &str) -> PathBuf {
@@ -260,13 +136,12 @@ fn the_lpa_downloads_a_record_profile_that_then_authenticates() {
     let a = CardSim::start_on(&stack, lease.slots[0], &lease.readers[0], test, &opts).unwrap();
     let b = CardSim::start_on(&stack, lease.slots[1], &lease.readers[1], test, &opts).unwrap();
     let db = scratch_db(&stack, test);
-    let sm = Sm::new(&stack, &db);
     let op = "+8613800000091";
-    provision(&sm, &a.reader, op);
-    let server = Server::start(&stack, &db);
+    provision(&stack, &db, &a.reader, op);
+    let server = Server::start(&stack, &db, &db.with_extension("serve.log"));
 
     let eid_b = eid_of(&stack, &b.reader);
-    let code = order(&db, &stack, &server, op, Some(&eid_b), None);
+    let code = order(&stack, &db, &server, op, Some(&eid_b), None);
     let run = download(&stack, &b.reader, &code, None);
     let v = run.expect_success().json();
     let iccid = v["iccid"].as_str().unwrap_or_default().to_string();
@@ -282,8 +157,8 @@ fn the_lpa_downloads_a_record_profile_that_then_authenticates() {
         "the downloaded profile is on the card, disabled: {on_b:?}"
     );
     let list = sm_run(
-        &db,
         &stack,
+        &db,
         &["-r", &b.reader, "--json", "notifications", "list"],
     );
     assert!(
@@ -293,8 +168,8 @@ fn the_lpa_downloads_a_record_profile_that_then_authenticates() {
 
     // The profile works as the record's SIM.
     let enable = sm_run(
-        &db,
         &stack,
+        &db,
         &["-r", &b.reader, "profiles", "enable", &iccid],
     );
     enable.expect_success();
@@ -313,7 +188,7 @@ fn the_lpa_downloads_a_record_profile_that_then_authenticates() {
 
     // An order with a confirmation code: a wrong code and no code are refused before
     // any package is bound (card A, which holds the provisioned copy).
-    let cc_code = order(&db, &stack, &server, op, None, Some("4711"));
+    let cc_code = order(&stack, &db, &server, op, None, Some("4711"));
     let wrong = download(&stack, &a.reader, &cc_code, Some("1111"));
     assert_eq!(wrong.code, Some(EXIT_SMDP_REFUSED), "{wrong}");
     assert!(wrong.stdout.contains("8.2.7 / 3.8"), "{wrong}");
@@ -336,16 +211,15 @@ fn one_server_serves_parallel_downloads_into_every_free_slot() {
         .map(|i| CardSim::start_on(&stack, lease.slots[i], &lease.readers[i], test, &opts).unwrap())
         .collect();
     let db = scratch_db(&stack, test);
-    let sm = Sm::new(&stack, &db);
     // One record per card, provisioned on that card (flow A creates the record); the
     // card then deletes that copy (an eUICC refuses a second profile with the same
     // ICCID) and downloads the record's profile again from the one server, all cards
     // at once.
     let ops: Vec<String> = (0..n).map(|i| format!("+86138000002{i:02}")).collect();
     for (card, op) in cards.iter().zip(&ops) {
-        provision(&sm, &card.reader, op);
+        provision(&stack, &db, &card.reader, op);
     }
-    let server = Server::start(&stack, &db);
+    let server = Server::start(&stack, &db, &db.with_extension("serve.log"));
     let mut codes = Vec::new();
     for (card, op) in cards.iter().zip(&ops) {
         let iccid = profiles(&stack, &card.reader)
@@ -354,20 +228,20 @@ fn one_server_serves_parallel_downloads_into_every_free_slot() {
             .map(|p| p.iccid)
             .unwrap_or_else(|| panic!("no operator profile on {}", card.reader));
         sm_run(
-            &db,
             &stack,
+            &db,
             &["-r", &card.reader, "profiles", "disable", &iccid],
         )
         .expect_success();
         sm_run(
-            &db,
             &stack,
+            &db,
             &["-r", &card.reader, "profiles", "delete", &iccid],
         )
         .expect_success();
         codes.push(order(
-            &db,
             &stack,
+            &db,
             &server,
             op,
             Some(&eid_of(&stack, &card.reader)),
