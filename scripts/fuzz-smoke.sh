@@ -43,7 +43,7 @@ fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FUZZ_DIR="$ROOT/fuzz"
-TARGETS="${FUZZ_TARGETS:-apdu_command ber_tlv es10_decode script_parser card_sequence sm_answers}"
+TARGETS="${FUZZ_TARGETS:-apdu_command ber_tlv es10_decode script_parser card_sequence sm_answers es9p_requests}"
 SANITIZER="${FUZZ_SANITIZER:-none}"
 case "$SANITIZER" in
     none) ;;
@@ -59,7 +59,7 @@ esac
 max_len() {
     case "$1" in
         apdu_command) echo 1024 ;;
-        ber_tlv | es10_decode | sm_answers) echo 4096 ;;
+        ber_tlv | es10_decode | sm_answers | es9p_requests) echo 4096 ;;
         script_parser | card_sequence) echo 8192 ;;
         *) echo 4096 ;;
     esac

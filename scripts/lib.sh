@@ -43,11 +43,26 @@ stack_pcsc_service_up() {
     timeout 10 pcsc_scan -r >/dev/null 2>&1
 }
 
-# Lines "<Yes|No><TAB><reader name>" for every reader pcscd knows. pcsc_scan only asks
-# pcscd for reader states; it never connects to a card. (opensc-tool -l does connect,
-# with T=0 or T=1, and leaves the card powered in T=1: a T=0-only client such as lpac
-# then gets SCARD_E_PROTO_MISMATCH until the card is reset. Never probe with it.)
+# Lines "<Yes|No><TAB><reader name>" for every reader pcscd knows, read without connecting
+# to any card (opensc-tool -l does connect, with T=0 or T=1, and leaves the card powered
+# in T=1: a T=0-only client such as lpac then gets SCARD_E_PROTO_MISMATCH until the card
+# is reset. Never probe with it.)
+# sm-cli's `readers` asks pcscd for the reader states only. pcsc_scan is the fallback
+# before sm-cli is built, and it cannot serve 16 slots: it adds the "\\?PnP?\Notification"
+# pseudo reader, and pcsc-lite 1.9.9 refuses SCardGetStatusChange with more than
+# PCSCLITE_MAX_READERS_CONTEXTS (16) states ("Invalid parameter given", measured).
 stack_readers() {
+    if [ -n "${VEUICC_SM_CLI:-}" ] && [ -x "$VEUICC_SM_CLI" ]; then
+        timeout 10 "$VEUICC_SM_CLI" --json readers 2>/dev/null | python3 -c '
+import json, sys
+try:
+    doc = json.load(sys.stdin)
+except ValueError:
+    sys.exit(0)
+for r in doc.get("readers", []):
+    print(("Yes" if r.get("card_present") else "No") + "\t" + r["name"])'
+        return 0
+    fi
     timeout 10 pcsc_scan -c -n -t 1 2>/dev/null | awk '
         /^ Reader [0-9]+: / { name = $0; sub(/^ Reader [0-9]+: /, "", name); next }
         /^  Card state: / && name != "" {

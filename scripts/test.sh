@@ -10,8 +10,8 @@
 #     duplicate crates (cargo deny check bans licenses, deny.toml; installs cargo-deny
 #     from crates.io when missing), builds card-sim, sm-cli and the system-test tools
 #     (release);
-#  3. brings the stack up (scripts/stack-up.sh --cards 0 --slots 6): its own pcscd with
-#     6 vpcd slots (or the pcscd that already runs), every slot free for the system tests;
+#  3. brings the stack up (scripts/stack-up.sh --cards 0 --slots 16): its own pcscd with
+#     16 vpcd slots, pcsc-lite's most (or the pcscd that already runs), every slot free for the system tests;
 #  4. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
 #     system tier (tests/: card-sim processes behind pcscd, sm-cli, opensc-tool, scriptor);
 #  5. replays every scripts/*.apdu against fresh cards on slots 0 and 1 (`card-sim --slot N
@@ -112,11 +112,13 @@ step "cargo build --release (card-sim, sm-cli, tools)" build
 
 export VEUICC_CARD_SIM=$ROOT/target/release/card-sim
 export VEUICC_SM_CLI=$ROOT/target/release/sm-cli
+# smdp_download's parallel test must get all 16 slots (issue 11), not fewer.
+export SMDP_PARALLEL_CARDS=${SMDP_PARALLEL_CARDS:-16}
 up() {
     # shellcheck source=scripts/stack-up.sh
-    . "$ROOT/scripts/stack-up.sh" --cards 0 --slots 6 --no-build
+    . "$ROOT/scripts/stack-up.sh" --cards 0 --slots 16 --no-build
 }
-step "stack up (pcscd, 6 vpcd slots)" up
+step "stack up (pcscd, 16 vpcd slots)" up
 [ "$failed" -eq 0 ] || exit 1
 
 step "cargo test --workspace (all tiers)" \

@@ -14,9 +14,12 @@
 //!   functions, the device-change terminal, the SM flows) against a card whose answers
 //!   come from the input, with checks on every command sm-cli sends and on the SM's
 //!   outcome.
+//! - [`es9p`]: the SM-DP+ (`sm_cli::smdp`) fed arbitrary ES9+ request bodies, the ES9+
+//!   JSON parsers and the activation-code parser.
 
 pub mod answers;
 pub mod codecs;
+pub mod es9p;
 pub mod harness;
 pub mod sequence;
 

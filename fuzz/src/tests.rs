@@ -55,6 +55,11 @@ fn corpus_sm_answers() {
     replay("sm_answers", crate::answers::sm_answers);
 }
 
+#[test]
+fn corpus_es9p_requests() {
+    replay("es9p_requests", crate::es9p::es9p_requests);
+}
+
 /// The `sm_answers` seeds reach what they were made for, though the SM's challenges
 /// are new on every run (the sync's authorised BF6B and its signed result included).
 #[test]

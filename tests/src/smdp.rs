@@ -172,8 +172,15 @@ pub fn download(stack: &Stack, reader: &str, code: &str, cc: Option<&str>) -> Ru
         "--activation-code",
         code,
     ];
-    if let Some(c) = cc {
-        args.extend(["--confirmation-code", c]);
+    // The code on stdin, as a user keeps it out of `ps`.
+    let stdin = cc.map(|c| format!("{c}\n").into_bytes());
+    if stdin.is_some() {
+        args.push("--confirmation-code-stdin");
     }
-    run_with(&mut sm_cli_command(&stack.sm_cli), &args, None, COMMAND)
+    run_with(
+        &mut sm_cli_command(&stack.sm_cli),
+        &args,
+        stdin.as_deref(),
+        COMMAND,
+    )
 }

@@ -4,7 +4,9 @@
 //! a profile (SGP.22 §3.1.3).
 //!
 //! The order is made from a subscription record of the SM (`smdp order --op-id`), whose
-//! record a provision on another card created; the downloaded profile then enables and
+//! record a provision on card A created. The record's profile downloads only onto A: an
+//! order for card B is refused, and B cannot use A's order (8.1.1 / 3.8); A deletes its
+//! provisioned copy and downloads the profile again, which then enables and
 //! answers USIM AUTHENTICATE with the record's Ki/OPc (Milenage, read from the SM store
 //! with python3's sqlite3 so this test needs no SQLite of its own). Refusals: a second
 //! download of one order (8.2 / 1.2), a wrong confirmation code (8.2.7 / 3.8), both after
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use system_tests::flows::profiles;
 use system_tests::pcsc_io::Conn;
+use system_tests::rng::env_num;
 use system_tests::smdp::{self, download, sm_run, Server};
 use system_tests::{require_stack, CardOptions, CardSim, Lease, Run, Stack};
 
@@ -140,54 +143,84 @@ fn the_lpa_downloads_a_record_profile_that_then_authenticates() {
     provision(&stack, &db, &a.reader, op);
     let server = Server::start(&stack, &db, &db.with_extension("serve.log"));
 
+    // A record's profile downloads only onto the card the record is bound to: an order
+    // for card B is refused (it would clone the subscription), and B cannot use A's.
     let eid_b = eid_of(&stack, &b.reader);
-    let code = order(&stack, &db, &server, op, Some(&eid_b), None);
-    let run = download(&stack, &b.reader, &code, None);
+    let for_b = smdp::order(&stack, &db, &server, op, Some(&eid_b), None)
+        .expect_err("an order of A's record for card B");
+    assert_eq!(for_b.code, Some(2), "{for_b}");
+    assert!(for_b.stderr.contains("device-change"), "{for_b}");
+    let code = order(&stack, &db, &server, op, None, None);
+    let on_b_before = profiles(&stack, &b.reader).len();
+    let other = download(&stack, &b.reader, &code, None);
+    assert_eq!(other.code, Some(EXIT_SMDP_REFUSED), "{other}");
+    assert!(other.stdout.contains("8.1.1 / 3.8"), "EID refused: {other}");
+    assert_eq!(profiles(&stack, &b.reader).len(), on_b_before);
+
+    // Card A deletes its provisioned copy and downloads the record's profile again.
+    let provisioned = profiles(&stack, &a.reader)
+        .into_iter()
+        .find(|p| p.state == "enabled" && p.class == "operational")
+        .map(|p| p.iccid)
+        .expect("the provisioned profile on card A");
+    for step in ["disable", "delete"] {
+        sm_run(
+            &stack,
+            &db,
+            &["-r", &a.reader, "profiles", step, &provisioned],
+        )
+        .expect_success();
+    }
+    let run = download(&stack, &a.reader, &code, None);
     let v = run.expect_success().json();
     let iccid = v["iccid"].as_str().unwrap_or_default().to_string();
-    assert!(iccid.len() >= 19, "no ICCID in the result: {run}");
+    assert_eq!(iccid, provisioned, "the record's ICCID: {run}");
     assert_eq!(
         v["notification"]["delivered"], true,
         "the PIR reached the SM-DP+: {run}"
     );
-    let on_b = profiles(&stack, &b.reader);
+    let on_a = profiles(&stack, &a.reader);
     assert!(
-        on_b.iter()
+        on_a.iter()
             .any(|p| p.iccid == iccid && p.state == "disabled"),
-        "the downloaded profile is on the card, disabled: {on_b:?}"
+        "the downloaded profile is on the card, disabled: {on_a:?}"
     );
     let list = sm_run(
         &stack,
         &db,
-        &["-r", &b.reader, "--json", "notifications", "list"],
+        &["-r", &a.reader, "--json", "notifications", "list"],
     );
+    let seq = v["notification"]["seq"].clone();
+    let pending = list.expect_success().json();
     assert!(
-        !list.expect_success().stdout.contains(&iccid),
-        "the install notification was removed after delivery: {list}"
+        pending["notifications"]
+            .as_array()
+            .is_some_and(|l| l.iter().all(|n| n["seq"] != seq)),
+        "the install notification (seq {seq}) was removed after delivery: {list}"
     );
 
     // The profile works as the record's SIM.
     let enable = sm_run(
         &stack,
         &db,
-        &["-r", &b.reader, "profiles", "enable", &iccid],
+        &["-r", &a.reader, "profiles", "enable", &iccid],
     );
     enable.expect_success();
     let (ki, opc) = ki_opc(&db, op);
-    authenticates(&b.reader, &ki, &opc);
+    authenticates(&a.reader, &ki, &opc);
 
     // One download per order: the same code again is refused, and the card keeps no
     // session or second profile.
-    let again = download(&stack, &b.reader, &code, None);
+    let again = download(&stack, &a.reader, &code, None);
     assert_eq!(again.code, Some(EXIT_SMDP_REFUSED), "{again}");
     assert!(
         again.stdout.contains("8.2 / 1.2"),
         "SGP.22 status code shown: {again}"
     );
-    assert_eq!(profiles(&stack, &b.reader).len(), on_b.len());
+    assert_eq!(profiles(&stack, &a.reader).len(), on_a.len());
 
     // An order with a confirmation code: a wrong code and no code are refused before
-    // any package is bound (card A, which holds the provisioned copy).
+    // any package is bound.
     let cc_code = order(&stack, &db, &server, op, None, Some("4711"));
     let wrong = download(&stack, &a.reader, &cc_code, Some("1111"));
     assert_eq!(wrong.code, Some(EXIT_SMDP_REFUSED), "{wrong}");
@@ -205,6 +238,14 @@ fn one_server_serves_parallel_downloads_into_every_free_slot() {
         return;
     };
     let n = stack.test_slots().len().clamp(2, 16);
+    // scripts/test.sh asks for 16 (issue 11: 16 downloads into 16 cards against one
+    // server); a smaller stack by hand runs as many as it has.
+    let want: usize = env_num("SMDP_PARALLEL_CARDS", 0);
+    assert!(
+        n >= want,
+        "SMDP_PARALLEL_CARDS={want} but the stack offers {n} free slots"
+    );
+    eprintln!("{n} cards download in parallel from one server");
     let lease = Lease::take(&stack, n, false).unwrap();
     let opts = CardOptions::default();
     let cards: Vec<CardSim> = (0..n)

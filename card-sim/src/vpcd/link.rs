@@ -424,8 +424,10 @@ mod tests {
         let mut s3 = accept(&l);
         assert_eq!(three_polls(&mut s3), vec![atr.clone(), atr, None]);
 
-        stop.store(true, Ordering::SeqCst);
+        // card-sim reconnects at once after the drop; stop it only once it has, or it may
+        // see `stop` before reconnecting and this accept would wait for good.
         let _s4 = accept(&l);
+        stop.store(true, Ordering::SeqCst);
         link.join().unwrap();
     }
 }

@@ -12,15 +12,18 @@
 //!
 //! Files: [`rec`] (the session recorder and shared constants), [`es10`] and
 //! [`devchange`] (the card sessions), [`answers`] (`sm_answers`), [`decoders`]
-//! (`es10_decode`, `ber_tlv`, `apdu_command`), [`scripts`] (`script_parser`).
+//! (`es10_decode`, `ber_tlv`, `apdu_command`), [`scripts`] (`script_parser`), [`es9p`]
+//! (`es9p_requests`).
 //!
 //! Run from the repository root (a normal build, no libFuzzer needed):
 //! `cargo run --release --manifest-path fuzz/Cargo.toml --example gen-corpus`
+//! (`... --example gen-corpus -- es9p_requests` writes only that target's seeds).
 
 mod answers;
 mod decoders;
 mod devchange;
 mod es10;
+mod es9p;
 mod rec;
 mod scripts;
 
@@ -68,6 +71,15 @@ fn main() {
         written: 0,
         bytes: 0,
     };
+    let es9p_only = std::env::args().nth(1).as_deref() == Some("es9p_requests");
+    corpus.target(
+        "es9p_requests",
+        &es9p::seeds(),
+        euicc_fuzz::es9p::es9p_requests,
+    );
+    if es9p_only {
+        return;
+    }
 
     type Session = Box<dyn Fn(&mut Rec, &mut ChaCha20Rng)>;
     let sessions: Vec<(&str, Session)> = vec![

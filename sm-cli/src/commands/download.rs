@@ -8,6 +8,7 @@
 //! (card-sim/test-pki/CertificateIssuer/CERT_CI_ECDSA_NIST.pem, TEST MATERIAL), which
 //! `sm-cli smdp serve` and `card-sim pki init` folders chain to.
 
+use crate::commands::confirmation_code::ConfirmationCodeArgs;
 use crate::context::App;
 use crate::errors::CliError;
 use crate::es9p::client::{HttpsTransport, Trust};
@@ -19,7 +20,6 @@ use crate::terminal::answers::check_imei;
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
-use zeroize::Zeroizing;
 
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
@@ -27,8 +27,8 @@ pub struct DownloadArgs {
     #[arg(long, value_name = "CODE")]
     pub activation_code: String,
     /// The confirmation code of the order, when it has one (sent only as SGP.22's hashCc)
-    #[arg(long, value_name = "CODE")]
-    pub confirmation_code: Option<String>,
+    #[command(flatten)]
+    pub confirmation_code: ConfirmationCodeArgs,
     /// The device's IMEI for deviceInfo (its TAC and the IMEI) [default: lpac's TAC, no IMEI]
     #[arg(long, value_name = "IMEI")]
     pub imei: Option<String>,
@@ -134,7 +134,7 @@ fn progress_line(step: Step) -> Option<String> {
 pub fn run(app: &App, a: DownloadArgs) -> Result<(), CliError> {
     let code = ActivationCode::parse(&a.activation_code)
         .map_err(|e| CliError::Usage(format!("--activation-code: {e}")))?;
-    let confirmation_code = a.confirmation_code.map(Zeroizing::new);
+    let confirmation_code = a.confirmation_code.read()?;
     if let Some(imei) = &a.imei {
         check_imei(imei)?;
     }

@@ -3,6 +3,7 @@
 //! way to the card) is the run context, `crate::context::App`.
 
 pub mod apdu_cmd;
+pub mod confirmation_code;
 pub mod device_change;
 pub mod download;
 pub mod info;

@@ -4,6 +4,7 @@
 //! EID and only with a confirmation code. Prints the activation code
 //! `LPA:1$<address>$<matchingId>` (SGP.22 §4.1) for the end user's LPA.
 
+use crate::commands::confirmation_code::ConfirmationCodeArgs;
 use crate::commands::method::open_store;
 use crate::context::App;
 use crate::errors::CliError;
@@ -32,8 +33,8 @@ pub struct OrderArgs {
     #[arg(long, value_name = "EID")]
     pub eid: Option<String>,
     /// The end user must type this code (only its SHA-256 is stored)
-    #[arg(long, value_name = "CODE")]
-    pub confirmation_code: Option<String>,
+    #[command(flatten)]
+    pub confirmation_code: ConfirmationCodeArgs,
     /// The SM-DP+ address in the activation code, as `smdp serve` is reached
     #[arg(long, value_name = "HOST:PORT", default_value_t = format!("{TEST_HOST}:8443"))]
     pub address: String,
@@ -88,7 +89,7 @@ pub fn run(app: &App, args: OrderArgs) -> Result<(), CliError> {
         &OrderRequest {
             spec,
             eid: args.eid.clone(),
-            confirmation_code: args.confirmation_code.map(Zeroizing::new),
+            confirmation_code: args.confirmation_code.read()?,
             address: args.address.clone(),
         },
     )?;

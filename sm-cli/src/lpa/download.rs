@@ -154,7 +154,7 @@ pub fn download<L: CardLink>(
     // anything starts.
     if order.code.confirmation_code_required && order.confirmation_code.is_none() {
         return Err(CliError::Usage(
-            "this activation code requires a confirmation code: give --confirmation-code".into(),
+            "this activation code requires a confirmation code: give it with --confirmation-code-stdin, --confirmation-code-file or --confirmation-code".into(),
         ));
     }
     progress(Step::GetEuiccChallenge);
@@ -256,7 +256,7 @@ impl<L: CardLink> Session<'_, '_, '_, L> {
                 return Err(Failure {
                     error: CliError::Usage(
                         "the SM-DP+ requires a confirmation code for this profile: \
-                         give --confirmation-code"
+                         give it with --confirmation-code-stdin, --confirmation-code-file or --confirmation-code"
                             .into(),
                     ),
                     cancel: Some(CancelSessionReason::Postponed),

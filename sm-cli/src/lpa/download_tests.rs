@@ -545,9 +545,9 @@ mod with_smdp {
     const OP_ID: &str = "+4917000000077";
     const RECORD_ICCID: &str = "8949000000000000777";
 
-    /// An SM-DP+ on an in-memory store with one order of a subscription record;
-    /// returns it and the order's activation code.
-    fn smdp_with_order(cc: Option<&str>) -> (Smdp, String) {
+    /// An SM-DP+ on an in-memory store with one order of a subscription record bound to
+    /// the card of `slot` (`SimLink::new(slot)`); returns it and the activation code.
+    fn smdp_with_order(slot: u16, cc: Option<&str>) -> (Smdp, String) {
         let smdp =
             Smdp::with_store(&SmdpConfig::new(ADDRESS), Store::open_in_memory().unwrap()).unwrap();
         let mut s = sample_subscription(77);
@@ -555,6 +555,7 @@ mod with_smdp {
         s.profile.iccid = RECORD_ICCID.into();
         s.profile.imsi = "001010000000777".into();
         s.profile.msisdn = "4917000000077".into();
+        s.device.eid = derive_eid(Some(11), slot).digits();
         smdp.store().create_subscription(&s, &Actor::Sm).unwrap();
         let o = smdp
             .create_order(
@@ -602,7 +603,7 @@ mod with_smdp {
 
     #[test]
     fn a_whole_download_from_the_smdp_ends_installed_with_its_notification_handled() {
-        let (smdp, code) = smdp_with_order(None);
+        let (smdp, code) = smdp_with_order(10, None);
         let mut link = SimLink::new(10);
         let (r, steps) = run_real(&mut link, &smdp, &code, None);
         let d = r.unwrap();
@@ -619,19 +620,26 @@ mod with_smdp {
             .all(|n| n.seq != d.notification.seq));
         es10.close().unwrap();
 
-        // The same order again, on another card: refused with its status code.
-        let mut other = SimLink::new(11);
-        let (r, steps) = run_real(&mut other, &smdp, &code, None);
+        // The same order again: refused with its status code, nothing more installed.
+        let before = profiles(&mut link).len();
+        let (r, steps) = run_real(&mut link, &smdp, &code, None);
         let e = r.unwrap_err();
         assert_eq!(e.kind(), "smdp_refused", "{e}");
         assert!(e.to_string().contains("8.2 / 1.2"), "{e}");
-        assert!(!installed(&mut other));
+        assert_eq!(profiles(&mut link).len(), before);
         assert!(!steps.contains(&Step::PrepareDownload), "{steps:?}");
+
+        // On another card: the order is for the record's card (8.1.1 / 3.8).
+        let mut other = SimLink::new(11);
+        let (r, _) = run_real(&mut other, &smdp, &code, None);
+        let e = r.unwrap_err();
+        assert!(e.to_string().contains("8.1.1 / 3.8"), "{e}");
+        assert!(!installed(&mut other));
     }
 
     #[test]
     fn a_wrong_confirmation_code_is_refused_by_the_smdp_and_the_right_one_downloads() {
-        let (smdp, code) = smdp_with_order(Some("8642"));
+        let (smdp, code) = smdp_with_order(12, Some("8642"));
         let mut link = SimLink::new(12);
         let (r, steps) = run_real(&mut link, &smdp, &code, Some("1111"));
         let e = r.unwrap_err();

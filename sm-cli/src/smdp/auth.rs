@@ -18,7 +18,7 @@
 use super::common::{parse, refuse, Outcome, Refusal};
 use super::order;
 use super::service::Smdp;
-use crate::sm::store::{Actor, Authenticated, OrderState};
+use crate::sm::store::{Actor, Authenticated, Order, OrderSource, OrderState, Store, StoreError};
 use apdu::crypto::{random_array, SysRng};
 use apdu::iso7816::tlv;
 use apdu::sgp22::es10::EuiccInfo1;
@@ -110,6 +110,14 @@ fn cert_refusal(e: &PkiError, invalid: StatusCode, expired: StatusCode, what: &s
 }
 
 /// The matchingId of ctxParams1 (`A0 { 80 matchingId OPTIONAL, A1 deviceInfo }`).
+/// Whether `o` is a record's order and the record is now bound to a card other than `eid`.
+fn record_moved(store: &Store, o: &Order, eid: &str) -> Result<bool, StoreError> {
+    match &o.source {
+        OrderSource::Subscription(op) => Ok(store.get(op)?.is_some_and(|s| s.device.eid != eid)),
+        OrderSource::Package(_) => Ok(false),
+    }
+}
+
 fn matching_id(ctx_params1: &[u8]) -> Option<String> {
     let t = tlv::parse_expect(ctx_params1, 0xA0).ok()?;
     let v = tlv::child_bytes(&t, 0x80)?;
@@ -254,6 +262,12 @@ fn authenticate(
         Some(o) if o.eid.as_deref().is_some_and(|e| e != eid_text) => Some(refuse(
             StatusCode::EidRefused,
             "the order is for another EID",
+        )),
+        // A record's order follows the record: after a device change moved it, the
+        // order for the old card is void (order.rs, record_order_eid).
+        Some(o) if record_moved(&smdp.store(), o, &eid_text)? => Some(refuse(
+            StatusCode::EidRefused,
+            "the subscription is bound to another card now",
         )),
         Some(o) if o.state != OrderState::Released => Some(refuse(
             StatusCode::ProfileNotReleased,

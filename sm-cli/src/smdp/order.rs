@@ -124,7 +124,7 @@ pub fn create_order(store: &Store, req: &OrderRequest) -> Result<CreatedOrder, C
         Some(c) => Some(confirmation_code_hash(c.as_bytes())),
         None => None,
     };
-    let (source, iccid) = match &req.spec {
+    let (source, iccid, eid) = match &req.spec {
         OrderSpec::OpId(op) => {
             let sub = store
                 .get(op)
@@ -132,13 +132,18 @@ pub fn create_order(store: &Store, req: &OrderRequest) -> Result<CreatedOrder, C
                 .ok_or_else(|| store_err(StoreError::NotFound(op.clone())))?;
             // Build once now, so an order that cannot be served is refused here.
             package_from_record(&sub)?;
-            (OrderSource::Subscription(op.clone()), sub.profile.iccid)
+            let eid = record_order_eid(&sub, eid)?;
+            (
+                OrderSource::Subscription(op.clone()),
+                sub.profile.iccid,
+                Some(eid),
+            )
         }
         OrderSpec::Package(p) => {
             let iccid = apdu::saip::Package::decode(p)
                 .and_then(|pkg| pkg.iccid())
                 .map_err(|e| CliError::Usage(format!("the profile package: {e}")))?;
-            (OrderSource::Package(p.clone()), iccid.digits())
+            (OrderSource::Package(p.clone()), iccid.digits(), eid)
         }
     };
     let new = NewOrder {
@@ -156,6 +161,27 @@ pub fn create_order(store: &Store, req: &OrderRequest) -> Result<CreatedOrder, C
         activation_code: activation_code(&order.smdp_address, &order.matching_id),
         order,
     })
+}
+
+/// The EID a record's order is for: the card the record is bound to, and no other.
+/// A record holds one subscription's Ki and OPc; its profile on a second card would be a
+/// clone that the SM's own bindings (and `sync`'s removals) know nothing of. Moving a
+/// subscription to another card is a device change (flow B), which stops the old binding.
+/// A re-download onto the bound card (after its copy was deleted) is what an order is for.
+pub fn record_order_eid(
+    sub: &crate::sm::store::Subscription,
+    asked: Option<String>,
+) -> Result<String, CliError> {
+    let bound = &sub.device.eid;
+    match asked {
+        Some(e) if e != *bound => Err(CliError::Usage(format!(
+            "subscription {} is bound to the card with EID {bound}: its profile downloads \
+             only there (to move it to EID {e}, run a device change on that card: \
+             `sm-cli -r READER device-change`)",
+            sub.op_id
+        ))),
+        _ => Ok(bound.clone()),
+    }
 }
 
 /// The SAIP package of a subscription record.

@@ -101,10 +101,10 @@ fn read_line(r: &mut impl BufRead, what: &str) -> Result<Zeroizing<String>, CliE
     Ok(Zeroizing::new(first_line(&buf).to_owned()))
 }
 
-fn read_file(path: &Path) -> Result<Zeroizing<String>, CliError> {
+fn read_file(path: &Path, what: &str) -> Result<Zeroizing<String>, CliError> {
     let bad = |why: String| {
         CliError::Usage(format!(
-            "cannot read the parameter file {}: {why}",
+            "cannot read the {what} file {}: {why}",
             path.display()
         ))
     };
@@ -118,6 +118,19 @@ fn read_file(path: &Path) -> Result<Zeroizing<String>, CliError> {
     }
     let text = std::str::from_utf8(&bytes).map_err(|_| bad("not UTF-8 text".into()))?;
     Ok(Zeroizing::new(first_line(text).to_owned()))
+}
+
+/// Reads one secret line (`what`, e.g. "confirmation code") from `src`: the first line of
+/// stdin or of a file, so that it never shows on a command line (`ps`).
+pub fn read_given(
+    src: &ParamSource,
+    what: &str,
+    stdin: &mut impl BufRead,
+) -> Result<Zeroizing<String>, CliError> {
+    match src {
+        ParamSource::Stdin => read_line(stdin, what),
+        ParamSource::File(p) => read_file(p, what),
+    }
 }
 
 /// Reads the parameters given ahead of time: `current` (the one the user already has)
@@ -134,7 +147,7 @@ pub fn read_parameters(
             Some(s) => {
                 let text = match s {
                     ParamSource::Stdin => read_line(stdin, what)?,
-                    ParamSource::File(p) => read_file(p)?,
+                    ParamSource::File(p) => read_file(p, "parameter")?,
                 };
                 GivenParameter::new(text, &s.describe()).map(Some)
             }

@@ -26,10 +26,11 @@ fn smdp() -> Smdp {
     smdp_with(Duration::from_secs(600))
 }
 
-/// A subscription record whose values make a SAIP package.
-fn add_subscription(smdp: &Smdp) {
+/// A subscription record whose values make a SAIP package, bound to the card `eid`.
+fn add_subscription(smdp: &Smdp, eid: &apdu::Eid) {
     let mut s = sample_subscription(42);
     s.op_id = OP_ID.into();
+    s.device.eid = eid.digits();
     s.profile.iccid = "8949000000000000421".into();
     s.profile.imsi = "001010000000421".into();
     s.profile.msisdn = "4917000000042".into();
@@ -38,8 +39,9 @@ fn add_subscription(smdp: &Smdp) {
     smdp.store().create_subscription(&s, &Actor::Sm).unwrap();
 }
 
-fn order_of_record(smdp: &Smdp, eid: Option<String>, code: Option<&str>) -> String {
-    add_subscription(smdp);
+/// The record bound to `card` and an order of it (for that card: a record's orders are).
+fn order_of_record(smdp: &Smdp, card: &SimCard, eid: Option<String>, code: Option<&str>) -> String {
+    add_subscription(smdp, &card.eid);
     let o = smdp
         .create_order(
             OrderSpec::OpId(OP_ID.into()),
@@ -61,8 +63,8 @@ fn state(smdp: &Smdp, mid: &str) -> OrderState {
 #[test]
 fn a_whole_download_installs_and_a_second_is_refused() {
     let smdp = smdp();
-    let mid = order_of_record(&smdp, None, None);
     let mut card = SimCard::new(1);
+    let mid = order_of_record(&smdp, &card, None, None);
     let pir = Download::new(&mut card, &smdp, &mid).run(None).unwrap();
     assert_eq!(pir[..2], [0xBF, 0x37]);
     assert!(card.has_profile("8949000000000000421"));
@@ -77,9 +79,8 @@ fn a_whole_download_installs_and_a_second_is_refused() {
     for want in ["smdp-order", "smdp-bound", "smdp-downloaded"] {
         assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
     }
-    // The same activation code again, on another card: 8.2 / 1.2.
-    let mut other = SimCard::new(2);
-    let mut d = Download::new(&mut other, &smdp, &mid);
+    // The same activation code again: 8.2 / 1.2.
+    let mut d = Download::new(&mut card, &smdp, &mid);
     d.initiate().unwrap();
     d.authenticate_server();
     assert_eq!(
@@ -147,8 +148,8 @@ fn a_package_order_with_a_confirmation_code() {
 #[test]
 fn three_wrong_codes_end_the_order() {
     let smdp = smdp();
-    let mid = order_of_record(&smdp, None, Some("99"));
     let mut card = SimCard::new(4);
+    let mid = order_of_record(&smdp, &card, None, Some("99"));
     let mut last = None;
     for _ in 0..3 {
         let mut d = Download::new(&mut card, &smdp, &mid);
@@ -167,29 +168,56 @@ fn three_wrong_codes_end_the_order() {
 fn an_order_for_another_eid_or_an_unknown_matching_id_is_refused() {
     let smdp = smdp();
     let mut card = SimCard::new(5);
-    let other_eid = SimCard::new(6).eid.digits();
-    let mid = order_of_record(&smdp, Some(other_eid), None);
-    let mut d = Download::new(&mut card, &smdp, &mid);
+    let mut other = SimCard::new(6);
+    let mid = order_of_record(&smdp, &card, None, None);
+    // A record's order is for its bound card: another card is refused 8.1.1 / 3.8...
+    let mut d = Download::new(&mut other, &smdp, &mid);
     assert_eq!(d.run(None).unwrap_err().code(), StatusCode::EidRefused);
+    // ... and no order of the record can be made for it (it would clone the record).
+    let e = smdp
+        .create_order(
+            OrderSpec::OpId(OP_ID.into()),
+            Some(other.eid.digits()),
+            None,
+        )
+        .expect_err("an order of a record for another card");
+    assert!(e.to_string().contains("device-change"), "{e}");
     let mut d = Download::new(&mut card, &smdp, "NO-SUCH-ORDER");
     assert_eq!(
         d.run(None).unwrap_err().code(),
         StatusCode::MatchingIdRefused
     );
     // The order for the right card still works.
-    let mine = smdp
-        .create_order(OrderSpec::OpId(OP_ID.into()), Some(card.eid.digits()), None)
+    Download::new(&mut card, &smdp, &mid).run(None).unwrap();
+}
+
+#[test]
+fn a_record_order_is_void_once_the_record_moved_to_another_card() {
+    let smdp = smdp();
+    let mut card = SimCard::new(14);
+    let mut other = SimCard::new(15);
+    let mid = order_of_record(&smdp, &card, None, None);
+    // A device change moves the record to `other` after the order was made.
+    let sub = smdp.store().get(OP_ID).unwrap().unwrap();
+    let mut moved = sub.device.clone();
+    moved.eid = other.eid.digits();
+    smdp.store()
+        .change_device(OP_ID, &moved, &Actor::Sm)
         .unwrap();
-    Download::new(&mut card, &smdp, &mine.order.matching_id)
-        .run(None)
-        .unwrap();
+    // The old card may not download it any more (it would hold a copy the SM's sync
+    // is removing), and the order names the old card, so `other` cannot use it either.
+    for c in [&mut card, &mut other] {
+        let mut d = Download::new(c, &smdp, &mid);
+        assert_eq!(d.run(None).unwrap_err().code(), StatusCode::EidRefused);
+    }
+    assert_eq!(state(&smdp, &mid), OrderState::Released);
 }
 
 #[test]
 fn unknown_replayed_and_expired_transaction_ids_are_refused() {
     let smdp = smdp();
-    let mid = order_of_record(&smdp, None, None);
     let mut card = SimCard::new(7);
+    let mid = order_of_record(&smdp, &card, None, None);
     let mut d = Download::new(&mut card, &smdp, &mid);
     d.initiate().unwrap();
     d.authenticate_server();
@@ -211,8 +239,8 @@ fn unknown_replayed_and_expired_transaction_ids_are_refused() {
 
     // A session that expired before authenticateClient.
     let quick = smdp_with(Duration::from_millis(1));
-    let mid = order_of_record(&quick, None, None);
     let mut card = SimCard::new(8);
+    let mid = order_of_record(&quick, &card, None, None);
     let mut d = Download::new(&mut card, &quick, &mid);
     d.initiate().unwrap();
     d.authenticate_server();
@@ -227,8 +255,8 @@ fn unknown_replayed_and_expired_transaction_ids_are_refused() {
 #[test]
 fn a_bad_euicc_signature_is_refused() {
     let smdp = smdp();
-    let mid = order_of_record(&smdp, None, None);
     let mut card = SimCard::new(9);
+    let mid = order_of_record(&smdp, &card, None, None);
     let mut d = Download::new(&mut card, &smdp, &mid);
     d.initiate().unwrap();
     d.authenticate_server();
@@ -250,8 +278,8 @@ fn a_bad_euicc_signature_is_refused() {
 #[test]
 fn a_tampered_prepare_download_response_is_refused_and_binds_nothing() {
     let smdp = smdp();
-    let mid = order_of_record(&smdp, None, None);
     let mut card = SimCard::new(10);
+    let mid = order_of_record(&smdp, &card, None, None);
     let mut d = Download::new(&mut card, &smdp, &mid);
     d.initiate().unwrap();
     d.authenticate_server();
@@ -269,8 +297,8 @@ fn a_tampered_prepare_download_response_is_refused_and_binds_nothing() {
 #[test]
 fn cancel_session_releases_or_ends_the_order_by_reason() {
     let smdp = smdp();
-    let mid = order_of_record(&smdp, None, None);
     let mut card = SimCard::new(11);
+    let mid = order_of_record(&smdp, &card, None, None);
     // Postponed after the BPP was bound: the order is released again.
     let mut d = Download::new(&mut card, &smdp, &mid);
     d.initiate().unwrap();
@@ -323,8 +351,8 @@ fn malformed_requests_get_4xx_or_a_status_never_a_panic() {
     let s = String::from_utf8(r.body).unwrap();
     assert!(s.contains("\"8.8.1\"") && s.contains("\"3.8\""), "{s}");
     // Garbage eUICC answer in a live session: SGP.22 Failed, and the session ends.
-    let mid = order_of_record(&smdp, None, None);
     let mut card = SimCard::new(12);
+    let mid = order_of_record(&smdp, &card, None, None);
     let mut d = Download::new(&mut card, &smdp, &mid);
     d.initiate().unwrap();
     d.auth_server_response = vec![0xBF, 0x38, 0x03, 0x30, 0x01, 0x00];
@@ -368,8 +396,8 @@ fn a_restarted_smdp_continues_live_sessions_and_refuses_stale_ones() {
     let mut cfg = SmdpConfig::new(ADDRESS);
     cfg.sm_db = Some(db.clone());
     let first = Smdp::open(&cfg).unwrap();
-    let mid = order_of_record(&first, None, None);
     let mut card = SimCard::new(13);
+    let mid = order_of_record(&first, &card, None, None);
     let mut d = Download::new(&mut card, &first, &mid);
     d.initiate().unwrap();
     d.authenticate_server();
@@ -393,7 +421,7 @@ fn a_restarted_smdp_continues_live_sessions_and_refuses_stale_ones() {
     cfg.session_ttl = Duration::from_millis(1);
     let third = Smdp::open(&cfg).unwrap();
     let o = third
-        .create_order(OrderSpec::OpId(OP_ID.into()), None, None)
+        .create_order(OrderSpec::OpId(OP_ID.into()), Some(card.eid.digits()), None)
         .unwrap();
     let mut d = Download::new(&mut card, &third, &o.order.matching_id);
     d.initiate().unwrap();
