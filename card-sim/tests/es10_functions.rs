@@ -7,9 +7,13 @@ use apdu::sgp22::es10::{
     MemoryResetOptions, NotificationListResponse, ProfileClass, ProfileInfoRequest,
     ProfileInfoResponse, ProfileRef, ProfileSearch, ProfileState, ResultCode,
 };
-use card_sim::state::Storage;
+use card_sim::state::new_card::new_card;
+use card_sim::state::notification::Event;
+use card_sim::state::profile::NotificationConfig;
+use card_sim::state::{MemoryStorage, Storage};
 use card_sim::vpcd::Card;
 use common::*;
+use std::sync::Arc;
 
 fn call(c: &mut impl Card, req: &Es10Request) -> Vec<u8> {
     let (d, sw) = es10(c, 1, &req.encode(), 120);
@@ -47,9 +51,23 @@ fn by_iccid(i: Iccid) -> ProfileRef {
     ProfileRef::Iccid(i)
 }
 
+/// The two test profiles' metadata asks for enable, disable and delete notifications to
+/// `smdp.example`; PP#0 asks for none (SGP.22 §3.2.1-3.2.3), so it never notifies.
 #[test]
 fn enable_disable_delete_with_notifications() {
-    let mut s = sim(2);
+    let storage = Arc::new(MemoryStorage::new());
+    let mut state = new_card(eid(), 2);
+    for p in &mut state.profiles[1..] {
+        p.notification_configs = vec![NotificationConfig {
+            events: vec![Event::Enable, Event::Disable, Event::Delete],
+            address: "smdp.example".into(),
+        }];
+    }
+    storage.save(&state).unwrap();
+    let mut s = Sim {
+        card: card_with(state, Box::new(storage.clone())),
+        storage,
+    };
     let c = &mut s.card;
     open_isdr(c);
     let list = profiles(c);
@@ -80,14 +98,10 @@ fn enable_disable_delete_with_notifications() {
     assert_eq!(list[0].state, Some(ProfileState::Disabled));
     assert_eq!(list[1].state, Some(ProfileState::Enabled));
     let n = notifications(c);
-    assert_eq!(n.len(), 2);
+    assert_eq!(n.len(), 1, "none for PP#0: {n:?}");
     assert_eq!(
-        (n[0].seq, n[0].events, n[0].iccid),
-        (1, events::DISABLE, Some(pp))
-    );
-    assert_eq!(
-        (n[1].seq, n[1].events, n[1].iccid),
-        (2, events::ENABLE, Some(t1))
+        (n[0].seq, n[0].events, n[0].iccid, n[0].address.as_str()),
+        (1, events::ENABLE, Some(t1), "smdp.example")
     );
 
     // Enable by AID switches again.
@@ -112,8 +126,11 @@ fn enable_disable_delete_with_notifications() {
     assert_eq!(profiles(c).len(), 2);
     let n = notifications(c);
     let seqs: Vec<u32> = n.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
-    assert_eq!(n[5].events, events::DELETE);
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    let got: Vec<u8> = n.iter().map(|m| m.events).collect();
+    use events::{DELETE, DISABLE, ENABLE};
+    assert_eq!(got, vec![ENABLE, DISABLE, ENABLE, DISABLE, DELETE]);
+    assert!(n.iter().all(|m| m.iccid != Some(pp)));
 
     // Filtered list and removal.
     let only_enable = Es10Request::ListNotification {
@@ -127,12 +144,12 @@ fn enable_disable_delete_with_notifications() {
     assert!(l.iter().all(|m| m.events == events::ENABLE) && l.len() == 2);
     assert_eq!(code(c, Es10Request::RemoveNotification(3)), 0);
     assert_eq!(code(c, Es10Request::RemoveNotification(3)), 1);
-    assert_eq!(notifications(c).len(), 5);
+    assert_eq!(notifications(c).len(), 4);
 
     // All of it reached storage.
     let stored = s.storage.stored().unwrap();
     assert_eq!(stored.profiles.len(), 2);
-    assert_eq!(stored.next_notification_seq, 7);
+    assert_eq!(stored.next_notification_seq, 6);
 }
 
 #[test]

@@ -170,12 +170,27 @@ fn malformed_es10b_requests_answer_6a80() {
 /// Enable and disable notifications (ES10c, SGP.22 §5.7.11) are served as
 /// otherSignedNotification: the NotificationMetadata TLV signed with the card's eUICC
 /// key, with its eUICC and EUM certificates; filtered by sequence number and by event.
+/// (The test profile is configured to notify both, as a downloaded profile's metadata
+/// would ask.)
 #[test]
 fn profile_change_notifications_are_served_signed() {
     use apdu::sgp22::es10::{events, ProfileRef};
     use apdu::sgp22::es10b::PendingNotification;
     use apdu::sgp22::pki::Cert;
-    let mut s = sim(1);
+    use card_sim::state::notification::Event;
+    use card_sim::state::profile::NotificationConfig;
+    use card_sim::state::{MemoryStorage, Storage};
+    let storage = std::sync::Arc::new(MemoryStorage::new());
+    let mut state = card_sim::state::new_card::new_card(eid(), 1);
+    state.profiles[1].notification_configs = vec![NotificationConfig {
+        events: vec![Event::Enable, Event::Disable],
+        address: "smdp.example".into(),
+    }];
+    storage.save(&state).unwrap();
+    let mut s = Sim {
+        card: card_with(state, Box::new(storage.clone())),
+        storage,
+    };
     let ch = open_isdr(&mut s.card);
     let target = s.card.applet().state().profiles[1].iccid;
     for req in [
@@ -191,7 +206,7 @@ fn profile_change_notifications_are_served_signed() {
         call(&mut s.card, ch, &req.encode());
     }
     let pending: Vec<_> = s.card.applet().state().notifications.clone();
-    assert!(pending.len() >= 2);
+    assert_eq!(pending.len(), 2);
     let all = RetrieveNotificationsListRequest::default().encode();
     let RetrieveNotificationsListResponse::List(list) =
         RetrieveNotificationsListResponse::decode(&call(&mut s.card, ch, &all)).unwrap()

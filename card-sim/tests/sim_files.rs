@@ -79,7 +79,7 @@ fn updates_are_saved_once_and_survive_a_restart() {
     let p = stored.enabled().unwrap();
     assert_eq!(p.sim.files.len(), 2, "{:?}", p.sim.files.keys());
     let json = String::from_utf8(stored.to_json().unwrap()).unwrap();
-    assert!(json.contains("\"schema\": 5"));
+    assert!(json.contains(&format!("\"schema\": {}", card_sim::state::SCHEMA_VERSION)));
     assert!(
         json.contains("1122CC445566778899AABB"),
         "LOCI stored as hex"

@@ -13,6 +13,11 @@ use common::*;
 const SAMPLE_V3: &str = include_str!("data/state-v3.json");
 const SAMPLE_V4: &str = include_str!("data/state-v4.json");
 
+/// `"schema": N,` of this build's schema version.
+fn current_schema() -> String {
+    format!("\"schema\": {},", card_sim::state::SCHEMA_VERSION)
+}
+
 #[test]
 fn sample_v4_still_loads_with_its_identity_key_and_sim_part() {
     assert!(SAMPLE_V4.contains("\"schema\": 4,"));
@@ -27,7 +32,7 @@ fn sample_v4_still_loads_with_its_identity_key_and_sim_part() {
     assert!(p.package.is_some() && !p.sim.is_empty());
     let written: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
     let expected: serde_json::Value =
-        serde_json::from_str(&SAMPLE_V4.replacen("\"schema\": 4,", "\"schema\": 5,", 1)).unwrap();
+        serde_json::from_str(&SAMPLE_V4.replacen("\"schema\": 4,", &current_schema(), 1)).unwrap();
     assert_eq!(written, expected);
 }
 
@@ -36,13 +41,22 @@ fn sample_v3_still_loads_and_serves_its_package() {
     assert!(SAMPLE_V3.contains("\"schema\": 3,"));
     let s = PersistentState::from_json(SAMPLE_V3.as_bytes()).unwrap();
     assert_eq!(s.schema, card_sim::state::SCHEMA_VERSION);
-    assert_eq!(s.schema, 5);
     let p = s.enabled().unwrap();
     assert!(p.package.is_some() && p.sim.is_empty());
-    // Written back: the same document but for the schema number.
+    // Written back: the same document but for the schema number and the profile's
+    // notification address, now its notification configuration (schema 6).
     let written: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
-    let expected: serde_json::Value =
-        serde_json::from_str(&SAMPLE_V3.replacen("\"schema\": 3,", "\"schema\": 5,", 1)).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &SAMPLE_V3
+            .replacen("\"schema\": 3,", &current_schema(), 1)
+            .replacen(
+                "\"notification_address\": \"smdp.example.com\"",
+                "\"notification_configs\": [{\"events\": [\"enable\", \"disable\", \"delete\"], \
+                 \"address\": \"smdp.example.com\"}]",
+                1,
+            ),
+    )
+    .unwrap();
     assert_eq!(written, expected);
     // The enabled profile's package is served: its USIM, PIN 1234.
     let storage = std::sync::Arc::new(card_sim::state::MemoryStorage::new());

@@ -1,11 +1,13 @@
-//! The state file: schema v1 still loads, saves are atomic and reload identically, a
+//! The state file: schema v1 and v5 still load, saves are atomic and reload identically, a
 //! corrupt or foreign file is a clear error and is left untouched, one card-sim per file.
 
 mod common;
-use apdu::sgp22::es10::ProfileState;
+use apdu::sgp22::es10::{events, Es10Request, Iccid, ProfileRef, ProfileState};
 use card_sim::card::{atr, Euicc};
 use card_sim::state::new_card::{derive_eid, new_card};
-use card_sim::state::{FileStorage, PersistentState, Storage};
+use card_sim::state::notification::{Event, Notification};
+use card_sim::state::profile::NotificationConfig;
+use card_sim::state::{FileStorage, MemoryStorage, PersistentState, Storage, SCHEMA_VERSION};
 use card_sim::transport::Transport;
 use card_sim::vpcd::Card;
 use common::*;
@@ -14,6 +16,22 @@ use rand_core::SeedableRng;
 use std::path::PathBuf;
 
 const SAMPLE_V1: &str = include_str!("data/state-v1.json");
+/// Written by card-sim at schema 5 (main 39b5f2e, 2026-12-03 07:06 UTC, stack of
+/// scripts/stack-up.sh): `card-sim --slot 0 --state F --seed 5 --test-profiles 1`, then
+/// `sm-cli profiles download` of an `sm-cli smdp order --package
+/// apdu/tests/vectors/saip/built-milenage.der` from `sm-cli smdp serve --hostname
+/// localhost` (install notification delivered and removed) and `sm-cli profiles enable
+/// 8949449999999990023`, which left a disable notification of PP#0 to `smdp.invalid` and
+/// the downloaded profile's enable notification.
+const SAMPLE_V5: &str = include_str!("data/state-v5.json");
+
+/// The notification configuration an older file's `notification_address` becomes.
+fn legacy_config(address: &str) -> Vec<NotificationConfig> {
+    vec![NotificationConfig {
+        events: vec![Event::Enable, Event::Disable, Event::Delete],
+        address: address.into(),
+    }]
+}
 
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("card-sim-test-{}-{name}", std::process::id()));
@@ -49,12 +67,160 @@ fn sample_v1_still_loads() {
         "secrets redacted in Debug"
     );
     assert_eq!(s.notifications.len(), 2);
-    // Writing it back gives the same document but for the schema number and the PKI.
+    // The profile with a notification address notifies enable, disable and delete
+    // there, as it did; the others notify nothing.
+    assert_eq!(
+        s.profiles[1].notification_configs,
+        legacy_config("smdp.example.com")
+    );
+    assert!(s.profiles[0].notification_configs.is_empty());
+    assert!(s.profiles[2].notification_configs.is_empty());
+    // Writing it back gives the same document but for the schema number, the PKI and
+    // the notification address, now a configuration.
     let mut written: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
     assert!(written.as_object_mut().unwrap().remove("pki").is_some());
-    let expected: serde_json::Value =
-        serde_json::from_str(&SAMPLE_V1.replacen("\"schema\": 1,", "\"schema\": 5,", 1)).unwrap();
+    let profile = &mut written["profiles"][1];
+    assert_eq!(
+        profile
+            .as_object_mut()
+            .unwrap()
+            .remove("notification_configs"),
+        Some(serde_json::json!([{
+            "events": ["enable", "disable", "delete"],
+            "address": "smdp.example.com"
+        }]))
+    );
+    profile["notification_address"] = "smdp.example.com".into();
+    let expected: serde_json::Value = serde_json::from_str(&SAMPLE_V1.replacen(
+        "\"schema\": 1,",
+        &format!("\"schema\": {SCHEMA_VERSION},"),
+        1,
+    ))
+    .unwrap();
     assert_eq!(written, expected);
+}
+
+/// A schema 5 file (before notification configurations): the downloaded profile's
+/// notification address becomes enable/disable/delete there, PP#0 and the test profile
+/// configure nothing, the pending notifications stay as they were. On the card it then
+/// notifies the downloaded profile's disable and nothing for PP#0 or the test profile.
+#[test]
+fn sample_v5_still_loads_with_notification_configs() {
+    assert!(SAMPLE_V5.contains("\"schema\": 5,"));
+    let s = PersistentState::from_json(SAMPLE_V5.as_bytes()).unwrap();
+    assert_eq!(s.schema, SCHEMA_VERSION);
+    assert_eq!(s, PersistentState::from_json(SAMPLE_V5.as_bytes()).unwrap());
+    let downloaded = Iccid::from_digits("8949449999999990023").unwrap();
+    let configs: Vec<_> = s
+        .profiles
+        .iter()
+        .map(|p| (p.iccid, p.notification_configs.clone()))
+        .collect();
+    assert_eq!(
+        configs,
+        vec![
+            (s.profiles[0].iccid, vec![]),
+            (s.profiles[1].iccid, vec![]),
+            (downloaded, legacy_config("localhost:35495")),
+        ]
+    );
+    let pending: Vec<(u32, Event, &str, Option<Iccid>)> = s
+        .notifications
+        .iter()
+        .map(|n| (n.seq, n.event, n.address.as_str(), n.iccid))
+        .collect();
+    let pp = Some(s.profiles[0].iccid);
+    assert_eq!(
+        pending,
+        vec![
+            (2, Event::Disable, "smdp.invalid", pp),
+            (3, Event::Enable, "localhost:35495", Some(downloaded)),
+        ]
+    );
+    assert_eq!(s.next_notification_seq, 4);
+    // Written back: the same document but for the schema number and the configuration.
+    let mut written: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
+    let profile = written["profiles"][2].as_object_mut().unwrap();
+    assert!(profile.remove("notification_configs").is_some());
+    profile.insert("notification_address".into(), "localhost:35495".into());
+    let expected: serde_json::Value = serde_json::from_str(&SAMPLE_V5.replacen(
+        "\"schema\": 5,",
+        &format!("\"schema\": {SCHEMA_VERSION},"),
+        1,
+    ))
+    .unwrap();
+    assert_eq!(written, expected);
+
+    // On the card: PP#0 enabled (the downloaded profile disabled: notified), then the
+    // test profile (PP#0 disabled: nothing; the test profile: nothing).
+    let test1 = s.profiles[1].iccid;
+    let pp = s.profiles[0].iccid;
+    let mut c = card_with(s, Box::new(std::sync::Arc::new(MemoryStorage::new())));
+    open_isdr(&mut c);
+    for target in [pp, test1] {
+        let req = Es10Request::EnableProfile {
+            target: ProfileRef::Iccid(target),
+            refresh: false,
+        };
+        assert_eq!(es10(&mut c, 1, &req.encode(), 120).1, "9000");
+    }
+    let state = c.applet().state();
+    assert_eq!(state.enabled().unwrap().iccid, test1);
+    assert_eq!(
+        state.notifications.last(),
+        Some(&Notification {
+            seq: 4,
+            event: Event::Disable,
+            address: "localhost:35495".into(),
+            iccid: Some(downloaded),
+            signed: None,
+        })
+    );
+    assert_eq!(state.notifications.len(), 3);
+    assert_eq!(state.next_notification_seq, 5);
+    assert_eq!(state.notifications[2].metadata().events, events::DISABLE);
+}
+
+/// Schema 6 round trip: a profile's notification configurations and a notification
+/// without an ICCID (an install refused before its metadata was kept) are written and
+/// read back; the old `notification_address` is no field of schema 6.
+#[test]
+fn notification_configs_and_an_install_result_without_iccid_round_trip() {
+    let mut s = new_card(derive_eid(None, 5), 1);
+    s.profiles[1].notification_configs = vec![
+        NotificationConfig {
+            events: vec![Event::Enable],
+            address: "a.example".into(),
+        },
+        NotificationConfig {
+            events: vec![Event::Disable, Event::Delete],
+            address: "b.example".into(),
+        },
+    ];
+    s.notifications.push(Notification {
+        seq: 1,
+        event: Event::Install,
+        address: "smdp.example".into(),
+        iccid: None,
+        signed: Some(vec![0xBF, 0x37, 0x00]),
+    });
+    s.next_notification_seq = 2;
+    s.validate().unwrap();
+    let json = s.to_json().unwrap();
+    assert_eq!(PersistentState::from_json(&json).unwrap(), s);
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert!(v["notifications"][0].get("iccid").is_none());
+    assert_eq!(
+        v["profiles"][1]["notification_configs"][1],
+        serde_json::json!({"events": ["disable", "delete"], "address": "b.example"})
+    );
+    let text = String::from_utf8(json).unwrap().replacen(
+        "\"notification_configs\"",
+        "\"notification_address\": \"a.example\", \"notification_configs\"",
+        1,
+    );
+    let e = PersistentState::from_json(text.as_bytes()).unwrap_err();
+    assert!(format!("{e:#}").contains("notification_address"), "{e:#}");
 }
 
 #[test]
@@ -123,7 +289,12 @@ fn a_restarted_card_keeps_its_state() {
     let iccid;
     {
         let st = FileStorage::open(&path).unwrap();
-        let s = new_card(eid(), 1);
+        let mut s = new_card(eid(), 1);
+        // Configured to notify its enable (PP#0, disabled by it, notifies nothing).
+        s.profiles[1].notification_configs = vec![NotificationConfig {
+            events: vec![Event::Enable],
+            address: "smdp.example".into(),
+        }];
         st.save(&s).unwrap();
         iccid = s.profiles[1].iccid;
         let mut card = Transport::new(Euicc::new(
@@ -144,7 +315,11 @@ fn a_restarted_card_keeps_its_state() {
     let st = FileStorage::open(&path).unwrap();
     let s = st.load().unwrap().unwrap();
     assert_eq!(s.enabled().unwrap().iccid, iccid);
-    assert_eq!(s.notifications.len(), 2);
+    assert_eq!(s.notifications.len(), 1);
+    assert_eq!(
+        (s.notifications[0].event, s.notifications[0].iccid),
+        (Event::Enable, Some(iccid))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

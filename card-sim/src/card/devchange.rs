@@ -11,6 +11,12 @@
 //! MSISDN, Ki and OPc (Milenage), so the card serves its USIM ([`super::sim`]). Its PIN1
 //! is [`OPERATOR_PIN1`], disabled (as on a delivered eSIM; ENABLE PIN turns it on), its
 //! PUK1 [`OPERATOR_PUK1`] and ADM1 [`OPERATOR_ADM1`]: test values of a simulator.
+//!
+//! Notifications: these profiles come with no notification configuration (no SGP.22
+//! metadata), so their enable, disable and delete notify nothing, and neither does
+//! PP#0's; a downloaded profile these flows disable notifies as its metadata says
+//! (`PersistentState::notify`). An install here is no SGP.22 download: it has no
+//! ProfileInstallationResult, so no install notification.
 
 use super::Euicc;
 use crate::method::{CardView, Outcome, ResultContext};
@@ -340,7 +346,7 @@ impl Euicc {
                 nickname: None,
                 service_provider: Some(op.service_provider.clone()),
                 name: Some(op.profile_name.clone()),
-                notification_address: None,
+                notification_configs: Vec::new(),
                 imsi: Some(op.imsi.clone()),
                 msisdn: Some(op.msisdn.clone()),
                 ki: Some(Secret::new(op.ki.to_vec())),
@@ -349,7 +355,6 @@ impl Euicc {
                 sim: package.map(|(_, s)| s).unwrap_or_default(),
             });
             let i = s.profiles.len() - 1;
-            s.notify(i, Event::Install);
             s.notify(i, Event::Enable);
             DcResult::Ok
         })

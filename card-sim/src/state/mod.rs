@@ -16,6 +16,7 @@ pub mod persistent;
 pub mod pki;
 pub mod profile;
 pub mod secret;
+pub mod serde_fields;
 pub mod storage;
 pub mod volatile;
 

@@ -70,7 +70,7 @@ pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
         nickname: None,
         service_provider: Some("card-sim".into()),
         name: Some("PP#0".into()),
-        notification_address: None,
+        notification_configs: Vec::new(),
         imsi: None,
         msisdn: None,
         ki: None,
@@ -87,7 +87,7 @@ pub fn new_card(eid: Eid, test_profiles: u8) -> PersistentState {
             nickname: None,
             service_provider: Some("Test Operator".into()),
             name: Some(format!("Test#{i}")),
-            notification_address: None,
+            notification_configs: Vec::new(),
             // Test PLMN 001-01 (3GPP TS 23.003 reserves MCC 001 for testing).
             imsi: Some(format!("00101{:010}", i)),
             msisdn: None,

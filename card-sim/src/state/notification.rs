@@ -1,7 +1,10 @@
 //! Pending notifications (SGP.22 §5.7.9 ListNotification, §5.7.10 RemoveNotificationFromList):
 //! what happened to which profile, under a sequence number that never repeats on a card.
+//! An install's notification is its ProfileInstallationResult, success or error (§3.1.3.3,
+//! §5.7.6); enable, disable and delete notify only when the profile's metadata asks for
+//! it ([`super::profile::NotificationConfig`]).
 
-use super::profile::iccid_digits;
+use super::serde_fields::opt_iccid_digits;
 use apdu::sgp22::es10::{events, Iccid, NotificationMetadata};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +19,16 @@ pub enum Event {
 }
 
 impl Event {
+    pub const ALL: [Event; 4] = [Event::Install, Event::Enable, Event::Disable, Event::Delete];
+
+    /// The events whose bits are set in a `NotificationEvent` bit string (others ignored).
+    pub fn from_bits(bits: u8) -> Vec<Event> {
+        Event::ALL
+            .into_iter()
+            .filter(|e| bits & e.bit() != 0)
+            .collect()
+    }
+
     /// The bit of `NotificationEvent` (bit 0 = most significant bit of the byte).
     pub fn bit(self) -> u8 {
         match self {
@@ -34,8 +47,14 @@ pub struct Notification {
     pub seq: u32,
     pub event: Event,
     pub address: String,
-    #[serde(with = "iccid_digits")]
-    pub iccid: Iccid,
+    /// The profile's ICCID (optional in NotificationMetadata, SGP.22 §5.7.9): absent
+    /// from the result of an install refused before its metadata was kept.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_iccid_digits"
+    )]
+    pub iccid: Option<Iccid>,
     /// The signed notification as made when it happened (the install notification: the
     /// ProfileInstallationResult `BF37`, SGP.22 §5.7.6, served as is by
     /// RetrieveNotificationsList §5.7.11). `None`: signed when retrieved.
@@ -68,7 +87,7 @@ impl Notification {
             seq: self.seq,
             events: self.event.bit(),
             address: self.address.clone(),
-            iccid: Some(self.iccid),
+            iccid: self.iccid,
         }
     }
 }

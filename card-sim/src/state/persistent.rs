@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use zeroize::{Zeroize, Zeroizing};
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 /// Older schema versions this build still reads (and upgrades on the next save).
 /// Version 1 had no identity key; the card makes one when it first needs it.
 /// Versions 1 and 2 had no eUICC PKI: on load the card gets one issued under the shipped
@@ -31,7 +31,13 @@ pub const SCHEMA_VERSION: u32 = 5;
 /// package as a SIM changed: files, PIN counters, SQN): a version 3 file loads as is.
 /// Version 4 -> 5 added only the optional identity encryption key (issue 10, finding
 /// 10): a version 4 file loads as is; the card makes the key when it first needs it.
-pub const READABLE_VERSIONS: [u32; 5] = [1, 2, 3, 4, 5];
+/// Version 5 -> 6 replaced a profile's single `notification_address` with its
+/// `notification_configs` (which operations notify, and where: SGP.22
+/// notificationConfigurationInfo) and made a notification's `iccid` optional (the result
+/// of an install refused before its metadata was kept has none). A profile of an older
+/// file with an address is read as configured for enable, disable and delete at it (what
+/// the card did for it then); one without configures nothing.
+pub const READABLE_VERSIONS: [u32; 6] = [1, 2, 3, 4, 5, 6];
 
 /// Everything the card keeps across power cycles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,13 +83,17 @@ impl PersistentState {
             });
         }
         // Version 1 -> 2 added only the optional identity key; 2 -> 3 the PKI; 3 -> 4 the
-        // optional `sim` of a profile.
+        // optional `sim` of a profile; 4 -> 5 the optional identity encryption key; 5 -> 6
+        // the profiles' notification configurations.
         if schema < 3 {
             if let Some(obj) = value.as_object_mut() {
                 if let Some(pki) = legacy_pki(obj)? {
                     obj.insert("pki".into(), pki);
                 }
             }
+        }
+        if schema < 6 {
+            legacy_notification_configs(value);
         }
         // Deserialized from the borrowed tree, so that `tree` wipes it afterwards.
         let mut state = PersistentState::deserialize(&*value)
@@ -180,16 +190,15 @@ impl PersistentState {
             .position(|p| p.class == ProfileClass::Provisioning)
     }
 
-    /// Records a notification for profile `index` and returns its sequence number.
+    /// Records a notification of `event` for profile `index` when the profile's
+    /// notification configuration lists the event (SGP.22 §3.2.1-3.2.3), to the address
+    /// of that entry, and returns its sequence number; `None` (nothing recorded, no
+    /// number used) when it does not, or there is no such profile.
     pub fn notify(&mut self, index: usize, event: Event) -> Option<u32> {
         let p = self.profiles.get(index)?;
+        let address = p.notification_address(event)?.to_string();
         let seq = self.next_notification_seq;
-        let address = p
-            .notification_address
-            .clone()
-            .or_else(|| self.default_dp_address.clone())
-            .unwrap_or_else(|| NO_ADDRESS.to_string());
-        let iccid = p.iccid;
+        let iccid = Some(p.iccid);
         self.notifications.push(Notification {
             seq,
             event,
@@ -221,9 +230,35 @@ fn legacy_pki(
         .map_err(StateError::Serialize)
 }
 
-/// The notification address used when neither the profile nor the card names one
-/// (`.invalid` is reserved by RFC 2606: nobody will be contacted).
-pub const NO_ADDRESS: &str = "smdp.invalid";
+/// Schema 5 and older: each profile's `notification_address` becomes one notification
+/// configuration for enable, disable and delete at that address (the events the card
+/// notified for it then); a profile without one gets none (those notified to the
+/// default SM-DP+ address or `smdp.invalid` before, which SGP.22 does not ask for). A
+/// value that is neither a string nor null is left for deserializing to refuse.
+fn legacy_notification_configs(value: &mut serde_json::Value) {
+    let Some(profiles) = value
+        .get_mut("profiles")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return;
+    };
+    for p in profiles
+        .iter_mut()
+        .filter_map(serde_json::Value::as_object_mut)
+    {
+        let address = match p.get("notification_address") {
+            Some(serde_json::Value::String(a)) => Some(a.clone()),
+            Some(serde_json::Value::Null) => None,
+            _ => continue,
+        };
+        p.remove("notification_address");
+        if let Some(address) = address {
+            let events = [Event::Enable, Event::Disable, Event::Delete];
+            let config = serde_json::json!([{ "events": events, "address": address }]);
+            p.insert("notification_configs".into(), config);
+        }
+    }
+}
 
 /// Serde for an [`Eid`] as its 32 digits, check digits verified.
 /// A parsed JSON document whose strings (the hex of the secrets among them) are wiped

@@ -4,7 +4,9 @@
 //! SIM ([`SimState`], schema 4). Ki, OPc, the package and PIN values are [`Secret`]s.
 //! ICCIDs are stored as digits, AIDs as hex, so the state file is readable.
 
+use super::notification::Event;
 use super::secret::Secret;
+use super::serde_fields::{hex_bytes, iccid_digits};
 use apdu::aka::SqnState;
 use apdu::sgp22::es10::{Iccid, ProfileClass, ProfileInfo, ProfileState};
 use serde::{Deserialize, Serialize};
@@ -27,9 +29,12 @@ pub struct Profile {
     pub service_provider: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Where this profile's notifications go (SGP.22 NotificationConfigurationInfo).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notification_address: Option<String>,
+    /// Which of this profile's operations make a notification, and where it goes: the
+    /// notificationConfigurationInfo of its metadata (SGP.22 §5.5.3, §3.2.1-3.2.3; schema
+    /// 6, which replaced the single `notification_address`). Empty: enable, disable and
+    /// delete notify nothing (PP#0, test profiles, the device-change flows' profiles).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notification_configs: Vec<NotificationConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imsi: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,6 +53,24 @@ pub struct Profile {
     /// values, SQN state); empty until the first change.
     #[serde(default, skip_serializing_if = "SimState::is_empty")]
     pub sim: SimState,
+}
+
+/// One `NotificationConfigurationInformation` of a profile's metadata: the operations
+/// (`profileManagementOperation`) whose notifications go to `address`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationConfig {
+    pub events: Vec<Event>,
+    pub address: String,
+}
+
+impl From<&apdu::sgp22::es10b::NotificationConfig> for NotificationConfig {
+    fn from(c: &apdu::sgp22::es10b::NotificationConfig) -> Self {
+        NotificationConfig {
+            events: Event::from_bits(c.events),
+            address: c.address.clone(),
+        }
+    }
 }
 
 /// The persistent part of a profile served as a SIM (card/sim): `apdu::saip::fs::install`
@@ -103,6 +126,15 @@ impl Profile {
         self.state == ProfileState::Enabled
     }
 
+    /// Where a notification of `event` goes: the address of the first configuration
+    /// that lists it; `None` when none does (no notification).
+    pub fn notification_address(&self, event: Event) -> Option<&str> {
+        self.notification_configs
+            .iter()
+            .find(|c| c.events.contains(&event))
+            .map(|c| c.address.as_str())
+    }
+
     /// The ES10 view of this profile (all fields; GetProfilesInfo filters by tag list).
     pub fn info(&self) -> ProfileInfo {
         ProfileInfo {
@@ -114,34 +146,5 @@ impl Profile {
             profile_name: self.name.clone(),
             class: Some(self.class),
         }
-    }
-}
-
-/// Serde for an [`Iccid`] as its decimal digits.
-pub mod iccid_digits {
-    use apdu::sgp22::es10::Iccid;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(i: &Iccid, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&i.digits())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Iccid, D::Error> {
-        let s = String::deserialize(d)?;
-        Iccid::from_digits(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-/// Serde for bytes as upper-case hex.
-pub mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode_upper(b))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        hex::decode(&s).map_err(serde::de::Error::custom)
     }
 }

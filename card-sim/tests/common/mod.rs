@@ -195,7 +195,7 @@ pub fn state_with_package(
         nickname: None,
         service_provider: Some("Sim Test".into()),
         name: Some("SIM".into()),
-        notification_address: None,
+        notification_configs: Vec::new(),
         imsi: None,
         msisdn: None,
         ki: None,

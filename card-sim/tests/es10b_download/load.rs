@@ -2,8 +2,9 @@
 //! plays the SM-DP+ as osmo-smdpp does (P6 observations §3): a package from
 //! `apdu::saip::build`, a BPP with ReplaceSessionKeys from `BppBuilder`, cut as lpac
 //! cuts it (`split_segments`), each message sent as STORE DATA through the card's real
-//! command path. Then the install result, the profile, and the notification; and the
-//! refusals, each followed by a download that succeeds.
+//! command path. Then the install result, the profile, and the notification; the
+//! refusals, each kept as a pending notification and followed by a download that
+//! succeeds; and the notifications a downloaded profile's metadata asks for.
 
 use super::*;
 use apdu::saip::build::{build, Subscription};
@@ -13,8 +14,8 @@ use apdu::sgp22::bpp::{
     InitialiseSecureChannel, SessionKeys,
 };
 use apdu::sgp22::es10::{
-    events, Iccid, NotificationListResponse, ProfileClass, ProfileInfoResponse, ProfileState,
-    ResultCode,
+    events, Iccid, NotificationListResponse, NotificationMetadata, ProfileClass,
+    ProfileInfoResponse, ProfileRef, ProfileState, ResultCode,
 };
 use apdu::sgp22::es10b::{
     FinalResult, NotificationConfig, PendingNotification, ProfileInstallationResult,
@@ -35,6 +36,8 @@ struct Tamper {
     isc_tid: Option<[u8; 16]>,
     /// A flipped bit in smdpSign.
     bad_sign: bool,
+    /// The metadata's notificationConfigurationInfo, when it is not [`metadata`]'s.
+    configs: Option<Vec<NotificationConfig>>,
 }
 
 fn package(iccid: &str) -> Vec<u8> {
@@ -55,16 +58,17 @@ fn package(iccid: &str) -> Vec<u8> {
     .encode()
 }
 
-fn metadata() -> StoreMetadata {
+fn metadata(t: &Tamper) -> StoreMetadata {
+    let default_configs = vec![NotificationConfig {
+        events: events::ENABLE | events::DISABLE,
+        address: "smdp.example".into(),
+    }];
     StoreMetadata {
         iccid: Iccid::from_digits(ICCID).unwrap(),
         service_provider_name: "OsmocomSPN".into(),
         profile_name: "TS48V2-SAIP2-1-BERTLV-UNIQUE".into(),
         profile_class: ProfileClass::Operational,
-        notification_configs: vec![NotificationConfig {
-            events: events::ENABLE | events::DISABLE,
-            address: "smdp.example".into(),
-        }],
+        notification_configs: t.configs.clone().unwrap_or(default_configs),
         profile_owner: None,
     }
 }
@@ -95,7 +99,7 @@ fn bpp_messages(c: &mut impl Card, ch: u8, p: &TestPki, t: &Tamper) -> Vec<Vec<u
     let bpp = BppBuilder {
         isc,
         configure_isdp: vec![0xBF, 0x24, 0x00],
-        store_metadata: metadata().encode(),
+        store_metadata: metadata(t).encode(),
         // osmo-smdpp's fixed test PPK (P6 §3).
         ppk: Some(SessionKeys::from_parts([0x22; 16], [0; 16], [0x11; 16])),
         upp: Zeroizing::new(package(t.package_iccid.unwrap_or(ICCID))),
@@ -161,7 +165,12 @@ fn downloaded(c: &mut impl Card, ch: u8) -> bool {
 
 /// A download that succeeds, with every check of the result; returns the PIR bytes.
 fn download_ok(c: &mut impl Card, ch: u8, p: &TestPki) -> Vec<u8> {
-    let msgs = bpp_messages(c, ch, p, &Tamper::default());
+    download_with(c, ch, p, &Tamper::default())
+}
+
+/// [`download_ok`] with the SM-DP+'s changes `t` (which must not make it fail).
+fn download_with(c: &mut impl Card, ch: u8, p: &TestPki, t: &Tamper) -> Vec<u8> {
+    let msgs = bpp_messages(c, ch, p, t);
     let answer = send_all(c, ch, &msgs);
     let pir = verified_pir(p, &answer);
     let d = pir.data.value();
@@ -190,6 +199,46 @@ fn download_ok(c: &mut impl Card, ch: u8, p: &TestPki) -> Vec<u8> {
     );
     assert_eq!(installed.class, Some(ProfileClass::Operational));
     answer
+}
+
+/// ListNotification, unfiltered.
+fn pending(c: &mut impl Card, ch: u8) -> Vec<NotificationMetadata> {
+    let list = Es10Request::ListNotification { filter: None }.encode();
+    match NotificationListResponse::decode(&call(c, ch, &list)).unwrap() {
+        NotificationListResponse::List(l) => l,
+        e => panic!("{e:?}"),
+    }
+}
+
+/// RetrieveNotificationsList of `seq`: the pending notification's bytes, `None` when the
+/// card has none under that number.
+fn retrieve(c: &mut impl Card, ch: u8, seq: u32) -> Option<Vec<u8>> {
+    let req = RetrieveNotificationsListRequest {
+        search: Some(SearchCriteria::SeqNumber(seq)),
+    };
+    match RetrieveNotificationsListResponse::decode(&call(c, ch, &req.encode())).unwrap() {
+        RetrieveNotificationsListResponse::List(items) => match &items[..] {
+            [PendingNotification::InstallResult(pir)] => Some(pir.encode()),
+            [PendingNotification::Other(o)] => {
+                assert_eq!(o.tbs.value().seq, seq);
+                Some(o.tbs.der().to_vec())
+            }
+            other => panic!("{other:?}"),
+        },
+        RetrieveNotificationsListResponse::Error(_) => None,
+    }
+}
+
+/// The result code of an ES10 request answered with one.
+fn code(c: &mut impl Card, ch: u8, req: Es10Request) -> u8 {
+    let tag = req.tag();
+    ResultCode::decode(tag, &call(c, ch, &req.encode()))
+        .unwrap()
+        .code
+}
+
+fn remove(c: &mut impl Card, ch: u8, seq: u32) -> u8 {
+    code(c, ch, Es10Request::RemoveNotification(seq))
 }
 
 #[test]
@@ -229,15 +278,8 @@ fn a_whole_download_installs_and_notifies() {
     assert_eq!(got.encode(), pir);
     verified_pir(&p, &got.encode());
     // RemoveNotificationFromList removes it; a second time: not found.
-    let remove = Es10Request::RemoveNotification(seq);
-    let tag = remove.tag();
-    let code = |c: &mut Transport<Euicc>| {
-        ResultCode::decode(tag, &call(c, ch, &remove.encode()))
-            .unwrap()
-            .code
-    };
-    assert_eq!(code(&mut c), 0);
-    assert_eq!(code(&mut c), 1);
+    assert_eq!(remove(&mut c, ch, seq), 0);
+    assert_eq!(remove(&mut c, ch, seq), 1);
     let r = RetrieveNotificationsListResponse::decode(&call(&mut c, ch, &req.encode())).unwrap();
     assert!(matches!(r, RetrieveNotificationsListResponse::Error(_)));
     // The same ICCID again: refused at StoreMetadata, nothing more installed.
@@ -247,22 +289,35 @@ fn a_whole_download_installs_and_notifies() {
     for m in &msgs[..=first_a1] {
         answer = call(&mut c, ch, m);
     }
-    let e = error_of(&verified_pir(&p, &answer));
+    let refusal = verified_pir(&p, &answer);
     assert_eq!(
-        e,
+        error_of(&refusal),
         (
             BppCommandId::StoreMetadata,
             ErrorReason::IccidAlreadyExistsOnEuicc
         )
     );
     assert_eq!(profiles(&mut c, ch).len(), before + 1);
+    // The error result is a pending notification like the success (SGP.22 §3.1.3.3,
+    // §5.7.6), under the next number, without an ICCID (none was kept: the metadata
+    // was refused), until it is removed.
+    let n = refusal.data.value().notification.clone();
+    assert_eq!((n.seq, n.events, n.iccid), (seq + 1, events::INSTALL, None));
+    assert_eq!(pending(&mut c, ch), vec![n.clone()]);
+    assert_eq!(retrieve(&mut c, ch, n.seq), Some(answer));
+    assert_eq!(remove(&mut c, ch, n.seq), 0);
+    assert_eq!(pending(&mut c, ch), vec![]);
+    assert_eq!(c.applet().state().next_notification_seq, seq + 2);
 }
 
 /// Runs a refused download: the answer to the message that failed is the signed error
-/// result; nothing is installed; then a clean download succeeds.
+/// result; nothing is installed, but that result is kept as the pending install
+/// notification (SGP.22 §3.1.3.3, §5.7.6) under the next sequence number, which it uses
+/// up, saved before the answer. Then a clean download succeeds with the number after it,
+/// and the error result is retrieved byte for byte and removed.
 fn refused(t: Tamper, flip_in_86: bool) -> (BppCommandId, ErrorReason) {
     let p = pki(1);
-    let (mut c, ch) = card(&p);
+    let (mut c, ch, storage) = card_and_storage(&p);
     let state_before = c.applet().state().clone();
     let mut msgs = bpp_messages(&mut c, ch, &p, &t);
     if flip_in_86 {
@@ -277,9 +332,38 @@ fn refused(t: Tamper, flip_in_86: bool) -> (BppCommandId, ErrorReason) {
             break;
         }
     }
-    let e = error_of(&verified_pir(&p, &answer));
-    assert_eq!(c.applet().state(), &state_before, "nothing installed");
-    download_ok(&mut c, ch, &p);
+    let pir = verified_pir(&p, &answer);
+    let e = error_of(&pir);
+    let n = pir.data.value().notification.clone();
+    assert_eq!(n.seq, state_before.next_notification_seq);
+    assert_eq!(
+        (n.events, n.address.as_str()),
+        (events::INSTALL, "smdp.example")
+    );
+    // Nothing installed, nothing else changed: only the notification and the counter.
+    let mut after = c.applet().state().clone();
+    assert_eq!(storage.stored().as_ref(), Some(&after), "saved");
+    assert_eq!(
+        after.next_notification_seq,
+        n.seq + 1,
+        "its number is used up"
+    );
+    let kept = std::mem::take(&mut after.notifications);
+    after.next_notification_seq = state_before.next_notification_seq;
+    assert_eq!(after, state_before, "nothing installed");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].signed.as_deref(), Some(&answer[..]));
+    // ListNotification shows its NotificationMetadata.
+    assert_eq!(pending(&mut c, ch), vec![n.clone()]);
+    // The next notification gets the next number.
+    let ok = ProfileInstallationResult::decode(&download_ok(&mut c, ch, &p)).unwrap();
+    assert_eq!(ok.data.value().notification.seq, n.seq + 1);
+    // RetrieveNotificationsList serves the error result as signed; then it is removed.
+    assert_eq!(retrieve(&mut c, ch, n.seq), Some(answer));
+    assert_eq!(remove(&mut c, ch, n.seq), 0);
+    assert_eq!(retrieve(&mut c, ch, n.seq), None);
+    let left: Vec<u32> = pending(&mut c, ch).iter().map(|m| m.seq).collect();
+    assert_eq!(left, vec![n.seq + 1]);
     e
 }
 
@@ -395,4 +479,123 @@ fn cancel_session_is_signed() {
     let r = CancelSessionResponse::decode(&call(&mut c, ch, &req.encode())).unwrap();
     assert!(matches!(r, CancelSessionResponse::Error(_)));
     assert!(!downloaded(&mut c, ch));
+}
+
+/// Downloads with notificationConfigurationInfo `configs` and removes the install
+/// notification; returns the next sequence number.
+fn downloaded_with(
+    c: &mut impl Card,
+    ch: u8,
+    p: &TestPki,
+    configs: Vec<NotificationConfig>,
+) -> u32 {
+    let t = Tamper {
+        configs: Some(configs),
+        ..Default::default()
+    };
+    let pir = ProfileInstallationResult::decode(&download_with(c, ch, p, &t)).unwrap();
+    let seq = pir.data.value().notification.seq;
+    assert_eq!(remove(c, ch, seq), 0);
+    assert_eq!(pending(c, ch), vec![]);
+    seq + 1
+}
+
+fn enable(iccid: Iccid) -> Es10Request {
+    Es10Request::EnableProfile {
+        target: ProfileRef::Iccid(iccid),
+        refresh: false,
+    }
+}
+
+/// SGP.22 §3.2.1-3.2.3 (notificationConfigurationInfo of the profile's metadata,
+/// §5.5.3): enabling a downloaded profile whose metadata lists only `enable` makes
+/// exactly one notification, for it, to that entry's address; the provisioning profile
+/// it disables has no configuration and makes none; its own disable and delete, not
+/// listed, make none either.
+#[test]
+fn enable_notifies_only_what_the_metadata_lists() {
+    let p = pki(1);
+    let (mut c, ch) = card(&p);
+    let only_enable = vec![NotificationConfig {
+        events: events::ENABLE,
+        address: "enable.example".into(),
+    }];
+    let next = downloaded_with(&mut c, ch, &p, only_enable);
+    let iccid = Iccid::from_digits(ICCID).unwrap();
+    let pp = profiles(&mut c, ch)[0].iccid.unwrap();
+    assert_eq!(code(&mut c, ch, enable(iccid)), 0);
+    let expected = NotificationMetadata {
+        seq: next,
+        events: events::ENABLE,
+        address: "enable.example".into(),
+        iccid: Some(iccid),
+    };
+    assert_eq!(pending(&mut c, ch), vec![expected.clone()]);
+    assert_eq!(
+        retrieve(&mut c, ch, next),
+        Some(Encoded::new(expected.clone()).der().to_vec())
+    );
+    // PP#0 again (disables the downloaded profile), then the downloaded one deleted.
+    assert_eq!(code(&mut c, ch, enable(pp)), 0);
+    let delete = Es10Request::DeleteProfile(ProfileRef::Iccid(iccid));
+    assert_eq!(code(&mut c, ch, delete), 0);
+    assert_eq!(pending(&mut c, ch), vec![expected]);
+    assert_eq!(c.applet().state().next_notification_seq, next + 1);
+}
+
+/// Each listed operation goes to the address of its own entry.
+#[test]
+fn each_operation_goes_to_its_entrys_address() {
+    let p = pki(1);
+    let (mut c, ch) = card(&p);
+    let configs = vec![
+        NotificationConfig {
+            events: events::INSTALL | events::DISABLE,
+            address: "disable.example".into(),
+        },
+        NotificationConfig {
+            events: events::ENABLE | events::DELETE,
+            address: "enable-delete.example".into(),
+        },
+    ];
+    let next = downloaded_with(&mut c, ch, &p, configs);
+    let iccid = Iccid::from_digits(ICCID).unwrap();
+    let pp = profiles(&mut c, ch)[0].iccid.unwrap();
+    assert_eq!(code(&mut c, ch, enable(iccid)), 0);
+    assert_eq!(code(&mut c, ch, enable(pp)), 0);
+    let delete = Es10Request::DeleteProfile(ProfileRef::Iccid(iccid));
+    assert_eq!(code(&mut c, ch, delete), 0);
+    let got: Vec<(u32, u8, String, Option<Iccid>)> = pending(&mut c, ch)
+        .into_iter()
+        .map(|m| (m.seq, m.events, m.address, m.iccid))
+        .collect();
+    let i = Some(iccid);
+    assert_eq!(
+        got,
+        vec![
+            (next, events::ENABLE, "enable-delete.example".into(), i),
+            (next + 1, events::DISABLE, "disable.example".into(), i),
+            (next + 2, events::DELETE, "enable-delete.example".into(), i),
+        ]
+    );
+}
+
+/// A profile whose metadata lists no operation makes no notification: enable, disable
+/// and delete leave the list empty and the counter where it was.
+#[test]
+fn a_profile_listing_nothing_notifies_nothing() {
+    let p = pki(1);
+    let (mut c, ch) = card(&p);
+    let next = downloaded_with(&mut c, ch, &p, Vec::new());
+    let iccid = Iccid::from_digits(ICCID).unwrap();
+    assert_eq!(code(&mut c, ch, enable(iccid)), 0);
+    let disable = Es10Request::DisableProfile {
+        target: ProfileRef::Iccid(iccid),
+        refresh: false,
+    };
+    assert_eq!(code(&mut c, ch, disable), 0);
+    let delete = Es10Request::DeleteProfile(ProfileRef::Iccid(iccid));
+    assert_eq!(code(&mut c, ch, delete), 0);
+    assert_eq!(pending(&mut c, ch), vec![]);
+    assert_eq!(c.applet().state().next_notification_seq, next);
 }

@@ -41,6 +41,12 @@ fn pki(seed: u64) -> TestPki {
 
 /// A card whose PKI is `p`'s.
 fn card(p: &TestPki) -> (Transport<Euicc>, u8) {
+    let (t, ch, _) = card_and_storage(p);
+    (t, ch)
+}
+
+/// [`card`], and the storage it saves to.
+fn card_and_storage(p: &TestPki) -> (Transport<Euicc>, u8, Arc<MemoryStorage>) {
     let mut state = new_card(eid(), 0);
     state.pki = CardPki {
         chains: vec![EuiccChain {
@@ -55,14 +61,14 @@ fn card(p: &TestPki) -> (Transport<Euicc>, u8) {
     storage.save(&state).unwrap();
     let euicc = Euicc::new(
         state,
-        Box::new(storage),
+        Box::new(storage.clone()),
         ChaCha20Rng::seed_from_u64(1),
         atr::DEFAULT_ATR.to_vec(),
     );
     let mut t = Transport::new(euicc);
     t.power_on();
     let ch = open_isdr(&mut t);
-    (t, ch)
+    (t, ch, storage)
 }
 
 fn call(c: &mut impl Card, ch: u8, msg: &[u8]) -> Vec<u8> {

@@ -3,11 +3,11 @@
 //! cards, and where the time goes"). A benchmark, not a timed test: it prints figures and
 //! fails only when a download fails.
 //!
-//!     cargo run --release -p system-tests --bin smdp-bench -- [--cards 1,4,12] [--rounds N] [--json]
+//!     cargo run --release -p system-tests --bin smdp-bench -- [--cards 1,4,16] [--rounds N] [--json]
 //!
 //! Needs the stack (scripts/stack-up.sh --cards 0 --slots M) with as many free slots as
-//! the largest card count (the stack brings up at most 12 vpcd slots on Debian 12's
-//! pcsc-lite 1.9.9 here; 16 did not come up). For each card count C: C card-sims (their
+//! the largest card count (16 at most: pcsc-lite's PCSCLITE_MAX_READERS_CONTEXTS). For
+//! each card count C: C card-sims (their
 //! own processes, state files) and one server (its own process, its own SM store file);
 //! each card gets a record by a provision (flow A), then in each round every card
 //! deletes its copy of the profile, an order is made for its EID, and all C cards
@@ -164,7 +164,7 @@ fn main() -> Result<()> {
             "--cards" => {
                 counts = args
                     .next()
-                    .context("--cards wants a list such as 1,4,12")?
+                    .context("--cards wants a list such as 1,4,16")?
                     .split(',')
                     .map(|c| c.trim().parse().ok().filter(|&n: &usize| n > 0))
                     .collect::<Option<_>>()
@@ -179,7 +179,7 @@ fn main() -> Result<()> {
             }
             "--json" => json_out = true,
             "-h" | "--help" => {
-                println!("usage: smdp-bench [--cards 1,4,12] [--rounds N] [--json]");
+                println!("usage: smdp-bench [--cards 1,4,16] [--rounds N] [--json]");
                 return Ok(());
             }
             other => bail!("unknown argument {other:?} (try --help)"),

@@ -1,9 +1,13 @@
 //! The ES10c profile functions (SGP.22 §5.7.15 GetProfilesInfo, §5.7.16 EnableProfile,
 //! §5.7.17 DisableProfile, §5.7.18 DeleteProfile, §5.7.19 eUICCMemoryReset, §5.7.21
 //! SetNickname). Each change goes through `Euicc::change` (saved before the answer).
+//! Enable, disable and delete make a notification only for a profile whose metadata
+//! lists that operation (notificationConfigurationInfo, SGP.22 §3.2.1-3.2.3), to that
+//! entry's address (`PersistentState::notify`); PP#0 and test profiles list none.
 //!
 //! Choices where SGP.22 leaves room:
-//! - enabling a profile disables the enabled one; both events create notifications;
+//! - enabling a profile disables the enabled one; each of the two notifies as its own
+//!   profile's configuration says;
 //! - the refresh flag is accepted either way; no REFRESH is issued (no CAT session yet);
 //! - the provisioning profile can be disabled but not deleted (`disallowedByPolicy`),
 //!   and memory reset never deletes it; when a reset deletes the enabled profile, the

@@ -5,7 +5,11 @@
 //! answer leaves the card), the profile is added disabled with its metadata and package,
 //! and the signed ProfileInstallationResult is recorded as the pending install
 //! notification (ListNotification, RetrieveNotificationsList). A refusal answers the
-//! signed result with its errorResult and changes nothing.
+//! signed result with its errorResult, which is kept as the pending install notification
+//! just the same (SGP.22 §3.1.3.3, §5.7.6: the result, success or error, stays until
+//! RemoveNotificationFromList) and uses up its sequence number, in one state change;
+//! nothing else changes. The profile keeps its metadata's notificationConfigurationInfo:
+//! which of its later operations notify, and where (`PersistentState::notify`).
 //!
 //! `simaResponse` carries the SAIP `EUICCResponse` (SAIP v3.3.1 §8.4, PEDefinitions,
 //! AUTOMATIC TAGS): `30 { A0 peStatus { 30 { 80 status [81 identification] } }
@@ -16,7 +20,7 @@ use super::session::Load;
 use crate::card::Euicc;
 use crate::state::new_card::derive_aid;
 use crate::state::notification::{Event, Notification};
-use crate::state::profile::Profile;
+use crate::state::profile::{NotificationConfig, Profile};
 use crate::state::secret::Secret;
 use apdu::iso7816::tlv::{self, cons, prim};
 use apdu::saip::{Package, SaipError};
@@ -97,7 +101,11 @@ impl Euicc {
             nickname: None,
             service_provider: Some(meta.service_provider_name.clone()),
             name: Some(meta.profile_name.clone()),
-            notification_address: meta.notification_configs.first().map(|c| c.address.clone()),
+            notification_configs: meta
+                .notification_configs
+                .iter()
+                .map(NotificationConfig::from)
+                .collect(),
             imsi: None,
             msisdn: None,
             ki: None,
@@ -109,7 +117,7 @@ impl Euicc {
             seq,
             event: Event::Install,
             address: l.server_address.clone(),
-            iccid: meta.iccid,
+            iccid: Some(meta.iccid),
             signed: Some(answer.clone()),
         };
         self.change(|s| {
@@ -120,19 +128,34 @@ impl Euicc {
         Ok(answer)
     }
 
-    /// The signed errorResult; nothing is installed or recorded.
-    pub(super) fn install_failed(&self, l: &Load, f: &Failure) -> Result<Vec<u8>, StatusWord> {
+    /// The signed errorResult, recorded as the pending install notification under the
+    /// next sequence number (its ICCID the metadata's, when it was kept); nothing is
+    /// installed.
+    pub(super) fn install_failed(&mut self, l: &Load, f: &Failure) -> Result<Vec<u8>, StatusWord> {
         let seq = self.state.next_notification_seq;
-        self.sign_result(
+        let meta = l.metadata.as_ref();
+        let answer = self.sign_result(
             l,
             seq,
-            l.metadata.as_ref(),
+            meta,
             FinalResult::Error {
                 command: f.error.command,
                 reason: f.error.reason,
                 sima_response: f.sima_response.clone(),
             },
-        )
+        )?;
+        let notification = Notification {
+            seq,
+            event: Event::Install,
+            address: l.server_address.clone(),
+            iccid: meta.map(|m| m.iccid),
+            signed: Some(answer.clone()),
+        };
+        self.change(|s| {
+            s.notifications.push(notification);
+            s.next_notification_seq = seq.wrapping_add(1);
+        });
+        Ok(answer)
     }
 
     /// ProfileInstallationResult (BF37) with euiccSignPIR over the BF27 TLV.

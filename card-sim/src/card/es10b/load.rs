@@ -16,7 +16,8 @@
 //!
 //! Intermediate messages answer `9000` with no data (lpac needs no data, P6 §2); the
 //! last `86`, and any refusal, answer the signed ProfileInstallationResult. A refusal
-//! installs nothing and ends the session.
+//! installs nothing and ends the session; its result is kept as the pending install
+//! notification ([`super::install`]).
 
 use super::session::{DownloadSession, Load};
 use crate::card::Euicc;
