@@ -27,7 +27,7 @@
 #
 # The PC/SC stack: the one described by $VEUICC_STACK_DIR (or $STACK_DIR, or <repo>/.stack)
 # when its stack.env exists and pcscd answers, else this script brings up its own
-# (scripts/stack-up.sh --cards 0 --slots 6 in $STACK_DIR, default <repo>/.stack-bench)
+# (scripts/stack-up.sh --cards 0 --slots 16 in $STACK_DIR, default <repo>/.stack-bench)
 # and takes it down at the end. --no-build uses the binaries already in target/release.
 
 set -uo pipefail
@@ -75,7 +75,7 @@ if ! { [ -f "$stack_dir/stack.env" ] && timeout 10 pcsc_scan -r >/dev/null 2>&1;
     stack_dir=$STACK_DIR
     section "stack up ($STACK_DIR)"
     # shellcheck source=scripts/stack-up.sh
-    . "$ROOT/scripts/stack-up.sh" --cards 0 --slots 6 --no-build || exit 1
+    . "$ROOT/scripts/stack-up.sh" --cards 0 --slots 16 --no-build || exit 1
     ours=1
     # shellcheck disable=SC2317  # runs from the EXIT trap
     down() {
@@ -115,6 +115,14 @@ run "$ROOT/target/release/flow-bench" "${q[@]}"
 
 section "a whole profile download, split"
 run "$ROOT/target/release/download-bench" "${q[@]}"
+
+section "SM-DP+: downloads per second against one sm-cli smdp serve"
+if [ "$quick" = 1 ]; then
+    run "$ROOT/target/release/smdp-bench" --cards 1,4 --rounds 2
+else
+    # As many cards at once as the stack has free slots, up to 16.
+    run "$ROOT/target/release/smdp-bench" --cards 1,4,16 --rounds 5
+fi
 
 section "SM store: lookup (get) and durable update (record_failure) by size"
 store=$(mktemp)

@@ -20,6 +20,7 @@ use crate::terminal::answers::check_imei;
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
+use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
@@ -55,6 +56,41 @@ struct NotificationView {
     error: Option<String>,
 }
 
+/// Where one download's time went, as the LPA sees it (`--json` only): each step from its
+/// progress mark to the next one (the last to the end), summed by side. `card_ms` is
+/// ES10b through PC/SC, from connecting to the card on; `smdp_ms` is ES9+ over HTTPS, the
+/// TLS handshake (in initiateAuthentication) and the SM-DP+'s own work included. The
+/// LPA's own encoding and checks fall in the step they follow.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+struct Timing {
+    total_ms: f64,
+    card_ms: f64,
+    smdp_ms: f64,
+}
+
+impl Timing {
+    /// From the start, the marks (step on the card?, when) and the end.
+    fn from_marks(start: Instant, marks: &[(bool, Instant)], end: Instant) -> Timing {
+        let ms = |a: Instant, b: Instant| b.saturating_duration_since(a).as_secs_f64() * 1e3;
+        let mut t = Timing {
+            total_ms: ms(start, end),
+            ..Timing::default()
+        };
+        // Before the first mark: connecting to the card and opening the ES10 session.
+        let mut from = (true, start);
+        for &(on_card, at) in marks.iter().chain(std::iter::once(&(true, end))) {
+            let part = ms(from.1, at);
+            if from.0 {
+                t.card_ms += part;
+            } else {
+                t.smdp_ms += part;
+            }
+            from = (on_card, at);
+        }
+        t
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct DownloadReport {
     iccid: String,
@@ -64,6 +100,7 @@ struct DownloadReport {
     service_provider: Option<String>,
     profile_name: Option<String>,
     notification: NotificationView,
+    timing: Timing,
 }
 
 impl From<Downloaded> for DownloadReport {
@@ -81,6 +118,7 @@ impl From<Downloaded> for DownloadReport {
                 removed: d.notification.removed,
                 error: d.notification.error,
             },
+            timing: Timing::default(),
         }
     }
 }
@@ -146,21 +184,47 @@ pub fn run(app: &App, a: DownloadArgs) -> Result<(), CliError> {
     let address = code.address.to_string();
     let mut transport = HttpsTransport::new(&address, trust(&a.smdp_ca))
         .map_err(|e| transport_error(&address, e))?;
+    let start = Instant::now();
+    let mut marks = Vec::new();
     let (done, _) = app.with_es10(|es10| {
         let mut es9 = Es9Client::new(&mut transport, &address);
         download(es10, &mut es9, &order, &mut |step| {
+            marks.push((step.on_card(), Instant::now()));
             if let Some(line) = progress_line(step) {
                 eprintln!("{line}");
             }
         })
     })?;
-    app.out.emit(&DownloadReport::from(done))
+    let mut report = DownloadReport::from(done);
+    report.timing = Timing::from_marks(start, &marks, Instant::now());
+    app.out.emit(&report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lpa::es10b::Segment;
+
+    #[test]
+    fn timing_sums_each_step_until_the_next_by_side() {
+        use std::time::Duration;
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        // connect 0-2 (card), GetEUICCChallenge 2-3 (card), initiateAuthentication 3-10
+        // (SM-DP+), AuthenticateServer 10-14 (card), end at 14.
+        let marks = [(true, at(2)), (false, at(3)), (true, at(10))];
+        let t = Timing::from_marks(t0, &marks, at(14));
+        assert_eq!(t.total_ms, 14.0);
+        assert_eq!(t.smdp_ms, 7.0);
+        assert_eq!(t.card_ms, 7.0);
+        assert!(Step::LoadBoundProfilePackage(Segment {
+            index: 1,
+            count: 1,
+            tag: 0x86
+        })
+        .on_card());
+        assert!(!Step::GetBoundProfilePackage.on_card());
+    }
 
     #[test]
     fn segments_make_one_progress_line() {
@@ -197,6 +261,7 @@ mod tests {
                 removed: true,
                 error: None,
             },
+            timing: Timing::default(),
         };
         let h = r.human();
         assert!(h.contains("profile 8949449999999990023 (disabled)"), "{h}");

@@ -115,6 +115,20 @@ impl std::fmt::Display for Step {
     }
 }
 
+impl Step {
+    /// Whether the step is ES10b on the card (else ES9+ to the SM-DP+; CancelSession, both,
+    /// counts as the card's).
+    pub fn on_card(&self) -> bool {
+        !matches!(
+            self,
+            Step::InitiateAuthentication
+                | Step::AuthenticateClient
+                | Step::GetBoundProfilePackage
+                | Step::HandleNotification
+        )
+    }
+}
+
 /// What became of the install notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationOutcome {

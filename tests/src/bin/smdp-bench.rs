@@ -17,8 +17,10 @@
 //! second; each download's wall time; and the server's share, the sum of its own
 //! request times from its log (initiateAuthentication, authenticateClient,
 //! getBoundProfilePackage, handleNotification: JSON, signatures, the BPP, the store),
-//! against the download's wall time; the rest is the LPA process, TLS, and the card
-//! behind pcscd.
+//! against the download's wall time; and the LPA's own split (`profiles download
+//! --json`, "timing"): ES10b on the card through PC/SC, ES9+ over HTTPS (TLS included;
+//! minus the server's time, that is TLS, HTTP and the client), and the process's start
+//! and exit (the wall time the LPA's clock does not see).
 
 use anyhow::{bail, ensure, Context as _, Result};
 use serde_json::json;
@@ -43,6 +45,12 @@ struct Figures {
     per_second: f64,
     download_ms: f64,
     server_ms: f64,
+    /// Medians of the LPA's own `timing` (`profiles download --json`): ES10b through
+    /// PC/SC, ES9+ over HTTPS (TLS and the server's work included), and the rest of the
+    /// process's wall time (start, exit, output).
+    card_ms: f64,
+    es9_ms: f64,
+    process_ms: f64,
 }
 
 fn bench(stack: &Stack, cards: usize, rounds: usize) -> Result<Figures> {
@@ -68,6 +76,7 @@ fn bench(stack: &Stack, cards: usize, rounds: usize) -> Result<Figures> {
     let mut wall_per_round = Vec::new();
     let mut download_ms = Vec::new();
     let mut server_ms = Vec::new();
+    let (mut card_ms, mut es9_ms, mut process_ms) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let mut codes = Vec::new();
         for ((card, op), eid) in sims.iter().zip(&ops).zip(&eids) {
@@ -127,7 +136,19 @@ fn bench(stack: &Stack, cards: usize, rounds: usize) -> Result<Figures> {
                 run.code == Some(0),
                 "round {round}: a download failed: {run}"
             );
-            download_ms.push(run.elapsed.as_secs_f64() * 1e3);
+            let wall_ms = run.elapsed.as_secs_f64() * 1e3;
+            download_ms.push(wall_ms);
+            let t = &run.json()["timing"];
+            let (Some(total), Some(card), Some(es9)) = (
+                t["total_ms"].as_f64(),
+                t["card_ms"].as_f64(),
+                t["smdp_ms"].as_f64(),
+            ) else {
+                bail!("round {round}: no timing in the download's JSON: {run}");
+            };
+            card_ms.push(card);
+            es9_ms.push(es9);
+            process_ms.push(wall_ms - total);
         }
         // Give the log writer a moment, then the round's requests.
         std::thread::sleep(Duration::from_millis(50));
@@ -151,6 +172,9 @@ fn bench(stack: &Stack, cards: usize, rounds: usize) -> Result<Figures> {
         per_second: (cards * rounds) as f64 / total,
         download_ms: median(&mut download_ms),
         server_ms: median(&mut server_ms),
+        card_ms: median(&mut card_ms),
+        es9_ms: median(&mut es9_ms),
+        process_ms: median(&mut process_ms),
     })
 }
 
@@ -198,13 +222,18 @@ fn main() -> Result<()> {
         if !json_out {
             println!(
                 "{:>3} cards: {:>4} downloads, {:>6.1} downloads/s; one download {:>6.1} ms \
-                 (median), the server's own time {:>5.1} ms of it ({:.0} %)",
+                 (median): card (ES10b via PC/SC) {:>5.1} ms, ES9+ over HTTPS {:>5.1} ms \
+                 (the server's own time {:>5.1} ms, {:.0} % of the download), the sm-cli \
+                 process {:>5.1} ms",
                 f.cards,
                 f.downloads,
                 f.per_second,
                 f.download_ms,
+                f.card_ms,
+                f.es9_ms,
                 f.server_ms,
-                100.0 * f.server_ms / f.download_ms
+                100.0 * f.server_ms / f.download_ms,
+                f.process_ms
             );
         }
         rows.push(json!({
@@ -213,6 +242,9 @@ fn main() -> Result<()> {
             "downloads_per_second": f.per_second,
             "download_ms_median": f.download_ms,
             "server_ms_median": f.server_ms,
+            "card_ms_median": f.card_ms,
+            "es9_ms_median": f.es9_ms,
+            "process_ms_median": f.process_ms,
         }));
     }
     if json_out {

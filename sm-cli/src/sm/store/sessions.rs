@@ -280,6 +280,16 @@ impl Store {
             let order = orders::get(tx, &mid)?
                 .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
             if order.state != OrderState::Bound {
+                // A repeated (or replayed) PIR changes nothing, but is seen in the audit.
+                audit::insert(
+                    tx,
+                    now,
+                    &order.audit_key(),
+                    actor,
+                    &AuditAction::Other("smdp-pir-repeated".into()),
+                    AuditResult::Refused,
+                    &format!("the order is already {}; {details}", order.state),
+                )?;
                 return Ok(Some(order));
             }
             let (state, action, result) = if success {

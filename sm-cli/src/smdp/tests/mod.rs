@@ -93,6 +93,21 @@ fn a_whole_download_installs_and_a_second_is_refused() {
         .unwrap()
         .iter()
         .any(|e| e.action == AuditAction::Other("smdp-refused".into())));
+    // The PIR sent again (a retry, or a replay) changes nothing and is audited.
+    d.notify(&pir);
+    assert_eq!(state(&smdp, &mid), OrderState::Downloaded);
+    let repeated: Vec<_> = smdp
+        .store()
+        .audit(OP_ID)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == AuditAction::Other("smdp-pir-repeated".into()))
+        .collect();
+    assert_eq!(repeated.len(), 1, "{repeated:?}");
+    assert!(
+        repeated[0].details.contains("already downloaded"),
+        "{repeated:?}"
+    );
 }
 
 #[test]
