@@ -46,6 +46,14 @@ pub struct Global {
     /// credential, trusted by cards made without --pki]
     #[arg(long, global = true, value_name = "DIR")]
     pub sm_pki: Option<std::path::PathBuf>,
+    /// A remote SM (`sm-cli smdp serve`) for provision, device-change, rekey and sync,
+    /// instead of opening the store here [env: SM_CLI_SM]
+    #[arg(long = "sm", global = true, value_name = "https://HOST:PORT")]
+    pub sm_url: Option<String>,
+    /// CA certificates (PEM) the remote SM's TLS certificate must chain to [default: the
+    /// project's TEST CI, as `profiles download`]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub sm_ca: Option<std::path::PathBuf>,
     /// Write this command's APDU exchanges to FILE as a replayable script (secrets masked)
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
@@ -60,6 +68,14 @@ impl Global {
                 .filter(|v| !v.is_empty())
                 .map(std::path::PathBuf::from)
         })
+    }
+
+    /// The remote SM: `--sm`, else a non-empty `SM_CLI_SM`, else none (the SM runs in
+    /// this process on `--sm-db`). Read here, not by clap, for the reason `sm_db` gives.
+    pub fn sm_url(&self) -> Option<String> {
+        self.sm_url
+            .clone()
+            .or_else(|| std::env::var("SM_CLI_SM").ok().filter(|v| !v.is_empty()))
     }
 
     /// The SM's PKI folder: `--sm-pki`, else a non-empty `SM_CLI_PKI`, else none (the

@@ -88,6 +88,18 @@ pub enum CliError {
     /// The SM-DP+'s answer to an ES9+ function cannot be used.
     #[error("the SM-DP+'s answer to {function} cannot be used: {detail}")]
     SmdpProtocol { function: String, detail: String },
+    /// The remote SM (`--sm`) refused or failed: its refusal as it sent it (the kind,
+    /// exit code and sentence of its `SmError`, or of its session layer), or an answer
+    /// out of protocol (`sm_protocol`, exit 16).
+    #[error("{message}")]
+    SmRemote {
+        kind: &'static str,
+        exit_code: u8,
+        message: String,
+    },
+    /// The remote SM (`--sm`) could not be reached (exit 14, as an SM-DP+).
+    #[error("cannot reach the SM at {address}: {detail} (is `sm-cli smdp serve` running there?)")]
+    SmUnreachable { address: String, detail: String },
 }
 
 fn list(readers: &[String]) -> String {
@@ -140,6 +152,11 @@ impl CliError {
             CliError::SmdpUnreachable { .. } => Exit::SmdpUnreachable,
             CliError::SmdpRefused { .. } => Exit::SmdpRefused,
             CliError::SmdpProtocol { .. } => Exit::SmdpProtocol,
+            // A code that is no row of ours (or 0) from a remote SM: an SM failure.
+            CliError::SmRemote { exit_code, .. } => Exit::from_code(*exit_code)
+                .filter(|e| *e != Exit::Ok)
+                .unwrap_or(Exit::SmFailure),
+            CliError::SmUnreachable { .. } => Exit::SmdpUnreachable,
         }
     }
 
@@ -171,6 +188,8 @@ impl CliError {
             CliError::SmdpUnreachable { .. } => "smdp_unreachable",
             CliError::SmdpRefused { .. } => "smdp_refused",
             CliError::SmdpProtocol { .. } => "smdp_protocol",
+            CliError::SmRemote { kind, .. } => kind,
+            CliError::SmUnreachable { .. } => "sm_unreachable",
         }
     }
 

@@ -121,9 +121,9 @@ pub const ROWS: [Row; 33] = [
     row(Exit::Undecodable, 11, 11, General, "undecodable answer", "the card's answer could not be decoded"),
     row(Exit::NotConfirmed, 12, 12, General, "not confirmed", "the operation was not confirmed"),
     row(Exit::NotEuicc, 13, 13, General, "not an eUICC", "the card is not an eUICC (no ISD-R)"),
-    row(Exit::SmdpUnreachable, 14, 14, General, "SM-DP+ unreachable", "the SM-DP+ could not be reached (DNS, connection, TLS or certificate, timeout)"),
+    row(Exit::SmdpUnreachable, 14, 14, General, "SM-DP+ or SM unreachable", "the SM-DP+, or the remote SM of `--sm`, could not be reached (DNS, connection, TLS or certificate, timeout)"),
     row(Exit::SmdpRefused, 15, 15, General, "SM-DP+ refused (SGP.22 status code)", "the SM-DP+ refused the download or notification (an SGP.22 status code, explained in the message)"),
-    row(Exit::SmdpProtocol, 16, 16, General, "SM-DP+ answer unusable", "the SM-DP+ answered out of protocol (HTTP error, not the function's JSON, mismatched transactionId)"),
+    row(Exit::SmdpProtocol, 16, 16, General, "SM-DP+ or SM answer unusable", "the SM-DP+ (or the remote SM of `--sm`) answered out of protocol (HTTP error, not the function's JSON, mismatched transactionId)"),
     row(Exit::Es10Result(1), 21, 26, General, "ES10 result code N (1-6)", "an ES10 function answered result code 1-6 (exit = 20 + code)"),
     row(Exit::Es10Other, 29, 29, General, "other ES10 result codes.", "an ES10 function answered another result code (127 = undefined error)"),
     row(Exit::UnknownOpId, 30, 30, DeviceChange, "unknown OP ID", "no subscription has this OP ID"),
@@ -133,7 +133,7 @@ pub const ROWS: [Row; 33] = [
     row(Exit::AlreadyOnCard, 34, 34, DeviceChange, "card already holds the profile", "the card already holds the operator profile"),
     row(Exit::BadProof, 35, 35, DeviceChange, "card signature or key does not verify", "a signature or key of the card does not verify"),
     row(Exit::InvalidImei, 36, 36, DeviceChange, "invalid IMEI from the terminal", "the card reported an invalid IMEI"),
-    row(Exit::Challenge, 37, 37, DeviceChange, "challenge replayed or expired", "the SM challenge was already used or has expired (a replay)"),
+    row(Exit::Challenge, 37, 37, DeviceChange, "challenge replayed or expired", "the SM challenge was already used or has expired (a replay), or the remote SM does not know the flow's session"),
     row(Exit::Protocol, 38, 38, DeviceChange, "card out of protocol", "the card answered out of protocol"),
     row(Exit::SmFailure, 39, 39, DeviceChange, "SM database or cryptography failure", "the SM itself failed (database, cryptography)"),
     row(Exit::CardResult(1), 41, 50, DeviceChange, "card result code N (1-10)", "the card answered device-change result code 1-10 (exit = 40 + code)"),
@@ -151,6 +151,16 @@ impl Exit {
     /// The device-change result code `n` as an exit: its own code for 1-10, else 59.
     pub fn card(n: u8) -> Exit {
         Exit::CardResult(n)
+    }
+
+    /// The exit whose code is `code` (a remote SM's refusal carries only the code).
+    pub fn from_code(code: u8) -> Option<Exit> {
+        let row = ROWS.iter().find(|r| (r.first..=r.last).contains(&code))?;
+        Some(match row.exit {
+            Exit::Es10Result(_) => Exit::Es10Result(code - row.first + 1),
+            Exit::CardResult(_) => Exit::CardResult(code - row.first + 1),
+            e => e,
+        })
     }
 
     /// This exit's row of [`ROWS`].
@@ -264,6 +274,18 @@ mod tests {
         assert_eq!(Exit::card(11).code(), 59);
         assert_eq!(Exit::ScriptParse.code(), 61);
         assert_eq!(Exit::Ok.code(), 0);
+    }
+
+    #[test]
+    fn every_code_maps_back_to_its_exit() {
+        for code in 0..=u8::MAX {
+            if let Some(e) = Exit::from_code(code) {
+                assert_eq!(e.code(), code, "{e:?}");
+            }
+        }
+        assert_eq!(Exit::from_code(31), Some(Exit::WrongParameter));
+        assert_eq!(Exit::from_code(43), Some(Exit::CardResult(3)));
+        assert_eq!(Exit::from_code(17), None);
     }
 
     /// The README's "Exit codes" table (`| code | meaning |`) is this table, row by row.

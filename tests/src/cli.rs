@@ -161,12 +161,13 @@ where
     run_with(&mut Command::new(program), args, None, COMMAND_TIMEOUT)
 }
 
-/// The sm-cli binary `bin` as the tests run it: no reader or IMEI taken from the
-/// environment (tests name them with `-r` and `--imei`), no colours.
+/// The sm-cli binary `bin` as the tests run it: no reader, IMEI or remote SM taken from
+/// the environment (tests name them with `-r`, `--imei` and `--sm`), no colours.
 pub fn sm_cli_command(bin: &Path) -> Command {
     let mut cmd = Command::new(bin);
     cmd.env_remove("SM_CLI_READER")
         .env_remove("SM_CLI_IMEI")
+        .env_remove("SM_CLI_SM")
         .env("NO_COLOR", "1");
     cmd
 }

@@ -1,12 +1,16 @@
 //! What the device-change commands (`provision`, `device-change`, `rekey`, `sync`) share
 //! (issue 3, CLI): the terminal options, the SM store, and the loop that connects the
 //! card to the SM: GetEID, then each SM request through the [`Terminal`] and each card
-//! answer back to the [`SmService`], timed (see [`Timings`]).
+//! answer back to the SM, timed (see [`Timings`]). The SM is an [`SmEndpoint`]: the
+//! [`SmService`] on the store of `--sm-db`, or the remote SM of `--sm` (issue 12), which
+//! the loop cannot tell apart.
 
 use crate::context::App;
 use crate::errors::CliError;
 use crate::output::Report;
 use crate::sm::credential::SmCredential;
+use crate::sm::remote::client::{HttpsSm, RemoteSm};
+use crate::sm::remote::SmEndpoint;
 use crate::sm::service::{FlowReport, Next, Order, Policy, SmError, SmService};
 use crate::sm::store::Store;
 use crate::terminal::answers::{check_imei, read_parameters, GivenParameter};
@@ -79,6 +83,13 @@ pub fn sm_credential(app: &App) -> Result<SmCredential, CliError> {
 /// there (`sm list | show | audit | unlock`): a missing store is an error naming its
 /// path, never a new empty one.
 pub fn open_existing_store(app: &App) -> Result<Store, CliError> {
+    if app.global.sm_url.is_some() {
+        return Err(CliError::Usage(
+            "--sm: the operator commands do not work over the network yet (issue 12); run \
+             them on the SM's machine with its --sm-db"
+                .into(),
+        ));
+    }
     let path = match app.global.sm_db() {
         Some(p) => p,
         None => Store::default_path().map_err(|e| CliError::Sm(SmError::from(e)))?,
@@ -131,9 +142,9 @@ impl Report for FlowOutput {
 }
 
 /// Runs the SM's requests on a card until the flow ends; `sm_time` collects the SM's
-/// own time. Returns the report and the terminal's per-function timings.
-pub fn drive<C: DcCard>(
-    sm: &SmService<'_>,
+/// own time (for a remote SM, with the network). Returns the report.
+pub fn drive<C: DcCard, E: SmEndpoint + ?Sized>(
+    sm: &E,
     terminal: &mut Terminal<'_, C>,
     order: Order,
     eid: Eid,
@@ -154,18 +165,44 @@ pub fn drive<C: DcCard>(
     }
 }
 
-/// Connects to the card, runs `order` with the SM at `--sm-db`, prints the outcome.
+/// Connects to the card, runs `order` with the SM (remote at `--sm`, else here on
+/// `--sm-db`), prints the outcome.
 pub fn run_flow(app: &App, order: Order, answers: Answers) -> Result<(), CliError> {
     let start = Instant::now();
-    let store = open_store(app)?;
-    let credential = sm_credential(app)?;
-    let sm = SmService::new(&store, Policy::default(), &credential);
+    match app.global.sm_url() {
+        Some(url) => {
+            if app.global.sm_db.is_some() {
+                return Err(CliError::Usage(
+                    "--sm and --sm-db exclude each other: the remote SM keeps its own store".into(),
+                ));
+            }
+            let trust = crate::commands::download::trust(&app.global.sm_ca);
+            let sm = RemoteSm::new(HttpsSm::new(&url, trust)?, url);
+            run_with(app, &sm, order, answers, start)
+        }
+        None => {
+            let store = open_store(app)?;
+            let credential = sm_credential(app)?;
+            let sm = SmService::new(&store, Policy::default(), &credential);
+            run_with(app, &sm, order, answers, start)
+        }
+    }
+}
+
+/// [`run_flow`] with its SM.
+fn run_with<E: SmEndpoint>(
+    app: &App,
+    sm: &E,
+    order: Order,
+    answers: Answers,
+    start: Instant,
+) -> Result<(), CliError> {
     let mut sm_time = Duration::ZERO;
     let mut timings = Timings::default();
     let (report, reader) = app.with_es10(|es10| {
         let eid = es10.get_eid()?;
         let mut terminal = Terminal::new(es10, answers);
-        let r = drive(&sm, &mut terminal, order, eid, &mut sm_time);
+        let r = drive(sm, &mut terminal, order, eid, &mut sm_time);
         timings.functions = std::mem::take(&mut terminal.timings);
         r
     })?;

@@ -7,6 +7,11 @@
 //! address actually bound, so `--listen 127.0.0.1:0` is usable: tests read the line. One
 //! line per request on stderr (the server's log).
 //!
+//! The same server is the device-change SM (issue 12): `/veuicc/sm/v1/startFlow` and
+//! `stepFlow` ([`crate::sm::remote::server`]) run the flows of terminals started with
+//! `--sm https://ADDR:PORT`, on the same store (`--sm-db`) with the SM credential of
+//! `--sm-pki` (as the terminal uses it without `--sm`).
+//!
 //! The TLS identity: `--tls-cert/--tls-key` (PEM; chain allowed) when given, else the
 //! CERT.DPtls of `--pki DIR` (SGP.26 layout), else the project's test DPtls
 //! (card-sim/test-pki: `testsmdpplus1.example.com`, `localhost`, `127.0.0.1`).
@@ -16,6 +21,7 @@ use crate::errors::CliError;
 use crate::es9p::server::{Foreground, Limits, ServerConfig, ServerError, TlsIdentity};
 use crate::es9p::Es9Handler;
 use crate::output::Report;
+use crate::sm::remote::server::{SessionLimits, SmServer, WithSm};
 use crate::smdp::{Smdp, SmdpConfig, TEST_HOST};
 use clap::Args;
 use serde::Serialize;
@@ -108,7 +114,15 @@ pub fn run(app: &App, args: ServeArgs) -> Result<(), CliError> {
     let mut smdp = SmdpConfig::new(smdp_address(args.hostname.as_deref(), bound));
     smdp.pki = args.pki.clone();
     smdp.sm_db = app.global.sm_db();
-    let handler: Arc<dyn Es9Handler> = Arc::new(Smdp::open(&smdp)?);
+    let sm = SmServer::new(
+        crate::commands::method::open_store(app)?,
+        crate::commands::method::sm_credential(app)?,
+        SessionLimits::default(),
+    );
+    let handler: Arc<dyn Es9Handler> = Arc::new(WithSm {
+        es9: Smdp::open(&smdp)?,
+        sm,
+    });
     app.out.emit(&Listening {
         listening: bound.to_string(),
         smdp_address: smdp.address.clone(),

@@ -310,15 +310,23 @@ fn tls_reason(e: &rustls::Error) -> String {
     }
 }
 
-impl Es9Transport for HttpsTransport {
-    fn call(&mut self, function: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+impl HttpsTransport {
+    /// POSTs `body` to `<prefix><function>` (ES9+'s [`PATH_PREFIX`], or the remote SM's
+    /// `/veuicc/sm/v1/`) and returns the status with the body (empty for 204), whatever
+    /// the status; `Err` only when no answer came or it could not be read.
+    pub fn post(
+        &self,
+        prefix: &str,
+        function: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), TransportError> {
         if function.is_empty() || !function.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(TransportError::BadAnswer {
                 function: function.to_string(),
-                reason: "not an ES9+ function name".into(),
+                reason: "not a function name".into(),
             });
         }
-        let url = format!("{}{PATH_PREFIX}{function}", self.base);
+        let url = format!("{}{prefix}{function}", self.base);
         let response = self
             .agent
             .post(&url)
@@ -327,17 +335,10 @@ impl Es9Transport for HttpsTransport {
             .send(body)
             .map_err(|e| self.unreachable(&e))?;
         let status = response.status().as_u16();
-        match status {
-            200 => {}
-            204 => return Ok(Vec::new()),
-            status => {
-                return Err(TransportError::Http {
-                    function: function.to_string(),
-                    status,
-                })
-            }
+        if status == 204 {
+            return Ok((status, Vec::new()));
         }
-        response
+        let body = response
             .into_body()
             .into_with_config()
             .limit(MAX_RESPONSE_BODY as u64)
@@ -350,6 +351,19 @@ impl Es9Transport for HttpsTransport {
                     }
                     other => reason(&other),
                 },
-            })
+            })?;
+        Ok((status, body))
+    }
+}
+
+impl Es9Transport for HttpsTransport {
+    fn call(&mut self, function: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        match self.post(PATH_PREFIX, function, body)? {
+            (200 | 204, body) => Ok(body),
+            (status, _) => Err(TransportError::Http {
+                function: function.to_string(),
+                status,
+            }),
+        }
     }
 }

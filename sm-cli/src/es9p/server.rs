@@ -5,10 +5,11 @@
 //!
 //! The rules, in the order they are checked:
 //! - path `/gsma/rsp2/es9plus/<function>` with `<function>` one of [`FUNCTIONS`]
-//!   (SGP.22 §6.1.1), else 404;
+//!   (SGP.22 §6.1.1), or `/veuicc/sm/v1/<function>` with one of the remote SM's
+//!   functions (`crate::sm::remote::wire::FUNCTIONS`, issue 12), else 404;
 //! - method POST (§6.1.1: "HTTP POST"), else 405 with `Allow: POST`;
-//! - header `X-Admin-Protocol: gsma/rsp/v2.<x>.<y>` (§6.1.1), else 400; the value is
-//!   echoed in the response (§6.1.2: the response carries the header too);
+//! - for ES9+, header `X-Admin-Protocol: gsma/rsp/v2.<x>.<y>` (§6.1.1), else 400; the
+//!   value is echoed in the response (§6.1.2: the response carries the header too);
 //! - `Content-Type: application/json`, parameters such as `charset=UTF-8` allowed
 //!   (§6.5.1), else 415;
 //! - a body of at most [`MAX_REQUEST_BODY`] bytes: a larger `Content-Length` is refused
@@ -35,6 +36,7 @@ pub use identity::{
 };
 
 use super::{Es9Handler, Es9Reply, FUNCTIONS, MAX_REQUEST_BODY};
+use crate::sm::remote::wire as sm_wire;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
@@ -437,26 +439,33 @@ fn plain(status: StatusCode, text: &'static str) -> Reply {
 /// Answers one request and writes its log line.
 async fn respond(req: Request<Incoming>, shared: &Shared, peer: SocketAddr) -> Reply {
     let started = Instant::now();
-    let function = req
-        .uri()
-        .path()
-        .strip_prefix(PATH_PREFIX)
-        .and_then(|f| FUNCTIONS.iter().copied().find(|k| *k == f));
+    let path = req.uri().path();
+    let (function, needs_admin) = if let Some(f) = path.strip_prefix(PATH_PREFIX) {
+        (FUNCTIONS.iter().copied().find(|k| *k == f), true)
+    } else if let Some(f) = path.strip_prefix(sm_wire::PATH_PREFIX) {
+        (sm_wire::FUNCTIONS.iter().copied().find(|k| *k == f), false)
+    } else {
+        (None, true)
+    };
     // Echoed only when valid: the header's bytes are the client's.
     let admin = req
         .headers()
         .get(ADMIN_PROTOCOL_HEADER)
         .filter(|v| valid_admin_protocol(v.as_bytes()))
         .cloned();
-    let mut reply = route(req, function, admin.is_some(), shared).await;
+    let mut reply = route(req, function, admin.is_some() || !needs_admin, shared).await;
     if let Some(admin) = admin {
         reply.headers_mut().insert(ADMIN_PROTOCOL_HEADER, admin);
     }
     shared.requests.fetch_add(1, Ordering::Relaxed);
     if shared.log {
+        let function = match function {
+            Some(f) if !needs_admin => format!("sm/{f}"),
+            Some(f) => f.to_string(),
+            None => "-".to_string(),
+        };
         log_line(&format!(
-            "{peer} {} {} {:.1}ms",
-            function.unwrap_or("-"),
+            "{peer} {function} {} {:.1}ms",
             reply.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0
         ));
@@ -471,10 +480,10 @@ async fn route(
     shared: &Shared,
 ) -> Reply {
     let Some(function) = function else {
-        return plain(StatusCode::NOT_FOUND, "no such ES9+ function\n");
+        return plain(StatusCode::NOT_FOUND, "no such function\n");
     };
     if req.method() != Method::POST {
-        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "ES9+ takes POST only\n");
+        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "POST only\n");
         r.headers_mut()
             .insert(ALLOW, HeaderValue::from_static("POST"));
         return r;

@@ -1,25 +1,34 @@
 //! What a finished flow reports: the subscription, the card and device, the profile
 //! delivered, the binding stopped, the profiles removed from the card by the sync.
-//! Serialised as-is in `--json`; never carries a secret.
+//! Serialised as-is in `--json`; never carries a secret. Deserialised by the remote SM's
+//! client (`sm::remote`) with the same field names; the names that are `&'static str`
+//! here must be ones this file knows.
 
 use apdu::crypto::{KdfParams, PublicKey};
 use apdu::devchange::{Flow, KeySource};
 use apdu::Eid;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A fixed name in a report (a flow, a key source, a KDF profile). An alias, not
+/// `&'static str` written out: serde's derive would take that for a string borrowed
+/// from the input and ask for `'de: 'static`; each field names its own parser.
+pub type Name = &'static str;
 
 /// A device in a report.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeviceView {
     pub imei: String,
     pub eid: String,
 }
 
 /// KDF parameters in a report.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KdfView {
     /// `production`, `test` or `custom`.
-    pub profile: &'static str,
-    pub algorithm: &'static str,
+    #[serde(deserialize_with = "kdf_profile")]
+    pub profile: Name,
+    #[serde(deserialize_with = "algorithm")]
+    pub algorithm: Name,
     pub memory_kib: u32,
     pub time_cost: u32,
     pub parallelism: u32,
@@ -49,7 +58,7 @@ pub fn kdf_profile_name(k: &KdfParams) -> &'static str {
 }
 
 /// A profile the sync had the card remove.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RemovalView {
     pub op_id: String,
     pub iccid: String,
@@ -58,9 +67,10 @@ pub struct RemovalView {
 }
 
 /// The outcome of a flow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlowReport {
-    pub flow: &'static str,
+    #[serde(deserialize_with = "flow_name")]
+    pub flow: Name,
     pub op_id: Option<String>,
     /// The card the flow ran with.
     pub eid: String,
@@ -69,7 +79,8 @@ pub struct FlowReport {
     pub iccid: Option<String>,
     /// Which key opened the profile: `parameter` (derived from the parameter) or
     /// `identity` (the bound card's identity key, [0074]).
-    pub key_source: Option<&'static str>,
+    #[serde(deserialize_with = "key_source")]
+    pub key_source: Option<Name>,
     /// After a device change: the device whose binding was stopped.
     pub previous_device: Option<DeviceView>,
     /// Earlier failed authentications cleared by this success.
@@ -82,6 +93,51 @@ pub struct FlowReport {
     pub removed: Vec<RemovalView>,
     /// Things worth knowing that are not errors.
     pub notes: Vec<String>,
+}
+
+/// `s` as the one of `names` it equals.
+fn name_of<E: serde::de::Error>(
+    s: &str,
+    what: &'static str,
+    names: &[&'static str],
+) -> Result<&'static str, E> {
+    names
+        .iter()
+        .copied()
+        .find(|n| *n == s)
+        .ok_or_else(|| E::custom(format!("unknown {what} '{s}'")))
+}
+
+fn one_of<'de, D: Deserializer<'de>>(
+    d: D,
+    what: &'static str,
+    names: &[&'static str],
+) -> Result<&'static str, D::Error> {
+    name_of(&String::deserialize(d)?, what, names)
+}
+
+fn flow_name<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let names = [
+        Flow::Provision.name(),
+        Flow::DeviceChange.name(),
+        Flow::KeyChange.name(),
+        Flow::Sync.name(),
+    ];
+    one_of(d, "flow", &names)
+}
+
+fn key_source<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static str>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|s| name_of(&s, "key source", &["parameter", "identity"]))
+        .transpose()
+}
+
+fn kdf_profile<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    one_of(d, "KDF profile", &["production", "test", "custom"])
+}
+
+fn algorithm<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    one_of(d, "KDF algorithm", &["argon2id"])
 }
 
 impl FlowReport {
