@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/demo.sh: the device-change story of the patent, through the real stack.
 #
-#   scripts/demo.sh [--kdf production|test] [--keep]
+#   scripts/demo.sh [--kdf production|test] [--remote] [--keep]
 #
 # Brings up pcscd (with vsmartcard's vpcd driver) and two card-sim processes: the OLD
 # phone's eUICC on slot 0 and the NEW phone's on slot 1, each with a state file; then, with
@@ -13,15 +13,23 @@
 #   4. flow C: rekey from the new phone (current 123456, new 24681357)
 #   5. a device change back with the OLD parameter now fails; the new one works
 #   6. the SM's record and audit log
-# Everything it starts is stopped at the end (scripts/stack-down.sh), unless --keep.
+# --remote: the SM runs behind the network instead (README, "The SM behind the network"):
+# the demo starts `sm-cli smdp serve --listen 127.0.0.1:0` (a free port, the one it prints)
+# on its own SM store in the demo's run directory, and every flow of 1-5 runs with
+# `sm-cli --sm https://127.0.0.1:PORT` (the terminal opens no store); the output is the
+# same but for the SM's location. Step 6 reads the server's store on this machine.
+# Everything it starts is stopped at the end (scripts/stack-down.sh; the server by its
+# PID), also on failure, unless --keep.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kdf=production
 keep=0
+remote=0
 while [ $# -gt 0 ]; do
     case $1 in
     --kdf) kdf=$2; shift 2 ;;
     --keep) keep=1; shift ;;
+    --remote) remote=1; shift ;;
     -h | --help) sed -n '2,/^set/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
     *) echo "demo: unknown option $1" >&2; exit 2 ;;
     esac
@@ -30,11 +38,17 @@ done
 "$root/scripts/install-deps.sh"
 export STACK_DIR=${STACK_DIR:-$root/.stack-demo}
 work=$(mktemp -d)
+server_pid=
 cleanup() {
     if [ "$keep" = 0 ]; then
+        if [ -n "$server_pid" ]; then
+            kill -TERM "$server_pid" 2>/dev/null || true
+            wait "$server_pid" 2>/dev/null || true
+        fi
         "$root/scripts/stack-down.sh" >/dev/null 2>&1 || true
         rm -rf "$work"
     else
+        [ -z "$server_pid" ] || echo "demo: SM server left running (pid $server_pid, log $work/sm-server.log; kill $server_pid stops it)"
         echo "demo: stack left running (scripts/stack-down.sh with STACK_DIR=$STACK_DIR stops it); SM store $work/sm.sqlite3"
     fi
 }
@@ -51,7 +65,35 @@ NEW=$VEUICC_READER_1
 OP=+8613800000001
 OLD_IMEI=490154203237518
 NEW_IMEI=356938035643809
-sm() { "$VEUICC_SM_CLI" --sm-db "$work/sm.sqlite3" "$@"; }
+# The SM's store: the terminal's own (--sm-db), or the server's with --remote; sm runs the
+# story's commands, operator the SM operator's (step 6).
+db=$work/sm.sqlite3
+where=(--sm-db "$db")
+if [ "$remote" = 1 ]; then
+    "$VEUICC_SM_CLI" --sm-db "$db" smdp serve --listen 127.0.0.1:0 --hostname localhost \
+        >"$work/sm-server.out" 2>"$work/sm-server.log" </dev/null &
+    server_pid=$!
+    echo "$server_pid" >"$work/sm-server.pid"
+    port=
+    for _ in $(seq 100); do
+        port=$(sed -n 's/.*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/sm-server.out" | head -n1)
+        [ -z "$port" ] || break
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$port" ]; then
+        echo "demo: sm-cli smdp serve did not start; its log ($work/sm-server.log):" >&2
+        cat "$work/sm-server.log" >&2
+        exit 1
+    fi
+    where=(--sm "https://127.0.0.1:$port")
+    echo "demo: the SM runs behind the network: sm-cli smdp serve on https://127.0.0.1:$port (pid $server_pid, store $db)"
+fi
+sm() { "$VEUICC_SM_CLI" "${where[@]}" "$@"; }
+# TODO(issue 12, operator commands over the network, another helper's slice): with --remote,
+# run these against the server (`sm-cli --sm URL` with an operator credential) instead of
+# opening its store file here.
+operator() { "$VEUICC_SM_CLI" --sm-db "$db" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 expect_fail() { # expect_fail CODE cmd...: runs cmd, which must exit with CODE
     local want=$1 rc=0
@@ -93,7 +135,7 @@ echo 24681357 | sm -r "$OLD" device-change --op-id "$OP" --imei "$OLD_IMEI" --pa
 sm -r "$NEW" sync
 
 step "the SM's record and audit log"
-sm sm show "$OP"
-sm sm audit "$OP"
+operator sm show "$OP"
+operator sm audit "$OP"
 echo
 echo "demo: the device-change story ran end to end."

@@ -14,6 +14,9 @@
 #     16 vpcd slots, pcsc-lite's most (or the pcscd that already runs), every slot free for the system tests;
 #  4. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
 #     system tier (tests/: card-sim processes behind pcscd, sm-cli, opensc-tool, scriptor);
+#     then the device-change story of scripts/demo.sh against a remote SM (`demo.sh --kdf
+#     test --remote`: `sm-cli smdp serve` on a free loopback port, every flow with `--sm`),
+#     on cards of its own on slots 0 and 1 of the same pcscd (about 4 s);
 #  5. replays every scripts/*.apdu against fresh cards on slots 0 and 1 (`card-sim --slot N
 #     --ephemeral --seed N+1 --test-profiles 2 --kdf-floor test`, what the recorded
 #     scripts expect), first with `sm-cli script run` (every answer checked), then with scriptor as an
@@ -123,6 +126,14 @@ step "stack up (pcscd, 16 vpcd slots)" up
 
 step "cargo test --workspace (all tiers)" \
     timeout -k 30 "${TEST_TIMEOUT:-2700}" cargo test --workspace --no-fail-fast
+
+# demo.sh against a remote SM (issue 12): its own run directory, so it finds the pcscd above
+# running and not its own, starts its two cards on slots 0 and 1 (free after the tests)
+# and its server, and stops exactly those (the server by its PID), also on failure.
+demo_remote() {
+    STACK_DIR=$STACK_DIR/demo-remote "$ROOT/scripts/demo.sh" --kdf test --remote
+}
+step "demo.sh --remote (the story against smdp serve)" demo_remote
 
 # Fresh cards on slots 0 and 1, as the recorded scripts expect them (scripts/README.md):
 # slot 0 `--seed 1`, slot 1 `--seed 2`, both with two test profiles, test cards

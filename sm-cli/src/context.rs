@@ -46,14 +46,20 @@ pub struct Global {
     /// credential, trusted by cards made without --pki]
     #[arg(long, global = true, value_name = "DIR")]
     pub sm_pki: Option<std::path::PathBuf>,
-    /// A remote SM (`sm-cli smdp serve`) for provision, device-change, rekey and sync,
-    /// instead of opening the store here [env: SM_CLI_SM]
+    /// A remote SM (`sm-cli smdp serve`) for provision, device-change, rekey, sync and
+    /// the `sm` operator commands, instead of opening the store here [env: SM_CLI_SM]
     #[arg(long = "sm", global = true, value_name = "https://HOST:PORT")]
     pub sm_url: Option<String>,
     /// CA certificates (PEM) the remote SM's TLS certificate must chain to [default: the
     /// project's TEST CI, as `profiles download`]
     #[arg(long, global = true, value_name = "FILE")]
     pub sm_ca: Option<std::path::PathBuf>,
+    /// The remote SM's operator token (one line, as `sm-cli smdp operator-token` writes
+    /// it): `sm list|show|audit|unlock` with `--sm` send it [env:
+    /// SM_CLI_OPERATOR_TOKEN_FILE]; `smdp serve` serves the operator endpoints to its
+    /// holders (the file must be the server's, mode 0600 or stricter; not from the env)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub operator_token_file: Option<std::path::PathBuf>,
     /// Write this command's APDU exchanges to FILE as a replayable script (secrets masked)
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
@@ -76,6 +82,16 @@ impl Global {
         self.sm_url
             .clone()
             .or_else(|| std::env::var("SM_CLI_SM").ok().filter(|v| !v.is_empty()))
+    }
+
+    /// The operator token file: `--operator-token-file`, else a non-empty
+    /// `SM_CLI_OPERATOR_TOKEN_FILE`. Read here, not by clap, for the reason `sm_db` gives.
+    pub fn operator_token_file(&self) -> Option<std::path::PathBuf> {
+        self.operator_token_file.clone().or_else(|| {
+            std::env::var_os("SM_CLI_OPERATOR_TOKEN_FILE")
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+        })
     }
 
     /// The SM's PKI folder: `--sm-pki`, else a non-empty `SM_CLI_PKI`, else none (the

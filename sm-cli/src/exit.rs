@@ -32,6 +32,9 @@ pub enum Exit {
     SmdpRefused,
     /// The SM-DP+ answered out of protocol (HTTP error, not the function's JSON, ...).
     SmdpProtocol,
+    /// The remote SM of `--sm` refused the operator token of `--operator-token-file`
+    /// (its admin endpoints answered 401).
+    OperatorToken,
     /// An ES10 function answered result code N (SGP.22 §5.7); N outside the row's range
     /// exits as [`Exit::Es10Other`].
     Es10Result(u8),
@@ -106,7 +109,7 @@ const fn row(
 use Group::{DeviceChange, General, Scripts};
 
 /// The exit codes (module docs).
-pub const ROWS: [Row; 33] = [
+pub const ROWS: [Row; 34] = [
     row(Exit::Ok, 0, 0, General, "ok", "success"),
     row(Exit::Unexpected, 1, 1, General, "unexpected PC/SC or I/O error", "unexpected PC/SC or I/O error"),
     row(Exit::Usage, 2, 2, General, "bad usage or input", "invalid command line or input (clap uses 2 as well; also an SM request that is invalid in itself)"),
@@ -124,6 +127,7 @@ pub const ROWS: [Row; 33] = [
     row(Exit::SmdpUnreachable, 14, 14, General, "SM-DP+ or SM unreachable", "the SM-DP+, or the remote SM of `--sm`, could not be reached (DNS, connection, TLS or certificate, timeout)"),
     row(Exit::SmdpRefused, 15, 15, General, "SM-DP+ refused (SGP.22 status code)", "the SM-DP+ refused the download or notification (an SGP.22 status code, explained in the message)"),
     row(Exit::SmdpProtocol, 16, 16, General, "SM-DP+ or SM answer unusable", "the SM-DP+ (or the remote SM of `--sm`) answered out of protocol (HTTP error, not the function's JSON, mismatched transactionId)"),
+    row(Exit::OperatorToken, 17, 17, General, "the SM refused the operator token", "the remote SM of `--sm` refused the operator token of `--operator-token-file` (the `sm` operator commands: a missing, wrong or other server's token)"),
     row(Exit::Es10Result(1), 21, 26, General, "ES10 result code N (1-6)", "an ES10 function answered result code 1-6 (exit = 20 + code)"),
     row(Exit::Es10Other, 29, 29, General, "other ES10 result codes.", "an ES10 function answered another result code (127 = undefined error)"),
     row(Exit::UnknownOpId, 30, 30, DeviceChange, "unknown OP ID", "no subscription has this OP ID"),
@@ -285,7 +289,8 @@ mod tests {
         }
         assert_eq!(Exit::from_code(31), Some(Exit::WrongParameter));
         assert_eq!(Exit::from_code(43), Some(Exit::CardResult(3)));
-        assert_eq!(Exit::from_code(17), None);
+        assert_eq!(Exit::from_code(17), Some(Exit::OperatorToken));
+        assert_eq!(Exit::from_code(18), None);
     }
 
     /// The README's "Exit codes" table (`| code | meaning |`) is this table, row by row.

@@ -24,6 +24,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(stack: &Stack, db: &Path, log: &Path) -> Server {
+        Server::start_with(stack, db, log, &[])
+    }
+
+    /// [`Server::start`] with more `smdp serve` options (`--operator-token-file F`).
+    pub fn start_with(stack: &Stack, db: &Path, log: &Path, extra: &[&str]) -> Server {
         let err = std::fs::File::create(log).expect("server log file");
         let mut child = sm_cli_command(&stack.sm_cli)
             .env("SM_CLI_DB", db)
@@ -35,6 +40,7 @@ impl Server {
                 "--hostname",
                 "localhost",
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(err)

@@ -6,7 +6,9 @@
 //! right one, sync on A removes the profile; the same story with `--sm-db` on two other
 //! cards gives the same outputs' key fields. Between two flows the server is killed
 //! (SIGKILL): the flow tried then fails cleanly (exit 14), and a new server on the same
-//! store finishes it when it is retried.
+//! store finishes it when it is retried. The operator then reads the record and its
+//! audit log over the network (`--sm URL --operator-token-file F sm show|audit`): the
+//! same JSON as `sm show|audit` on the server's store file; a wrong token exits 17.
 
 use system_tests::flows::profiles;
 use system_tests::sm::EXIT_WRONG_PARAMETER;
@@ -170,8 +172,15 @@ fn the_story_against_a_remote_sm_survives_a_killed_server() {
     // not exist.
     let db = cards[0].dir.join("sm-server.sqlite3");
     let log = cards[0].dir.join("sm-server.log");
-    let server = Server::start(&stack, &db, &log);
     let nowhere = Sm::new(&stack, &cards[0].dir.join("no-such-dir/sm.sqlite3"));
+    // The operator token, made by sm-cli (a new file, mode 0600).
+    let token = cards[0].dir.join("operator.token");
+    let token_arg = token.to_str().expect("utf-8 path").to_string();
+    nowhere
+        .run(&["smdp", "operator-token", "--out", &token_arg], None)
+        .expect_success();
+    let with_token = ["--operator-token-file", token_arg.as_str()];
+    let server = Server::start_with(&stack, &db, &log, &with_token);
     let remote = Terminal {
         sm: nowhere.clone(),
         url: Some(format!("https://127.0.0.1:{}", server.port)),
@@ -194,7 +203,7 @@ fn the_story_against_a_remote_sm_survives_a_killed_server() {
                 .any(|(f, st, _)| f == "sm/stepFlow" && *st == 200),
             "{before:?}"
         );
-        let s2 = Server::start(&stack, &db, &log2);
+        let s2 = Server::start_with(&stack, &db, &log2, &with_token);
         let t2 = Terminal {
             sm: t.sm.clone(),
             url: Some(format!("https://127.0.0.1:{}", s2.port)),
@@ -258,5 +267,54 @@ fn the_story_against_a_remote_sm_survives_a_killed_server() {
         None,
     );
     assert_eq!(r.code, Some(2), "{r}");
+
+    // The operator over the network: `sm show` and `sm audit` as on the store file.
+    let url = format!(
+        "https://127.0.0.1:{}",
+        server.as_ref().expect("the second server").port
+    );
+    for cmd in ["show", "audit"] {
+        let over = nowhere.run(
+            &[
+                "--json",
+                "--sm",
+                &url,
+                "--operator-token-file",
+                &token_arg,
+                "sm",
+                cmd,
+                OP,
+            ],
+            None,
+        );
+        let here = operator.run(&["--json", "sm", cmd, OP], None);
+        assert_eq!(
+            over.expect_success().json(),
+            here.expect_success().json(),
+            "sm {cmd}"
+        );
+    }
+    let wrong = cards[1].dir.join("wrong.token");
+    let wrong_arg = wrong.to_str().expect("utf-8 path");
+    nowhere
+        .run(&["smdp", "operator-token", "--out", wrong_arg], None)
+        .expect_success();
+    let r = nowhere.run(
+        &[
+            "--json",
+            "--sm",
+            &url,
+            "--operator-token-file",
+            wrong_arg,
+            "sm",
+            "list",
+        ],
+        None,
+    );
+    assert_eq!(r.code, Some(17), "{r}");
+    let text = std::fs::read_to_string(&log2).unwrap_or_default();
+    let secret = std::fs::read_to_string(&token).unwrap_or_default();
+    assert!(!text.contains(secret.trim()), "the token in the log");
+    assert!(text.contains("operator token refused"), "{text}");
     drop(server);
 }

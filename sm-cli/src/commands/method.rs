@@ -85,8 +85,8 @@ pub fn sm_credential(app: &App) -> Result<SmCredential, CliError> {
 pub fn open_existing_store(app: &App) -> Result<Store, CliError> {
     if app.global.sm_url.is_some() {
         return Err(CliError::Usage(
-            "--sm: the operator commands do not work over the network yet (issue 12); run \
-             them on the SM's machine with its --sm-db"
+            "--sm: this command reads a local store; the operator commands over the network \
+             are `sm-cli --sm URL --operator-token-file FILE sm ...`"
                 .into(),
         ));
     }

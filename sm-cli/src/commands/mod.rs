@@ -19,6 +19,7 @@ pub mod sm_admin;
 pub mod smdp_cmd;
 pub mod smdp_order;
 pub mod smdp_serve;
+pub mod smdp_token;
 pub mod sync;
 pub mod target;
 

@@ -4,6 +4,7 @@
 
 use crate::commands::smdp_order::{self, OrderArgs};
 use crate::commands::smdp_serve::{self, ServeArgs};
+use crate::commands::smdp_token::{self, TokenArgs};
 use crate::context::App;
 use crate::errors::CliError;
 use clap::Subcommand;
@@ -14,11 +15,14 @@ pub enum SmdpCmd {
     Serve(ServeArgs),
     /// Order a profile download; prints its activation code LPA:1$host:port$matchingId
     Order(OrderArgs),
+    /// Make an operator token for `serve --operator-token-file` (a new file, mode 0600)
+    OperatorToken(TokenArgs),
 }
 
 pub fn run(app: &App, cmd: SmdpCmd) -> Result<(), CliError> {
     match cmd {
         SmdpCmd::Serve(a) => smdp_serve::run(app, a),
         SmdpCmd::Order(a) => smdp_order::run(app, a),
+        SmdpCmd::OperatorToken(a) => smdp_token::run(app, a),
     }
 }

@@ -12,6 +12,13 @@
 //! `--sm https://ADDR:PORT`, on the same store (`--sm-db`) with the SM credential of
 //! `--sm-pki` (as the terminal uses it without `--sm`).
 //!
+//! `--operator-token-file FILE` (the global option, given on the command line: not
+//! taken from `SM_CLI_OPERATOR_TOKEN_FILE`, so that the endpoints exist only when asked
+//! for in so many words) adds the operator endpoints `/veuicc/sm/v1/admin/list`,
+//! `show`, `audit`, `unlock` ([`crate::sm::remote::admin`]) for holders of the token;
+//! the file is read before the socket is bound and refused unless it is this user's
+//! with mode 0600 or stricter. Without it those paths are 404.
+//!
 //! The TLS identity: `--tls-cert/--tls-key` (PEM; chain allowed) when given, else the
 //! CERT.DPtls of `--pki DIR` (SGP.26 layout), else the project's test DPtls
 //! (card-sim/test-pki: `testsmdpplus1.example.com`, `localhost`, `127.0.0.1`).
@@ -22,6 +29,7 @@ use crate::es9p::server::{Foreground, Limits, ServerConfig, ServerError, TlsIden
 use crate::es9p::Es9Handler;
 use crate::output::Report;
 use crate::sm::remote::server::{SessionLimits, SmServer, WithSm};
+use crate::sm::remote::token::OperatorToken;
 use crate::smdp::{Smdp, SmdpConfig, TEST_HOST};
 use clap::Args;
 use serde::Serialize;
@@ -91,6 +99,14 @@ fn smdp_address(hostname: Option<&str>, bound: SocketAddr) -> String {
 }
 
 pub fn run(app: &App, args: ServeArgs) -> Result<(), CliError> {
+    // Before anything is bound: a token file others may read stops the start.
+    let token = match &app.global.operator_token_file {
+        Some(path) => Some(
+            OperatorToken::load(path, true)
+                .map_err(|e| CliError::Usage(format!("--operator-token-file: {e}")))?,
+        ),
+        None => None,
+    };
     let identity = identity(&args)?;
     let tls_certificate = identity.cert_source().to_string();
     let host = args
@@ -114,11 +130,14 @@ pub fn run(app: &App, args: ServeArgs) -> Result<(), CliError> {
     let mut smdp = SmdpConfig::new(smdp_address(args.hostname.as_deref(), bound));
     smdp.pki = args.pki.clone();
     smdp.sm_db = app.global.sm_db();
-    let sm = SmServer::new(
+    let mut sm = SmServer::new(
         crate::commands::method::open_store(app)?,
         crate::commands::method::sm_credential(app)?,
         SessionLimits::default(),
     );
+    if let Some(token) = token {
+        sm = sm.with_operator_token(token);
+    }
     let handler: Arc<dyn Es9Handler> = Arc::new(WithSm {
         es9: Smdp::open(&smdp)?,
         sm,

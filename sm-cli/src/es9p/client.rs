@@ -20,7 +20,7 @@
 //! refused, host not found, TLS, certificate, timeout; an HTTP status other than 200/204;
 //! an answer over [`MAX_RESPONSE_BODY`].
 
-use super::server::PATH_PREFIX;
+use super::PATH_PREFIX;
 use super::{Es9Transport, TransportError, MAX_RESPONSE_BODY};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
@@ -320,6 +320,18 @@ impl HttpsTransport {
         function: &str,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), TransportError> {
+        self.post_with(prefix, function, body, None)
+    }
+
+    /// [`HttpsTransport::post`] with an `Authorization` header (the remote SM's admin
+    /// endpoints: `Bearer <operator token>`; never logged).
+    pub fn post_with(
+        &self,
+        prefix: &str,
+        function: &str,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), TransportError> {
         if function.is_empty() || !function.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(TransportError::BadAnswer {
                 function: function.to_string(),
@@ -327,13 +339,15 @@ impl HttpsTransport {
             });
         }
         let url = format!("{}{prefix}{function}", self.base);
-        let response = self
+        let mut request = self
             .agent
             .post(&url)
             .header("X-Admin-Protocol", self.admin_protocol.as_str())
-            .header("Content-Type", "application/json")
-            .send(body)
-            .map_err(|e| self.unreachable(&e))?;
+            .header("Content-Type", "application/json");
+        if let Some(a) = authorization {
+            request = request.header("Authorization", a);
+        }
+        let response = request.send(body).map_err(|e| self.unreachable(&e))?;
         let status = response.status().as_u16();
         if status == 204 {
             return Ok((status, Vec::new()));

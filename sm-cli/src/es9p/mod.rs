@@ -16,6 +16,9 @@
 pub mod client;
 pub mod server;
 
+/// The path every ES9+ function is under (SGP.22 §6.1.1).
+pub const PATH_PREFIX: &str = "/gsma/rsp2/es9plus/";
+
 /// The largest request body the server reads (bytes). ES9+ requests carry at most a few
 /// certificates and signatures (authenticateClient) or a notification; anything larger
 /// is refused with 413 before it is parsed.
@@ -52,6 +55,26 @@ pub struct Es9Reply {
 /// raw request body, untrusted.
 pub trait Es9Handler: Send + Sync + 'static {
     fn handle(&self, function: &str, body: &[u8]) -> Es9Reply;
+
+    /// A function that takes a credential (the remote SM's admin endpoints, issue 12):
+    /// `authorization` is the request's `Authorization` header, untrusted (the server
+    /// never logs it). By default the header is ignored.
+    fn handle_authorized(
+        &self,
+        function: &str,
+        authorization: Option<&[u8]>,
+        body: &[u8],
+    ) -> Es9Reply {
+        let _ = authorization;
+        self.handle(function, body)
+    }
+
+    /// Whether this handler serves `function` at all; the server answers 404 before any
+    /// other check when not (the remote SM's admin endpoints without an operator token).
+    fn serves(&self, function: &str) -> bool {
+        let _ = function;
+        true
+    }
 }
 
 /// Why an ES9+ call did not bring back an answer from the SM-DP+.

@@ -6,7 +6,11 @@
 //! The rules, in the order they are checked:
 //! - path `/gsma/rsp2/es9plus/<function>` with `<function>` one of [`FUNCTIONS`]
 //!   (SGP.22 §6.1.1), or `/veuicc/sm/v1/<function>` with one of the remote SM's
-//!   functions (`crate::sm::remote::wire::FUNCTIONS`, issue 12), else 404;
+//!   functions (`crate::sm::remote::wire::FUNCTIONS`, issue 12), or
+//!   `/veuicc/sm/v1/admin/<function>` (`crate::sm::remote::admin::FUNCTIONS`) when the
+//!   handler serves it ([`Es9Handler::serves`]: only with an operator token), else 404;
+//!   the admin functions get the `Authorization` header ([`Es9Handler::handle_authorized`],
+//!   held in a zeroized buffer, never logged);
 //! - method POST (§6.1.1: "HTTP POST"), else 405 with `Allow: POST`;
 //! - for ES9+, header `X-Admin-Protocol: gsma/rsp/v2.<x>.<y>` (§6.1.1), else 400; the
 //!   value is echoed in the response (§6.1.2: the response carries the header too);
@@ -36,11 +40,12 @@ pub use identity::{
 };
 
 use super::{Es9Handler, Es9Reply, FUNCTIONS, MAX_REQUEST_BODY};
+
 use crate::sm::remote::wire as sm_wire;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
-use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONNECTION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
@@ -53,8 +58,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
-/// The path every ES9+ function is under (SGP.22 §6.1.1).
-pub const PATH_PREFIX: &str = "/gsma/rsp2/es9plus/";
+pub use super::PATH_PREFIX;
 
 /// The request header naming the protocol version (SGP.22 §6.1.1).
 pub const ADMIN_PROTOCOL_HEADER: &str = "x-admin-protocol";
@@ -443,7 +447,13 @@ async fn respond(req: Request<Incoming>, shared: &Shared, peer: SocketAddr) -> R
     let (function, needs_admin) = if let Some(f) = path.strip_prefix(PATH_PREFIX) {
         (FUNCTIONS.iter().copied().find(|k| *k == f), true)
     } else if let Some(f) = path.strip_prefix(sm_wire::PATH_PREFIX) {
-        (sm_wire::FUNCTIONS.iter().copied().find(|k| *k == f), false)
+        let f = sm_wire::FUNCTIONS
+            .iter()
+            .chain(sm_wire::ADMIN_FUNCTIONS.iter())
+            .copied()
+            .find(|k| *k == f)
+            .filter(|k| shared.handler.serves(k));
+        (f, false)
     } else {
         (None, true)
     };
@@ -500,6 +510,8 @@ async fn route(
             "Content-Type: application/json required\n",
         );
     }
+    // The credential of the admin functions, taken out of the head before it goes.
+    let req_authorization = req.headers().get(AUTHORIZATION).cloned();
     // A declared length over the cap: refused before a byte of the body is kept.
     let mut body = req.into_body();
     if body.size_hint().lower() > MAX_REQUEST_BODY as u64 {
@@ -533,7 +545,24 @@ async fn route(
         Ok(Ok(body)) => body,
     };
     let handler = shared.handler.clone();
-    match tokio::task::spawn_blocking(move || handler.handle(function, &body)).await {
+    let authorization = sm_wire::ADMIN_FUNCTIONS.contains(&function).then(|| {
+        zeroize::Zeroizing::new(
+            req_authorization
+                .as_ref()
+                .map(|v| v.as_bytes().to_vec())
+                .unwrap_or_default(),
+        )
+    });
+    let has_header = req_authorization.is_some();
+    drop(req_authorization);
+    let call = move || match &authorization {
+        Some(a) => {
+            let a = has_header.then_some(a.as_slice());
+            handler.handle_authorized(function, a, &body)
+        }
+        None => handler.handle(function, &body),
+    };
+    match tokio::task::spawn_blocking(call).await {
         Ok(reply) => to_response(reply),
         // The handler panicked: this request fails, the server goes on.
         Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),

@@ -8,7 +8,7 @@ use crate::output::{rows, Report};
 use crate::sm::service::report::kdf_profile_name;
 use crate::sm::store::{Delivery, Device, Store, Subscription};
 use apdu::crypto::{KdfParams, PublicKey};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 fn fingerprint(der: &[u8]) -> String {
     PublicKey::from_der(der)
@@ -16,7 +16,7 @@ fn fingerprint(der: &[u8]) -> String {
         .unwrap_or_else(|_| format!("<unreadable, {} bytes>", der.len()))
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct DeviceView {
     imei: String,
     eid: String,
@@ -33,18 +33,18 @@ impl From<&Device> for DeviceView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct BindingView {
     imei: String,
     eid: String,
-    state: &'static str,
+    state: String,
     started_at: String,
     stopped_at: Option<String>,
     stop_reason: Option<String>,
 }
 
-#[derive(Serialize)]
-pub(super) struct Show {
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Show {
     op_id: String,
     iccid: String,
     imsi: String,
@@ -90,7 +90,7 @@ impl Show {
             .map(|b| BindingView {
                 imei: b.imei,
                 eid: b.eid,
-                state: b.state.as_str(),
+                state: b.state.as_str().to_string(),
                 started_at: b.started_at,
                 stopped_at: b.stopped_at,
                 stop_reason: b.stop_reason,

@@ -65,6 +65,24 @@ impl HttpsSm {
     }
 }
 
+impl HttpsSm {
+    /// An operator call: `POST /veuicc/sm/v1/admin/<function>` with `authorization`
+    /// (`Bearer <token>`) as the `Authorization` header (`super::admin_client`).
+    pub fn post_admin(
+        &self,
+        function: &str,
+        body: &[u8],
+        authorization: &str,
+    ) -> Result<(u16, Vec<u8>), TransportError> {
+        self.transport.post_with(
+            super::wire::ADMIN_PATH_PREFIX,
+            function,
+            body,
+            Some(authorization),
+        )
+    }
+}
+
 impl SmTransport for HttpsSm {
     fn post(&self, function: &str, body: &[u8]) -> Result<(u16, Vec<u8>), TransportError> {
         self.transport.post(PATH_PREFIX, function, body)

@@ -8,13 +8,19 @@
 //! - [`wire`]: the JSON messages (`/veuicc/sm/v1/startFlow`, `stepFlow`);
 //! - [`server`]: the SM as a service ([`server::SmServer`], behind `sm-cli smdp serve`),
 //!   its sessions and the idempotent steps;
-//! - [`client`]: the terminal's side, HTTPS or in process.
+//! - [`client`]: the terminal's side, HTTPS or in process;
+//! - [`admin`], [`token`], [`admin_client`]: the operator's `sm list|show|audit|unlock`
+//!   against the server (`/veuicc/sm/v1/admin/<function>`), with the operator token of
+//!   `smdp serve --operator-token-file` (no token: no admin endpoint).
 //!
 //! In both cases the key-generation parameter stays between the user and the card: the
 //! terminal types it into the card (CAT GET INPUT) and the SM only sees its proofs.
 
+pub mod admin;
+pub mod admin_client;
 pub mod client;
 pub mod server;
+pub mod token;
 pub mod wire;
 
 #[cfg(test)]

@@ -16,10 +16,15 @@
 //!
 //! One line per request on stderr (time, function, session prefix, seq, outcome); never
 //! a body: the messages carry salts, KDF parameters and sealed profiles.
+//!
+//! With an operator token ([`SmServer::with_operator_token`]) it also serves the
+//! operator's `admin/<function>` ([`super::admin`]); without one those do not exist.
 
+use super::admin::Admin;
+use super::token::OperatorToken;
 use super::wire::{
-    Reply, StartFlow, StepFlow, WireError, BAD_REQUEST, FUNCTIONS, MAX_MESSAGE, SESSION_UNKNOWN,
-    SM_BUSY,
+    Reply, StartFlow, StepFlow, WireError, ADMIN_FUNCTIONS, BAD_REQUEST, FUNCTIONS, MAX_MESSAGE,
+    SESSION_UNKNOWN, SM_BUSY,
 };
 use crate::es9p::{Es9Handler, Es9Reply, MAX_REQUEST_BODY};
 use crate::exit::Exit;
@@ -74,6 +79,8 @@ pub struct SmServer {
     policy: Policy,
     limits: SessionLimits,
     log: bool,
+    /// The operator endpoints, when a token was given.
+    admin: Option<Admin>,
 }
 
 impl std::fmt::Debug for SmServer {
@@ -162,7 +169,19 @@ impl SmServer {
             policy: Policy::default(),
             limits,
             log: true,
+            admin: None,
         }
+    }
+
+    /// Serves the operator endpoints to holders of `token`.
+    pub fn with_operator_token(mut self, token: OperatorToken) -> SmServer {
+        self.admin = Some(Admin::new(token));
+        self
+    }
+
+    /// Whether log lines are written.
+    pub fn logging(&self) -> bool {
+        self.log
     }
 
     /// No log lines (tests).
@@ -408,7 +427,34 @@ impl SmServer {
 }
 
 impl Es9Handler for SmServer {
+    fn handle_authorized(
+        &self,
+        function: &str,
+        authorization: Option<&[u8]>,
+        body: &[u8],
+    ) -> Es9Reply {
+        if !ADMIN_FUNCTIONS.contains(&function) {
+            return self.handle(function, body);
+        }
+        match &self.admin {
+            Some(admin) => self.with_store(|store| {
+                admin.handle(store, self.logging(), function, authorization, body)
+            }),
+            None => Es9Reply {
+                http_status: 404,
+                body: Vec::new(),
+            },
+        }
+    }
+
+    fn serves(&self, function: &str) -> bool {
+        !ADMIN_FUNCTIONS.contains(&function) || self.admin.is_some()
+    }
+
     fn handle(&self, function: &str, body: &[u8]) -> Es9Reply {
+        if ADMIN_FUNCTIONS.contains(&function) {
+            return self.handle_authorized(function, None, body);
+        }
         let outcome = if body.len() > MAX_REQUEST_BODY {
             Outcome {
                 reply: refusal(
@@ -445,12 +491,39 @@ pub struct WithSm<H: Es9Handler> {
     pub sm: SmServer,
 }
 
+impl<H: Es9Handler> WithSm<H> {
+    fn is_sm(function: &str) -> bool {
+        FUNCTIONS.contains(&function) || ADMIN_FUNCTIONS.contains(&function)
+    }
+}
+
 impl<H: Es9Handler> Es9Handler for WithSm<H> {
     fn handle(&self, function: &str, body: &[u8]) -> Es9Reply {
-        if FUNCTIONS.contains(&function) {
+        if Self::is_sm(function) {
             self.sm.handle(function, body)
         } else {
             self.es9.handle(function, body)
+        }
+    }
+
+    fn handle_authorized(
+        &self,
+        function: &str,
+        authorization: Option<&[u8]>,
+        body: &[u8],
+    ) -> Es9Reply {
+        if Self::is_sm(function) {
+            self.sm.handle_authorized(function, authorization, body)
+        } else {
+            self.es9.handle_authorized(function, authorization, body)
+        }
+    }
+
+    fn serves(&self, function: &str) -> bool {
+        if Self::is_sm(function) {
+            self.sm.serves(function)
+        } else {
+            self.es9.serves(function)
         }
     }
 }

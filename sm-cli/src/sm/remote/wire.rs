@@ -14,6 +14,15 @@ use serde::{Deserialize, Serialize};
 /// The path the SM's functions are under.
 pub const PATH_PREFIX: &str = "/veuicc/sm/v1/";
 
+/// The path the operator's admin functions are under (`super::admin`).
+pub const ADMIN_PATH_PREFIX: &str = "/veuicc/sm/v1/admin/";
+
+/// The admin functions as the HTTP layer names them (after [`PATH_PREFIX`]).
+pub const ADMIN_FUNCTIONS: [&str; 4] = ["admin/list", "admin/show", "admin/audit", "admin/unlock"];
+
+/// The `kind` of the admin endpoints' 401 refusal.
+pub const TOKEN_REFUSED: &str = "operator_token_refused";
+
 /// The SM's functions, by the last segment of their path.
 pub const FUNCTIONS: [&str; 2] = ["startFlow", "stepFlow"];
 
@@ -168,7 +177,7 @@ impl Reply {
 
 /// The `kind`s of refusals a remote SM may send, as static names for `CliError::kind`
 /// (the `--json` error object); any other is reported as `sm_refused`.
-pub const KINDS: [&str; 16] = [
+pub const KINDS: [&str; 18] = [
     "invalid_request",
     "unknown_op_id",
     "wrong_parameter",
@@ -185,6 +194,10 @@ pub const KINDS: [&str; 16] = [
     SESSION_UNKNOWN,
     BAD_REQUEST,
     SM_BUSY,
+    // The operator endpoints (`super::admin`): a local command's usage error (a
+    // subscription that is not locked, ...) and the 401.
+    "usage",
+    TOKEN_REFUSED,
 ];
 
 /// `kind` as one of [`KINDS`], else `sm_refused`.

@@ -173,6 +173,17 @@ impl Store {
     /// lifetime count stays), audited as `unlock`. Only an [`Actor::Operator`] may.
     /// Returns the number of failures cleared.
     pub fn unlock(&self, op_id: &str, operator: &Actor) -> Result<u32, StoreError> {
+        self.unlock_via(op_id, operator, None)
+    }
+
+    /// [`Store::unlock`], with `via` (how the operator reached the SM: `remote` for the
+    /// admin endpoints of issue 12) after the audit entry's details.
+    pub fn unlock_via(
+        &self,
+        op_id: &str,
+        operator: &Actor,
+        via: Option<&str>,
+    ) -> Result<u32, StoreError> {
         operator.validate()?;
         if !matches!(operator, Actor::Operator(_)) {
             return Err(StoreError::invalid("actor", "only an operator may unlock"));
@@ -200,7 +211,12 @@ impl Store {
                 operator,
                 &AuditAction::Unlock,
                 AuditResult::Ok,
-                &format!("locked since {locked_at} after {failures} failures"),
+                &match via {
+                    Some(via) => {
+                        format!("locked since {locked_at} after {failures} failures ({via})")
+                    }
+                    None => format!("locked since {locked_at} after {failures} failures"),
+                },
             )?;
             u32::try_from(failures)
                 .map_err(|_| StoreError::Corrupt(format!("failure count {failures}")))
