@@ -17,7 +17,8 @@
 # the demo starts `sm-cli smdp serve --listen 127.0.0.1:0` (a free port, the one it prints)
 # on its own SM store in the demo's run directory, and every flow of 1-5 runs with
 # `sm-cli --sm https://127.0.0.1:PORT` (the terminal opens no store); the output is the
-# same but for the SM's location. Step 6 reads the server's store on this machine.
+# same but for the SM's location. Step 6 asks the server's admin endpoints (`sm show`, `sm
+# audit` with `--operator-token-file`, a token the demo makes with `smdp operator-token`).
 # Everything it starts is stopped at the end (scripts/stack-down.sh; the server by its
 # PID), also on failure, unless --keep.
 set -euo pipefail
@@ -69,8 +70,15 @@ NEW_IMEI=356938035643809
 # story's commands, operator the SM operator's (step 6).
 db=$work/sm.sqlite3
 where=(--sm-db "$db")
+operator_where=(--sm-db "$db")
 if [ "$remote" = 1 ]; then
+    # The operator's credential: a token file (mode 0600) the server checks on its admin
+    # endpoints; without it those endpoints do not exist.
+    token=$work/operator.token
+    rm -f "$token"
+    "$VEUICC_SM_CLI" smdp operator-token --out "$token" >/dev/null
     "$VEUICC_SM_CLI" --sm-db "$db" smdp serve --listen 127.0.0.1:0 --hostname localhost \
+        --operator-token-file "$token" \
         >"$work/sm-server.out" 2>"$work/sm-server.log" </dev/null &
     server_pid=$!
     echo "$server_pid" >"$work/sm-server.pid"
@@ -87,13 +95,13 @@ if [ "$remote" = 1 ]; then
         exit 1
     fi
     where=(--sm "https://127.0.0.1:$port")
+    operator_where=(--sm "https://127.0.0.1:$port" --operator-token-file "$token")
     echo "demo: the SM runs behind the network: sm-cli smdp serve on https://127.0.0.1:$port (pid $server_pid, store $db)"
 fi
 sm() { "$VEUICC_SM_CLI" "${where[@]}" "$@"; }
-# TODO(issue 12, operator commands over the network, another helper's slice): with --remote,
-# run these against the server (`sm-cli --sm URL` with an operator credential) instead of
-# opening its store file here.
-operator() { "$VEUICC_SM_CLI" --sm-db "$db" "$@"; }
+# The operator's commands: the store file, or with --remote the server's admin endpoints
+# with the operator token (the terminal side never opens the server's store).
+operator() { "$VEUICC_SM_CLI" "${operator_where[@]}" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 expect_fail() { # expect_fail CODE cmd...: runs cmd, which must exit with CODE
     local want=$1 rc=0
