@@ -26,6 +26,8 @@ pub mod script;
 pub mod sm;
 pub mod smdp;
 pub mod terminal;
+#[cfg(test)]
+pub(crate) mod test_card;
 
 use cli::Parsed;
 use context::App;

@@ -6,71 +6,22 @@
 use super::*;
 use crate::errors::CliError;
 use crate::lpa::Es10Session;
-use crate::reader::{CardLink, Secrecy};
 use crate::sm::store::BindingState;
-use crate::terminal::answers::GivenParameter;
+use crate::test_card::{self, SimLink};
 use apdu::sgp22::es10::{ProfileClass, ProfileInfo, ProfileState};
-use card_sim::card::{atr, Euicc};
-use card_sim::state::new_card::{derive_eid, new_card};
-use card_sim::state::{MemoryStorage, Storage};
-use card_sim::transport::Transport;
-use card_sim::vpcd::Card;
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
-use std::sync::Arc;
-use zeroize::Zeroizing;
+use card_sim::state::Storage;
 
 const OP: &str = "+8613800000001";
 const IMEI_OLD: &str = "490154203237518";
 const IMEI_NEW: &str = "356938035643809";
 
-/// A card-sim card on a link that hands each APDU straight to its transport.
-struct SimLink {
-    card: Transport<Euicc>,
-    storage: Arc<MemoryStorage>,
-}
-
-impl SimLink {
-    fn new(slot: u16) -> SimLink {
-        let storage = Arc::new(MemoryStorage::new());
-        let state = new_card(derive_eid(Some(7), slot), 0);
-        storage.save(&state).unwrap();
-        let euicc = Euicc::new(
-            state,
-            Box::new(storage.clone()),
-            ChaCha20Rng::seed_from_u64(u64::from(slot) + 1),
-            atr::DEFAULT_ATR.to_vec(),
-        );
-        let mut card = Transport::new(euicc);
-        card.power_on();
-        SimLink { card, storage }
-    }
-
-    /// A power cycle: volatile state (a session, a derived key) is gone.
-    fn restart(&mut self) {
-        self.card.power_off();
-        self.card.power_on();
-    }
-}
-
-impl CardLink for SimLink {
-    fn transmit_raw(&mut self, apdu: &[u8], _: Secrecy) -> Result<Vec<u8>, CliError> {
-        Ok(self.card.transmit(apdu))
-    }
-}
-
-fn param(s: &str) -> Option<GivenParameter> {
-    Some(GivenParameter::new(Zeroizing::new(s.into()), "test").unwrap())
+/// Card `slot` of this file's cards (`test_card::SimLink`).
+fn card(slot: u16) -> SimLink {
+    SimLink::new(7, slot, u64::from(slot) + 1)
 }
 
 fn answers(imei: &str, current: Option<&str>, new: Option<&str>) -> Answers {
-    Answers {
-        op_id: Some(OP.into()),
-        imei: Some(imei.into()),
-        current: current.and_then(param),
-        new: new.and_then(param),
-        prompter: Box::new(NoPrompter),
-    }
+    test_card::answers(OP, imei, current, new)
 }
 
 /// Runs `order` on the card; returns the report (or the error) and the timings.
@@ -123,8 +74,8 @@ fn the_whole_story_with_the_real_card() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("sm.sqlite3");
     let store = Store::open(&db).unwrap();
-    let mut old = SimLink::new(0);
-    let mut new = SimLink::new(1);
+    let mut old = card(0);
+    let mut new = card(1);
 
     // A: provision on the old card.
     let (r, t) = flow(
@@ -181,7 +132,7 @@ fn the_whole_story_with_the_real_card() {
     );
     r.unwrap();
     assert_eq!(t.iter().filter(|f| f.derived_key).count(), 2);
-    let mut third = SimLink::new(2);
+    let mut third = card(2);
     let (r, _) = flow(
         &store,
         &mut third,
@@ -212,7 +163,7 @@ fn the_whole_story_with_the_real_card() {
     assert!(operational(&mut third).is_some());
 
     // Three failures lock, across a new store handle and a card restart.
-    let mut fourth = SimLink::new(3);
+    let mut fourth = card(3);
     for _ in 0..2 {
         let (r, _) = flow(
             &store,
@@ -274,7 +225,7 @@ fn the_whole_story_with_the_real_card() {
 #[test]
 fn the_bound_card_gets_its_profile_back_by_identity() {
     let store = Store::open_in_memory().unwrap();
-    let mut old = SimLink::new(0);
+    let mut old = card(0);
     let (r, _) = flow(
         &store,
         &mut old,

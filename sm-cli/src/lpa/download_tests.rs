@@ -14,7 +14,7 @@ use crate::lpa::download::{device_info, download, Downloaded, Order, Step};
 use crate::lpa::es9::Es9Client;
 use crate::lpa::notifications::process;
 use crate::lpa::Es10Session;
-use crate::reader::{CardLink, Secrecy};
+use crate::test_card::SimLink;
 use apdu::saip::build::{build, Subscription};
 use apdu::saip::{Algorithm, Secret};
 use apdu::sgp22::bpp::{BppBuilder, ControlRefTemplate, InitialiseSecureChannel, SessionKeys};
@@ -31,14 +31,10 @@ use apdu::sgp22::es9p::{
 };
 use apdu::sgp22::pki::gen::{make, Issued, Kind};
 use apdu::sgp22::pki::{Cert, Curve, PrivateKey, PublicKey};
-use card_sim::card::{atr, Euicc};
-use card_sim::state::new_card::{derive_eid, new_card};
-use card_sim::state::{MemoryStorage, Storage};
-use card_sim::transport::Transport;
-use card_sim::vpcd::Card;
+use card_sim::state::new_card::derive_eid;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng as _, SeedableRng};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use zeroize::Zeroizing;
 
 const HOST: &str = "smdp.test.example:8443";
@@ -48,32 +44,9 @@ const TEST_CI_CERT: &[u8] =
 const TEST_CI_KEY: &str =
     include_str!("../../../card-sim/test-pki/CertificateIssuer/SK_CI_ECDSA_NIST.pem");
 
-/// A card-sim card on a link that hands each APDU straight to its transport.
-struct SimLink {
-    card: Transport<Euicc>,
-}
-
-impl SimLink {
-    fn new(slot: u16) -> SimLink {
-        let storage = Arc::new(MemoryStorage::new());
-        let state = new_card(derive_eid(Some(11), slot), 0);
-        storage.save(&state).unwrap();
-        let euicc = Euicc::new(
-            state,
-            Box::new(storage),
-            ChaCha20Rng::seed_from_u64(u64::from(slot) + 100),
-            atr::DEFAULT_ATR.to_vec(),
-        );
-        let mut card = Transport::new(euicc);
-        card.power_on();
-        SimLink { card }
-    }
-}
-
-impl CardLink for SimLink {
-    fn transmit_raw(&mut self, apdu: &[u8], _: Secrecy) -> Result<Vec<u8>, CliError> {
-        Ok(self.card.transmit(apdu))
-    }
+/// Card `slot` of this file's cards (`test_card::SimLink`).
+fn card(slot: u16) -> SimLink {
+    SimLink::new(11, slot, u64::from(slot) + 100)
 }
 
 /// Where the stand-in SM-DP+ fails on purpose.
@@ -380,7 +353,7 @@ fn assert_no_session(link: &mut SimLink, tid: &TransactionId) {
 
 #[test]
 fn a_whole_download_installs_the_profile_and_delivers_its_notification() {
-    let mut link = SimLink::new(0);
+    let mut link = card(0);
     let smdp = StandIn::new(None, FailAt::Nowhere);
     let (r, steps) = run(&mut link, &smdp, &format!("LPA:1${HOST}$MATCH-1"), None);
     let d = r.unwrap();
@@ -439,7 +412,7 @@ fn a_confirmation_code_is_hashed_as_sgp22_says_and_a_wrong_one_is_refused() {
     let code = format!("LPA:1${HOST}$MATCH-2$$1");
     // The wrong code: the SM-DP+'s refusal, explained; the card's session cancelled at
     // both ends; nothing installed.
-    let mut link = SimLink::new(1);
+    let mut link = card(1);
     let smdp = StandIn::new(Some("1234"), FailAt::Nowhere);
     let (r, steps) = run(&mut link, &smdp, &code, Some("4321"));
     let e = r.unwrap_err();
@@ -467,7 +440,7 @@ fn a_confirmation_code_is_hashed_as_sgp22_says_and_a_wrong_one_is_refused() {
 
 #[test]
 fn a_server_failing_midway_leaves_no_session_and_no_profile() {
-    let mut link = SimLink::new(2);
+    let mut link = card(2);
     let smdp = StandIn::new(None, FailAt::BppHttp500);
     let before = profiles(&mut link).len();
     let (r, steps) = run(&mut link, &smdp, &format!("1${HOST}$MATCH-3"), None);
@@ -495,7 +468,7 @@ fn a_server_failing_midway_leaves_no_session_and_no_profile() {
 
 #[test]
 fn an_undelivered_notification_stays_until_processed_then_is_removed() {
-    let mut link = SimLink::new(3);
+    let mut link = card(3);
     let failing = StandIn::new(None, FailAt::Notification);
     let (r, _) = run(&mut link, &failing, &format!("1${HOST}$MATCH-4"), None);
     let d = r.unwrap();
@@ -546,7 +519,7 @@ mod with_smdp {
     const RECORD_ICCID: &str = "8949000000000000777";
 
     /// An SM-DP+ on an in-memory store with one order of a subscription record bound to
-    /// the card of `slot` (`SimLink::new(slot)`); returns it and the activation code.
+    /// the card of `slot` (`card(slot)`); returns it and the activation code.
     fn smdp_with_order(slot: u16, cc: Option<&str>) -> (Smdp, String) {
         let smdp =
             Smdp::with_store(&SmdpConfig::new(ADDRESS), Store::open_in_memory().unwrap()).unwrap();
@@ -604,7 +577,7 @@ mod with_smdp {
     #[test]
     fn a_whole_download_from_the_smdp_ends_installed_with_its_notification_handled() {
         let (smdp, code) = smdp_with_order(10, None);
-        let mut link = SimLink::new(10);
+        let mut link = card(10);
         let (r, steps) = run_real(&mut link, &smdp, &code, None);
         let d = r.unwrap();
         assert_eq!(d.iccid.digits(), RECORD_ICCID);
@@ -630,7 +603,7 @@ mod with_smdp {
         assert!(!steps.contains(&Step::PrepareDownload), "{steps:?}");
 
         // On another card: the order is for the record's card (8.1.1 / 3.8).
-        let mut other = SimLink::new(11);
+        let mut other = card(11);
         let (r, _) = run_real(&mut other, &smdp, &code, None);
         let e = r.unwrap_err();
         assert!(e.to_string().contains("8.1.1 / 3.8"), "{e}");
@@ -640,7 +613,7 @@ mod with_smdp {
     #[test]
     fn a_wrong_confirmation_code_is_refused_by_the_smdp_and_the_right_one_downloads() {
         let (smdp, code) = smdp_with_order(12, Some("8642"));
-        let mut link = SimLink::new(12);
+        let mut link = card(12);
         let (r, steps) = run_real(&mut link, &smdp, &code, Some("1111"));
         let e = r.unwrap_err();
         assert_eq!(e.exit_code(), 15, "{e}");

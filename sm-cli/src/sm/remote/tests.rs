@@ -10,59 +10,22 @@ use crate::commands::method::drive;
 use crate::errors::CliError;
 use crate::es9p::{Es9Handler, TransportError, MAX_REQUEST_BODY};
 use crate::lpa::Es10Session;
-use crate::reader::{CardLink, Secrecy};
 use crate::sm::credential::SmCredential;
 use crate::sm::service::{FlowReport, Order, ProfileSpec};
 use crate::sm::store::Store;
-use crate::terminal::answers::GivenParameter;
-use crate::terminal::prompt::NoPrompter;
 use crate::terminal::{Answers, Terminal};
+use crate::test_card::{self, SimLink};
 use apdu::crypto::KdfParams;
 use apdu::devchange::{DcResponse, Flow};
 use apdu::sgp22::es10::ProfileClass;
 use apdu::sgp22::es9p::codec::encode_base64;
-use card_sim::card::{atr, Euicc};
-use card_sim::state::new_card::{derive_eid, new_card};
-use card_sim::state::{MemoryStorage, Storage};
-use card_sim::transport::Transport;
-use card_sim::vpcd::Card;
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use card_sim::state::new_card::derive_eid;
 use std::cell::Cell;
-use std::sync::Arc;
 use std::time::Duration;
-use zeroize::Zeroizing;
 
 const OP: &str = "+8613800000077";
 const IMEI_OLD: &str = "490154203237518";
 const IMEI_NEW: &str = "356938035643809";
-
-struct SimLink {
-    card: Transport<Euicc>,
-}
-
-impl SimLink {
-    fn new(slot: u16) -> SimLink {
-        let storage = Arc::new(MemoryStorage::new());
-        let state = new_card(derive_eid(Some(12), slot), 0);
-        storage.save(&state).unwrap();
-        let euicc = Euicc::new(
-            state,
-            Box::new(storage),
-            ChaCha20Rng::seed_from_u64(u64::from(slot) + 40),
-            atr::DEFAULT_ATR.to_vec(),
-        );
-        let mut card = Transport::new(euicc);
-        card.power_on();
-        SimLink { card }
-    }
-}
-
-impl CardLink for SimLink {
-    fn transmit_raw(&mut self, apdu: &[u8], _: Secrecy) -> Result<Vec<u8>, CliError> {
-        Ok(self.card.transmit(apdu))
-    }
-}
 
 /// How the transport mistreats the steps.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -123,18 +86,13 @@ impl SmTransport for &Faulty<'_> {
     }
 }
 
-fn param(s: &str) -> Option<GivenParameter> {
-    Some(GivenParameter::new(Zeroizing::new(s.into()), "test").unwrap())
+/// Card `slot` of this file's cards (`test_card::SimLink`).
+fn card(slot: u16) -> SimLink {
+    SimLink::new(12, slot, u64::from(slot) + 40)
 }
 
 fn answers(imei: &str, current: Option<&str>, new: Option<&str>) -> Answers {
-    Answers {
-        op_id: Some(OP.into()),
-        imei: Some(imei.into()),
-        current: current.and_then(param),
-        new: new.and_then(param),
-        prompter: Box::new(NoPrompter),
-    }
+    test_card::answers(OP, imei, current, new)
 }
 
 fn server(limits: SessionLimits) -> SmServer {
@@ -187,8 +145,8 @@ fn failures(sm: &SmServer) -> (u32, u64) {
 #[test]
 fn the_device_change_story_against_the_remote_sm_with_lost_and_repeated_replies() {
     let sm = server(SessionLimits::default());
-    let mut old = SimLink::new(0);
-    let mut new = SimLink::new(1);
+    let mut old = card(0);
+    let mut new = card(1);
 
     // A on the old card, every step's first reply lost: each step ran once.
     let lossy = Faulty::new(&sm, Fault::LoseFirstReply);
