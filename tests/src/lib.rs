@@ -18,6 +18,7 @@
 //! card-side recordings replayed through pcscd ([`replay`]).
 
 pub mod attacker;
+pub mod bench_args;
 pub mod card;
 pub mod cli;
 pub mod download;

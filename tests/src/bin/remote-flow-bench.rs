@@ -24,23 +24,16 @@
 //! the median flow's wall time, and for the remote SM the server's own time per flow (the
 //! sum of its `sm/startFlow` and `sm/stepFlow` request times from its log).
 
-use anyhow::{bail, ensure, Context as _, Result};
+use anyhow::{bail, ensure, Result};
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use system_tests::bench_args::{self, median};
 use system_tests::smdp::Server;
 use system_tests::{CardOptions, CardSim, Lease, Run, Sm, Stack};
 
 const PARAMS: [&str; 2] = ["31415926", "27182818"];
 const KINDS: [&str; 4] = ["provision", "device-change", "sync", "rekey"];
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v[v.len() / 2]
-}
 
 /// The IMEI of card `k`: 14 digits and the Luhn check digit.
 fn imei(k: usize) -> String {
@@ -310,22 +303,8 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--cards" => {
-                counts = args
-                    .next()
-                    .context("--cards wants a list such as 1,4,16")?
-                    .split(',')
-                    .map(|c| c.trim().parse().ok().filter(|&n: &usize| n > 0))
-                    .collect::<Option<_>>()
-                    .context("--cards wants positive numbers")?
-            }
-            "--rounds" => {
-                rounds = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .context("--rounds wants a positive number")?
-            }
+            "--cards" => counts = bench_args::card_counts(args.next())?,
+            "--rounds" => rounds = bench_args::rounds(args.next())?,
             "--json" => json_out = true,
             "--remote-first" => remote_first = true,
             "-h" | "--help" => {

@@ -22,22 +22,15 @@
 //! minus the server's time, that is TLS, HTTP and the client), and the process's start
 //! and exit (the wall time the LPA's clock does not see).
 
-use anyhow::{bail, ensure, Context as _, Result};
+use anyhow::{bail, ensure, Result};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use system_tests::bench_args::{self, median};
 use system_tests::smdp::{download, order, provision, sm_run, Server};
 use system_tests::{CardOptions, CardSim, Lease, Stack};
 
 const IMEI: &str = "490154203237518";
 const PARAM: &str = "123456";
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v[v.len() / 2]
-}
 
 struct Figures {
     cards: usize,
@@ -185,22 +178,8 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--cards" => {
-                counts = args
-                    .next()
-                    .context("--cards wants a list such as 1,4,16")?
-                    .split(',')
-                    .map(|c| c.trim().parse().ok().filter(|&n: &usize| n > 0))
-                    .collect::<Option<_>>()
-                    .context("--cards wants positive numbers")?
-            }
-            "--rounds" => {
-                rounds = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .context("--rounds wants a positive number")?
-            }
+            "--cards" => counts = bench_args::card_counts(args.next())?,
+            "--rounds" => rounds = bench_args::rounds(args.next())?,
             "--json" => json_out = true,
             "-h" | "--help" => {
                 println!("usage: smdp-bench [--cards 1,4,16] [--rounds N] [--json]");
