@@ -9,7 +9,7 @@
 //! (started without `--operator-token-file`; exit 16); no answer: the SM is unreachable
 //! (exit 14).
 
-use super::client::{HttpsSm, InProcessSm};
+use super::client::{protocol_error, HttpsSm, InProcessSm};
 use super::token::OperatorToken;
 use super::wire::TOKEN_REFUSED;
 use super::wire::{static_kind, WireError};
@@ -85,14 +85,7 @@ impl<T: AdminTransport> AdminClient<T> {
     }
 
     fn protocol(&self, function: &str, detail: impl std::fmt::Display) -> CliError {
-        CliError::SmRemote {
-            kind: "sm_protocol",
-            exit_code: Exit::SmdpProtocol.code(),
-            message: format!(
-                "the SM at {} answered admin/{function} out of protocol: {detail}",
-                self.address
-            ),
-        }
+        protocol_error(&self.address, &format!("admin/{function}"), detail)
     }
 
     /// Posts `request` to `admin/<function>` and reads the answer as `R`.

@@ -114,6 +114,19 @@ pub struct RemoteFlow {
     pub seq: u64,
 }
 
+/// The SM at `address` answered `function` with something outside the protocol.
+pub(super) fn protocol_error(
+    address: &str,
+    function: &str,
+    detail: impl std::fmt::Display,
+) -> CliError {
+    CliError::SmRemote {
+        kind: "sm_protocol",
+        exit_code: Exit::SmdpProtocol.code(),
+        message: format!("the SM at {address} answered {function} out of protocol: {detail}"),
+    }
+}
+
 impl<T: SmTransport> RemoteSm<T> {
     pub fn new(transport: T, address: impl Into<String>) -> RemoteSm<T> {
         RemoteSm {
@@ -123,14 +136,7 @@ impl<T: SmTransport> RemoteSm<T> {
     }
 
     fn protocol(&self, function: &str, detail: impl std::fmt::Display) -> CliError {
-        CliError::SmRemote {
-            kind: "sm_protocol",
-            exit_code: Exit::SmdpProtocol.code(),
-            message: format!(
-                "the SM at {} answered {function} out of protocol: {detail}",
-                self.address
-            ),
-        }
+        protocol_error(&self.address, function, detail)
     }
 
     fn unreachable(&self, e: TransportError) -> CliError {
