@@ -11,7 +11,8 @@
 //! - [`client`]: the terminal's side, HTTPS or in process;
 //! - [`admin`], [`token`], [`admin_client`]: the operator's `sm list|show|audit|unlock`
 //!   against the server (`/veuicc/sm/v1/admin/<function>`), with the operator token of
-//!   `smdp serve --operator-token-file` (no token: no admin endpoint).
+//!   `smdp serve --operator-token-file` (no token: no admin endpoint);
+//! - [`with_sm`]: the SM-DP+ and the SM behind one `smdp serve`.
 //!
 //! In both cases the key-generation parameter stays between the user and the card: the
 //! terminal types it into the card (CAT GET INPUT) and the SM only sees its proofs.
@@ -22,6 +23,7 @@ pub mod client;
 pub mod server;
 pub mod token;
 pub mod wire;
+pub mod with_sm;
 
 #[cfg(test)]
 mod tests;

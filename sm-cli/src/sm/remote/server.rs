@@ -23,7 +23,7 @@
 use super::admin::Admin;
 use super::token::OperatorToken;
 use super::wire::{
-    Reply, StartFlow, StepFlow, WireError, ADMIN_FUNCTIONS, BAD_REQUEST, FUNCTIONS, MAX_MESSAGE,
+    Reply, StartFlow, StepFlow, WireError, ADMIN_FUNCTIONS, BAD_REQUEST, MAX_MESSAGE,
     SESSION_UNKNOWN, SM_BUSY,
 };
 use crate::es9p::{Es9Handler, Es9Reply, MAX_REQUEST_BODY};
@@ -481,49 +481,5 @@ impl Es9Handler for SmServer {
         };
         self.log_line(function, &outcome);
         outcome.reply
-    }
-}
-
-/// The ES9+ handler and the SM on one server: `startFlow`/`stepFlow` go to the SM,
-/// every other function to the SM-DP+ (the names do not overlap).
-pub struct WithSm<H: Es9Handler> {
-    pub es9: H,
-    pub sm: SmServer,
-}
-
-impl<H: Es9Handler> WithSm<H> {
-    fn is_sm(function: &str) -> bool {
-        FUNCTIONS.contains(&function) || ADMIN_FUNCTIONS.contains(&function)
-    }
-}
-
-impl<H: Es9Handler> Es9Handler for WithSm<H> {
-    fn handle(&self, function: &str, body: &[u8]) -> Es9Reply {
-        if Self::is_sm(function) {
-            self.sm.handle(function, body)
-        } else {
-            self.es9.handle(function, body)
-        }
-    }
-
-    fn handle_authorized(
-        &self,
-        function: &str,
-        authorization: Option<&[u8]>,
-        body: &[u8],
-    ) -> Es9Reply {
-        if Self::is_sm(function) {
-            self.sm.handle_authorized(function, authorization, body)
-        } else {
-            self.es9.handle_authorized(function, authorization, body)
-        }
-    }
-
-    fn serves(&self, function: &str) -> bool {
-        if Self::is_sm(function) {
-            self.sm.serves(function)
-        } else {
-            self.es9.serves(function)
-        }
     }
 }
