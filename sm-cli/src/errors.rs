@@ -5,6 +5,9 @@
 //! and ES10 result codes (SGP.22 §5.7) carry the meaning of the function that answered.
 //!
 //! Exit codes: each error names its row of the one table, [`crate::exit::ROWS`].
+//!
+//! Long because it is the one place where every error becomes a message and an exit
+//! code (each rule once); a third of it is the tests of those messages.
 
 use crate::exit::Exit;
 use apdu::StatusWord;

@@ -12,6 +12,9 @@
 //! holds the port, when `/proc` tells ([`super::clients`]), and kept: vpcd takes it once
 //! that client leaves. A connect that times out is explained the same way (the queue is
 //! full: a second client already waits in it).
+//!
+//! Long because the link's state machine (connect, polls, the stale-link rule) and its
+//! unit tests against a fake vpcd socket belong together; about 300 lines are code.
 
 use super::clients::{self, Client};
 use super::frame::{self, Decoder, Message};

@@ -6,6 +6,9 @@
 //! key is public on purpose), so a card made with its defaults trusts it, and it can be
 //! told to fail at one step. It checks what an LPA must get right (transactionIds, the
 //! confirmation code's hashCc) and records what it was sent (notifications, cancels).
+//!
+//! Long because the stand-in SM-DP+ (its PKI, BPP and failure points) and the
+//! download tests that drive it share one set of fixtures.
 
 use crate::errors::CliError;
 use crate::es9p::{Es9Handler, Es9Reply, InProcess};

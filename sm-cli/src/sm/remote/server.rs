@@ -19,6 +19,9 @@
 //!
 //! With an operator token ([`SmServer::with_operator_token`]) it also serves the
 //! operator's `admin/<function>` ([`super::admin`]); without one those do not exist.
+//!
+//! Long because the sessions, the idempotency record and both steps live behind one
+//! lock ([`SmServer`]'s state): splitting them would expose that state to other files.
 
 use super::admin::Admin;
 use super::token::OperatorToken;

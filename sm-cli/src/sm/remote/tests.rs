@@ -2,6 +2,9 @@
 //! terminal, and the SM's handler called directly through [`InProcessSm`], with
 //! transports that lose replies or send every step twice; then every malformed or stale
 //! request, which must be a 4xx or a refusal, never a panic.
+//!
+//! Long because the faulty transports and the whole flows they disturb share one set of
+//! fixtures; the refusal cases are one table-like test each.
 
 use super::client::{InProcessSm, RemoteSm, SmTransport};
 use super::server::{SessionLimits, SmServer};
