@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/demo.sh: the device-change story of the patent, through the real stack.
 #
-#   scripts/demo.sh [--kdf production|test] [--remote] [--keep]
+#   scripts/demo.sh [--kdf production|test] [--remote] [--sm-db DB] [--keep]
 #
 # Brings up pcscd (with vsmartcard's vpcd driver) and two card-sim processes: the OLD
 # phone's eUICC on slot 0 and the NEW phone's on slot 1, each with a state file; then, with
@@ -19,18 +19,22 @@
 # `sm-cli --sm https://127.0.0.1:PORT` (the terminal opens no store); the output is the
 # same but for the SM's location. Step 6 asks the server's admin endpoints (`sm show`, `sm
 # audit` with `--operator-token-file`, a token the demo makes with `smdp operator-token`).
-# Everything it starts is stopped at the end (scripts/stack-down.sh; the server by its
+# --sm-db DB: the SM's store (default: a new SQLite file in the demo's run directory): a
+# file, or an (empty) PostgreSQL database, postgres://USER@HOST:PORT/DB (the password in
+# PGPASSWORD). Everything it starts is stopped at the end (scripts/stack-down.sh; the server by its
 # PID), also on failure, unless --keep.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kdf=production
 keep=0
 remote=0
+db=
 while [ $# -gt 0 ]; do
     case $1 in
     --kdf) kdf=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --remote) remote=1; shift ;;
+    --sm-db) db=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
     *) echo "demo: unknown option $1" >&2; exit 2 ;;
     esac
@@ -50,7 +54,7 @@ cleanup() {
         rm -rf "$work"
     else
         [ -z "$server_pid" ] || echo "demo: SM server left running (pid $server_pid, log $work/sm-server.log; kill $server_pid stops it)"
-        echo "demo: stack left running (scripts/stack-down.sh with STACK_DIR=$STACK_DIR stops it); SM store $work/sm.sqlite3"
+        echo "demo: stack left running (scripts/stack-down.sh with STACK_DIR=$STACK_DIR stops it); SM store $db"
     fi
 }
 trap cleanup EXIT
@@ -68,7 +72,7 @@ OLD_IMEI=490154203237518
 NEW_IMEI=356938035643809
 # The SM's store: the terminal's own (--sm-db), or the server's with --remote; sm runs the
 # story's commands, operator the SM operator's (step 6).
-db=$work/sm.sqlite3
+[ -n "$db" ] || db=$work/sm.sqlite3
 where=(--sm-db "$db")
 operator_where=(--sm-db "$db")
 if [ "$remote" = 1 ]; then

@@ -4,8 +4,10 @@
 # pcscd (pcsc-lite) and the vpcd driver (vsmartcard-vpcd): the stack; libpcsclite-dev and
 # pkg-config: the pcsc crate; pcsc-tools (scriptor, pcsc_scan) and opensc (opensc-tool):
 # the witnesses; ca-certificates (cargo fetching from crates.io over HTTPS), procps
-# (pgrep, used by scripts/stack-up.sh and bench.sh) and python3 (scripts/check-imports.py;
-# 3.11 or newer, Debian 12's).
+# (pgrep, used by scripts/stack-up.sh and bench.sh), python3 (scripts/check-imports.py;
+# 3.11 or newer, Debian 12's) and postgresql (the server binaries and psql: scripts/pg-up.sh
+# starts a cluster of its own for the PostgreSQL store tests; the package's own system
+# cluster is not created, see below).
 #
 #   scripts/install-deps.sh            installs what is missing (apt-get update first,
 #                                      only then); nothing to do: no root needed, no network
@@ -16,7 +18,7 @@
 #
 # Needs root (or sudo) only when it runs apt-get. Safe to run again.
 set -euo pipefail
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc pkg-config ca-certificates procps python3)
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc pkg-config ca-certificates procps python3 postgresql)
 
 update=0
 case "${1:-}" in
@@ -56,8 +58,17 @@ export DEBIAN_FRONTEND=noninteractive
 echo "install-deps: apt-get update" >&2
 "${sudo[@]}" apt-get update -qq
 if [ ${#missing[@]} -gt 0 ]; then
+    # Installing postgresql would create and start a system cluster on port 5432; the
+    # tests run their own (scripts/pg-up.sh), so tell postgresql-common not to, unless
+    # the machine's administrator has configured it already.
+    if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+        "${sudo[@]}" mkdir -p /etc/postgresql-common
+        echo "create_main_cluster = false" | "${sudo[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+    fi
     echo "install-deps: installing ${missing[*]}" >&2
-    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # confdef/confold: keep that file without asking, should the package ship one.
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || {
     echo "install-deps: cargo not found: install a Rust toolchain >= 1.88 (rustup)" >&2

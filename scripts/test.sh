@@ -12,20 +12,25 @@
 #     (release);
 #  3. brings the stack up (scripts/stack-up.sh --cards 0 --slots 16): its own pcscd with
 #     16 vpcd slots, pcsc-lite's most (or the pcscd that already runs), every slot free for the system tests;
-#  4. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
-#     system tier (tests/: card-sim processes behind pcscd, sm-cli, opensc-tool, scriptor);
-#     then the device-change story of scripts/demo.sh against a remote SM (`demo.sh --kdf
-#     test --remote`: `sm-cli smdp serve` on a free loopback port, every flow with `--sm`),
-#     on cards of its own on slots 0 and 1 of the same pcscd (about 4 s);
-#  5. replays every scripts/*.apdu against fresh cards on slots 0 and 1 (`card-sim --slot N
+#  4. starts a PostgreSQL server of its own (scripts/pg-up.sh: a temporary cluster on
+#     loopback, stopped by its PID at the end) for the store's second database (issue 12);
+#  5. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
+#     system tier (tests/: card-sim processes behind pcscd, sm-cli, opensc-tool, scriptor;
+#     the remote-SM tests also on PostgreSQL, VEUICC_TEST_POSTGRES); then sm-cli's library
+#     tests again with every store on PostgreSQL (SM_TEST_POSTGRES); then the device-change
+#     story of scripts/demo.sh against a remote SM (`demo.sh --kdf test --remote`: `sm-cli
+#     smdp serve` on a free loopback port, every flow with `--sm`), once on an SQLite store
+#     and once on PostgreSQL (`--sm-db postgres://...`), on cards of its own on slots 0
+#     and 1 of the same pcscd (about 4 s each);
+#  6. replays every scripts/*.apdu against fresh cards on slots 0 and 1 (`card-sim --slot N
 #     --ephemeral --seed N+1 --test-profiles 2 --kdf-floor test`, what the recorded
 #     scripts expect), first with `sm-cli script run` (every answer checked), then with scriptor as an
 #     independent witness (scripts/scriptor-check.sh: status words checked) when the
 #     script is scriptor-compatible;
-#  6. a fuzz smoke (scripts/fuzz-smoke.sh, FUZZ_SECONDS per target, default 20);
+#  7. a fuzz smoke (scripts/fuzz-smoke.sh, FUZZ_SECONDS per target, default 20);
 #     the GetEID round-trip benchmark and scripts/bench.sh, quick mode (figures only;
 #     skipped with --skip-bench);
-#  7. tears the stack down (always, also on failure or Ctrl-C) and prints a summary.
+#  8. tears the stack down (and PostgreSQL) (always, also on failure or Ctrl-C) and prints a summary.
 #
 # With CI set, system tests that cannot reach the stack fail instead of skipping.
 # Environment: STACK_DIR (default <repo>/.stack-test), TEST_TIMEOUT (seconds for
@@ -73,6 +78,7 @@ finish() {
     echo "=== tear down"
     # shellcheck source=scripts/stack-down.sh
     . "$ROOT/scripts/stack-down.sh" || true
+    "$ROOT/scripts/pg-down.sh" || true
     echo
     echo "=== summary (total $SECONDS s)"
     printf '  %s\n' "${summary[@]}"
@@ -124,8 +130,24 @@ up() {
 step "stack up (pcscd, 16 vpcd slots)" up
 [ "$failed" -eq 0 ] || exit 1
 
+pg_up() {
+    "$ROOT/scripts/pg-up.sh" >/dev/null || return 1
+    # shellcheck source=/dev/null
+    . "$STACK_DIR/pg.env"
+    # The system tests' database (each test makes its own schema in it).
+    export VEUICC_TEST_POSTGRES=${VEUICC_PG_URL}sm
+}
+step "PostgreSQL up (scripts/pg-up.sh)" pg_up
+
 step "cargo test --workspace (all tiers)" \
     timeout -k 30 "${TEST_TIMEOUT:-2700}" cargo test --workspace --no-fail-fast
+
+# The same library tests with every store on PostgreSQL (a fresh schema per test).
+pg_lib_tests() {
+    [ -n "${VEUICC_PG_URL:-}" ] || { echo "test.sh: PostgreSQL is not up" >&2; return 1; }
+    SM_TEST_POSTGRES=${VEUICC_PG_URL}sm_test cargo test -p sm-cli --lib --no-fail-fast
+}
+step "sm-cli library tests on PostgreSQL" pg_lib_tests
 
 # demo.sh against a remote SM (issue 12): its own run directory, so it finds the pcscd above
 # running and not its own, starts its two cards on slots 0 and 1 (free after the tests)
@@ -134,6 +156,14 @@ demo_remote() {
     STACK_DIR=$STACK_DIR/demo-remote "$ROOT/scripts/demo.sh" --kdf test --remote
 }
 step "demo.sh --remote (the story against smdp serve)" demo_remote
+# ... and with the server's store on PostgreSQL (a database of its own, new each run).
+demo_remote_pg() {
+    [ -n "${VEUICC_PG_URL:-}" ] || { echo "test.sh: PostgreSQL is not up" >&2; return 1; }
+    psql -q -d "${VEUICC_PG_URL}postgres" -c "DROP DATABASE IF EXISTS demo" -c "CREATE DATABASE demo" || return 1
+    STACK_DIR=$STACK_DIR/demo-remote "$ROOT/scripts/demo.sh" --kdf test --remote \
+        --sm-db "${VEUICC_PG_URL}demo"
+}
+step "demo.sh --remote --sm-db postgres://... " demo_remote_pg
 
 # Fresh cards on slots 0 and 1, as the recorded scripts expect them (scripts/README.md):
 # slot 0 `--seed 1`, slot 1 `--seed 2`, both with two test profiles, test cards

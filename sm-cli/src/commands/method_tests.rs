@@ -224,7 +224,7 @@ fn the_whole_story_with_the_real_card() {
 
 #[test]
 fn the_bound_card_gets_its_profile_back_by_identity() {
-    let store = Store::open_in_memory().unwrap();
+    let store = crate::sm::store::test_store();
     let mut old = card(0);
     let (r, _) = flow(
         &store,

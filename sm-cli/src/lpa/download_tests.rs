@@ -514,7 +514,7 @@ fn an_undelivered_notification_stays_until_processed_then_is_removed() {
 
 mod with_smdp {
     use super::*;
-    use crate::sm::store::{bench::sample_subscription, Actor, OrderState, Store};
+    use crate::sm::store::{bench::sample_subscription, Actor, OrderState};
     use crate::smdp::{OrderSpec, Smdp, SmdpConfig};
 
     const ADDRESS: &str = "smdp.lpa.example:8443";
@@ -525,7 +525,7 @@ mod with_smdp {
     /// the card of `slot` (`card(slot)`); returns it and the activation code.
     fn smdp_with_order(slot: u16, cc: Option<&str>) -> (Smdp, String) {
         let smdp =
-            Smdp::with_store(&SmdpConfig::new(ADDRESS), Store::open_in_memory().unwrap()).unwrap();
+            Smdp::with_store(&SmdpConfig::new(ADDRESS), crate::sm::store::test_store()).unwrap();
         let mut s = sample_subscription(77);
         s.op_id = OP_ID.into();
         s.profile.iccid = RECORD_ICCID.into();

@@ -14,7 +14,7 @@ use crate::sm::store::bench::{bench_op_id, sample_subscription};
 use crate::sm::store::{Actor, Purpose, Store};
 
 fn store_with_a_locked_record() -> Store {
-    let store = Store::open_in_memory().expect("store");
+    let store = crate::sm::store::test_store();
     for i in 0..2 {
         store
             .create_subscription(&sample_subscription(i), &Actor::Sm)

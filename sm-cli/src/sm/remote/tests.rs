@@ -15,7 +15,6 @@ use crate::es9p::{Es9Handler, TransportError, MAX_REQUEST_BODY};
 use crate::lpa::Es10Session;
 use crate::sm::credential::SmCredential;
 use crate::sm::service::{FlowReport, Order, ProfileSpec};
-use crate::sm::store::Store;
 use crate::terminal::{Answers, Terminal};
 use crate::test_card::{self, SimLink};
 use apdu::crypto::KdfParams;
@@ -100,7 +99,7 @@ fn answers(imei: &str, current: Option<&str>, new: Option<&str>) -> Answers {
 
 fn server(limits: SessionLimits) -> SmServer {
     SmServer::new(
-        Store::open_in_memory().unwrap(),
+        crate::sm::store::test_store(),
         SmCredential::test().unwrap(),
         limits,
     )

@@ -382,7 +382,7 @@ fn actions(store: &Store) -> Vec<String> {
 
 /// A store with OP provisioned on `old` with parameter "123456".
 fn provisioned() -> (Store, FakeCard) {
-    let store = Store::open_in_memory().unwrap();
+    let store = crate::sm::store::test_store();
     let mut old = FakeCard::new(1, IMEI_OLD);
     {
         let sm = SmService::new(&store, Policy::default(), cred());
@@ -515,7 +515,7 @@ fn the_bound_card_is_served_by_identity_without_parameter() {
 
 #[test]
 fn a_lost_install_answer_is_completed_by_the_bound_cards_retry() {
-    let store = Store::open_in_memory().unwrap();
+    let store = crate::sm::store::test_store();
     let sm = SmService::new(&store, Policy::default(), cred());
     let mut card = FakeCard::new(1, IMEI_OLD);
     card.types(&["123456", "123456"]);
@@ -679,7 +679,7 @@ fn unknown_op_ids_and_card_errors_are_refusals() {
     assert_eq!(store.audit("+8613899999999").unwrap().len(), 1);
 
     // A new parameter typed differently twice: the card's result code 3.
-    let store = Store::open_in_memory().unwrap();
+    let store = crate::sm::store::test_store();
     let sm = SmService::new(&store, Policy::default(), cred());
     let mut card = FakeCard::new(5, IMEI_OLD);
     card.types(&["123456", "654321"]);
@@ -700,7 +700,7 @@ fn unknown_op_ids_and_card_errors_are_refusals() {
 
 #[test]
 fn answers_of_the_wrong_function_are_protocol_errors() {
-    let store = Store::open_in_memory().unwrap();
+    let store = crate::sm::store::test_store();
     let sm = SmService::new(&store, Policy::default(), cred());
     let card = FakeCard::new(7, IMEI_OLD);
     let (mut conv, _req) = sm.start(Order::Sync, card.eid).unwrap();

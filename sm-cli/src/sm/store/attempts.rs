@@ -15,11 +15,11 @@
 use super::audit::{self, Actor, AuditAction, AuditResult};
 use super::challenges::{self, ChallengeSubject};
 use super::clock::Now;
+use super::db::{args, Tx};
 use super::error::StoreError;
 use super::model::{FailureOutcome, Purpose, Subscription};
 use super::subscriptions;
 use super::Store;
-use rusqlite::{params, OptionalExtension, Transaction};
 
 /// One answer to a challenge that carries a guess of the parameter (flows B and C).
 #[derive(Debug, Clone, Copy)]
@@ -90,9 +90,11 @@ impl Store {
         actor.validate()?;
         self.write(|tx, now| {
             let locked = tx
-                .prepare_cached("SELECT locked FROM subscriptions WHERE op_id = ?1")?
-                .query_row([op_id], |r| r.get::<_, bool>(0))
-                .optional()?
+                .query_opt(
+                    "SELECT locked FROM subscriptions WHERE op_id = ?1",
+                    args![op_id],
+                    |r| r.get::<bool>(0),
+                )?
                 .ok_or_else(|| StoreError::NotFound(op_id.to_string()))?;
             if locked {
                 return Err(StoreError::Locked(op_id.to_string()));
@@ -118,7 +120,7 @@ impl Store {
     pub fn attempt<E>(
         &self,
         attempt: &Attempt<'_>,
-        check: impl FnOnce(&Subscription) -> Verdict<E>,
+        mut check: impl FnMut(&Subscription) -> Verdict<E>,
     ) -> Result<AttemptOutcome<E>, StoreError> {
         let Attempt {
             op_id,
@@ -162,11 +164,14 @@ impl Store {
 
     /// Whether the record is locked.
     pub fn is_locked(&self, op_id: &str) -> Result<bool, StoreError> {
-        self.conn
-            .prepare_cached("SELECT locked FROM subscriptions WHERE op_id = ?1")?
-            .query_row([op_id], |r| r.get::<_, bool>(0))
-            .optional()?
+        self.read(|tx| {
+            tx.query_opt(
+                "SELECT locked FROM subscriptions WHERE op_id = ?1",
+                args![op_id],
+                |r| r.get::<bool>(0),
+            )?
             .ok_or_else(|| StoreError::NotFound(op_id.to_string()))
+        })
     }
 
     /// The operator's unlock: clears the lock and the consecutive failures (the
@@ -190,20 +195,20 @@ impl Store {
         }
         self.write(|tx, now| {
             let (failures, locked_at) = tx
-                .prepare_cached("SELECT failures, locked_at FROM subscriptions WHERE op_id = ?1")?
-                .query_row([op_id], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-                })
-                .optional()?
+                .query_opt(
+                    "SELECT failures, locked_at FROM subscriptions WHERE op_id = ?1",
+                    args![op_id],
+                    |r| Ok((r.get::<i64>(0)?, r.get::<Option<String>>(1)?)),
+                )?
                 .ok_or_else(|| StoreError::NotFound(op_id.to_string()))?;
             let Some(locked_at) = locked_at else {
                 return Err(StoreError::NotLocked(op_id.to_string()));
             };
-            tx.prepare_cached(
+            tx.execute(
                 "UPDATE subscriptions SET failures = 0, locked = 0, locked_at = NULL, \
                  updated_at = ?2 WHERE op_id = ?1",
-            )?
-            .execute(params![op_id, now.text])?;
+                args![op_id, now.text],
+            )?;
             audit::insert(
                 tx,
                 now,
@@ -227,7 +232,7 @@ impl Store {
 /// Counts one failure inside the caller's write transaction (see
 /// [`Store::record_failure`]).
 fn count_failure(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     now: &Now,
     op_id: &str,
     actor: &Actor,
@@ -235,22 +240,22 @@ fn count_failure(
     max_attempts: u32,
 ) -> Result<FailureOutcome, StoreError> {
     let was_locked: bool = tx
-        .prepare_cached("SELECT locked FROM subscriptions WHERE op_id = ?1")?
-        .query_row([op_id], |r| r.get(0))
-        .optional()?
+        .query_opt(
+            "SELECT locked FROM subscriptions WHERE op_id = ?1",
+            args![op_id],
+            |r| r.get(0),
+        )?
         .ok_or_else(|| StoreError::NotFound(op_id.to_string()))?;
-    let (attempts, total, locked): (i64, i64, bool) = tx
-        .prepare_cached(
-            "UPDATE subscriptions SET failures = failures + 1, \
+    let (attempts, total, locked): (i64, i64, bool) = tx.query_one(
+        "UPDATE subscriptions SET failures = failures + 1, \
              total_failures = total_failures + 1, \
              locked = CASE WHEN failures + 1 >= ?2 THEN 1 ELSE locked END, \
              locked_at = CASE WHEN locked = 0 AND failures + 1 >= ?2 THEN ?3 ELSE locked_at END, \
              updated_at = ?3 \
              WHERE op_id = ?1 RETURNING failures, total_failures, locked",
-        )?
-        .query_row(params![op_id, max_attempts, now.text], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
+        args![op_id, max_attempts, now.text],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     let attempts = u32::try_from(attempts)
         .map_err(|_| StoreError::Corrupt(format!("failure count {attempts}")))?;
     let total_failures =
@@ -288,19 +293,23 @@ fn count_failure(
 /// Clears the consecutive failures of an unlocked record inside the caller's write
 /// transaction and audits `auth-success`; returns how many were cleared.
 fn count_success(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     now: &Now,
     op_id: &str,
     actor: &Actor,
     purpose: Purpose,
 ) -> Result<u32, StoreError> {
     let failures: i64 = tx
-        .prepare_cached("SELECT failures FROM subscriptions WHERE op_id = ?1")?
-        .query_row([op_id], |r| r.get(0))
-        .optional()?
+        .query_opt(
+            "SELECT failures FROM subscriptions WHERE op_id = ?1",
+            args![op_id],
+            |r| r.get(0),
+        )?
         .ok_or_else(|| StoreError::NotFound(op_id.to_string()))?;
-    tx.prepare_cached("UPDATE subscriptions SET failures = 0, updated_at = ?2 WHERE op_id = ?1")?
-        .execute(params![op_id, now.text])?;
+    tx.execute(
+        "UPDATE subscriptions SET failures = 0, updated_at = ?2 WHERE op_id = ?1",
+        args![op_id, now.text],
+    )?;
     audit::insert(
         tx,
         now,

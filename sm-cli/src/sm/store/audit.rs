@@ -7,12 +7,13 @@
 //! logged too.
 
 use super::clock::Now;
+use super::db::{args, Tx};
 use super::error::StoreError;
 use super::model::stored_words;
 use super::validate;
 use super::Store;
-use rusqlite::{params, Connection, OptionalExtension};
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// Who performed a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,9 +177,9 @@ pub struct AuditEntry {
     pub details: String,
 }
 
-/// Writes one audit row inside the caller's transaction.
+/// Writes one audit row inside the caller's transaction; returns its id.
 pub(crate) fn insert(
-    conn: &Connection,
+    tx: &Tx<'_>,
     now: &Now,
     op_id: &str,
     actor: &Actor,
@@ -186,77 +187,64 @@ pub(crate) fn insert(
     result: AuditResult,
     details: &str,
 ) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO audit (op_id, at, actor, action, result, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        op_id,
-        now.text,
-        actor.to_string(),
-        action.as_str(),
-        result.as_str(),
-        details
-    ])?;
-    Ok(conn.last_insert_rowid())
+    tx.query_one(
+        "INSERT INTO audit (op_id, at, actor, action, result, details) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        args![
+            op_id,
+            now.text,
+            actor.to_string(),
+            action.as_str(),
+            result.as_str(),
+            details
+        ],
+        |r| r.get(0),
+    )
 }
 
 /// True if `details` contains the hex form of the subscription's Ki or OPc, in either
 /// case: a caller mistake that must not reach the log.
-fn leaks_secret(conn: &Connection, op_id: &str, details: &str) -> Result<bool, StoreError> {
+fn leaks_secret(tx: &Tx<'_>, op_id: &str, details: &str) -> Result<bool, StoreError> {
     if details.len() < 32 {
         return Ok(false);
     }
-    let secrets: Option<(zeroize::Zeroizing<String>, zeroize::Zeroizing<String>)> = conn
-        .prepare_cached(
-            "SELECT lower(hex(ki)), lower(hex(opc)) FROM subscriptions WHERE op_id = ?1",
-        )?
-        .query_row([op_id], |r| {
-            Ok((
-                zeroize::Zeroizing::new(r.get::<_, String>(0)?),
-                zeroize::Zeroizing::new(r.get::<_, String>(1)?),
-            ))
-        })
-        .optional()?;
+    type Secret = Zeroizing<Vec<u8>>;
+    let secrets: Option<(Secret, Secret)> = tx.query_opt(
+        "SELECT ki, opc FROM subscriptions WHERE op_id = ?1",
+        args![op_id],
+        |r| Ok((Zeroizing::new(r.get(0)?), Zeroizing::new(r.get(1)?))),
+    )?;
     let Some((ki, opc)) = secrets else {
         return Ok(false);
     };
-    let lowered = zeroize::Zeroizing::new(details.to_ascii_lowercase());
+    let ki = Zeroizing::new(hex::encode(ki.as_slice()));
+    let opc = Zeroizing::new(hex::encode(opc.as_slice()));
+    let lowered = Zeroizing::new(details.to_ascii_lowercase());
     Ok(lowered.contains(ki.as_str()) || lowered.contains(opc.as_str()))
 }
 
 impl Store {
     /// The audit log of one OP ID, oldest first.
     pub fn audit(&self, op_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, op_id, at, actor, action, result, details FROM audit WHERE op_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([op_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, op_id, at, actor, action, result, details) = row?;
-            out.push(AuditEntry {
-                id,
-                op_id,
-                at,
-                actor: Actor::parse(&actor)?,
-                action: AuditAction::parse(&action),
-                result: AuditResult::parse(&result)?,
-                details,
-            });
-        }
-        Ok(out)
+        self.read(|tx| {
+            tx.query_all(
+                "SELECT id, op_id, at, actor, action, result, details FROM audit \
+                 WHERE op_id = ?1 ORDER BY id",
+                args![op_id],
+                |r| {
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        op_id: r.get(1)?,
+                        at: r.get(2)?,
+                        actor: Actor::parse(&r.get::<String>(3)?)?,
+                        action: AuditAction::parse(&r.get::<String>(4)?),
+                        result: AuditResult::parse(&r.get::<String>(5)?)?,
+                        details: r.get(6)?,
+                    })
+                },
+            )
+        })
     }
-
     /// Records a step the store does not record by itself (a refusal, a re-served
     /// profile, ...). `op_id` need not exist: probes for unknown OP IDs are worth
     /// keeping. Refuses details that contain the record's Ki or OPc in hex.

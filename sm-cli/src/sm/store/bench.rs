@@ -4,12 +4,10 @@
 //! Synthetic records carry fixed fake secrets; never use them for a real network.
 
 use super::audit::Actor;
-use super::clock::Now;
 use super::error::StoreError;
 use super::model::{Device, KeyMaterial, NewSubscription, OperatorProfile, Purpose, SecretBytes};
 use super::subscriptions;
 use super::Store;
-use rusqlite::{Transaction, TransactionBehavior};
 use std::time::{Duration, Instant};
 
 /// OP ID of synthetic subscription `i` (a number in the `+99` test range).
@@ -50,12 +48,12 @@ pub fn populate(store: &Store, range: std::ops::Range<u64>, batch: u64) -> Resul
     let mut start = range.start;
     while start < range.end {
         let end = range.end.min(start.saturating_add(batch));
-        let tx = Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
-        let now = Now::read();
-        for i in start..end {
-            subscriptions::insert(&tx, &now, &sample_subscription(i), &Actor::Sm)?;
-        }
-        tx.commit()?;
+        store.write(|tx, now| {
+            for i in start..end {
+                subscriptions::insert(tx, now, &sample_subscription(i), &Actor::Sm)?;
+            }
+            Ok(())
+        })?;
         start = end;
     }
     Ok(())

@@ -8,11 +8,11 @@
 //! transaction that counts the guess ([`take`]).
 
 use super::clock::Now;
+use super::db::{args, Tx};
 use super::error::StoreError;
 use super::model::Purpose;
 use super::validate;
 use super::Store;
-use rusqlite::{params, OptionalExtension, Transaction};
 use std::time::Duration;
 
 /// Who a challenge was issued to.
@@ -79,8 +79,10 @@ impl Store {
         let ttl_ms = i64::try_from(ttl.as_millis())
             .map_err(|_| StoreError::invalid("challenge lifetime", "too long"))?;
         self.write(|tx, now| {
-            tx.prepare_cached("DELETE FROM challenges WHERE expires_at_ms <= ?1")?
-                .execute([now.ms])?;
+            tx.execute(
+                "DELETE FROM challenges WHERE expires_at_ms <= ?1",
+                args![now.ms],
+            )?;
             let challenge = Challenge {
                 value: value.to_vec(),
                 subject: subject.clone(),
@@ -88,19 +90,19 @@ impl Store {
                 issued_at_ms: now.ms,
                 expires_at_ms: now.ms.saturating_add(ttl_ms),
             };
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO challenges (value, subject_kind, subject, purpose, \
-                     issued_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![
+            let inserted = tx.execute(
+                "INSERT INTO challenges (value, subject_kind, subject, purpose, \
+                 issued_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT DO NOTHING",
+                args![
                     value,
                     subject.kind(),
                     subject.value(),
                     purpose.as_str(),
                     challenge.issued_at_ms,
                     challenge.expires_at_ms
-                ])?;
+                ],
+            )?;
             if inserted == 0 {
                 return Err(StoreError::invalid(
                     "challenge",
@@ -131,21 +133,18 @@ impl Store {
 /// [`Store::attempt`](super::Store::attempt), which consumes in the transaction that
 /// counts (issue 10, finding 6).
 pub(crate) fn take(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     now: &Now,
     subject: &ChallengeSubject,
     purpose: Purpose,
     value: &[u8],
 ) -> Result<Result<Challenge, StoreError>, StoreError> {
-    let row: Option<(String, String, String, i64, i64)> = tx
-        .prepare_cached(
-            "DELETE FROM challenges WHERE value = ?1 \
-             RETURNING subject_kind, subject, purpose, issued_at_ms, expires_at_ms",
-        )?
-        .query_row([value], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .optional()?;
+    let row: Option<(String, String, String, i64, i64)> = tx.query_opt(
+        "DELETE FROM challenges WHERE value = ?1 \
+         RETURNING subject_kind, subject, purpose, issued_at_ms, expires_at_ms",
+        args![value],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
     let Some((kind, who, what, issued_at_ms, expires_at_ms)) = row else {
         return Ok(Err(StoreError::ChallengeUnknown));
     };

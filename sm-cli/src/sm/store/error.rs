@@ -1,5 +1,5 @@
 //! The store's error type: one variant per refusal a caller must tell apart (the CLI
-//! turns them into sentences and exit codes), plus wrapped SQLite and I/O failures.
+//! turns them into sentences and exit codes), plus wrapped SQLite, PostgreSQL and I/O failures.
 
 use std::path::PathBuf;
 use thiserror::Error;
@@ -53,19 +53,19 @@ pub enum StoreError {
     },
     /// The file is an SQLite database, but not an SM store.
     #[error("{0} is not an SM store database")]
-    NotOurDatabase(PathBuf),
+    NotOurDatabase(String),
     /// No data directory to put the default database in.
     #[error("cannot find the user's data directory for the SM database; pass --sm-db PATH")]
     NoDataDir,
     /// A command that needs an existing store found none at the path.
     #[error("there is no SM database at {0}: check --sm-db / SM_CLI_DB (provision creates one)")]
-    Missing(PathBuf),
+    Missing(String),
     /// The directory of an explicitly given store does not exist.
     #[error("the directory {0} of the SM database does not exist: check --sm-db / SM_CLI_DB")]
     NoDirectory(PathBuf),
     /// The database could not be opened or configured.
     #[error("cannot open the SM database {path}: {reason}")]
-    Open { path: PathBuf, reason: String },
+    Open { path: String, reason: String },
     /// Creating the database's directory or file failed.
     #[error("cannot create {path}: {source}")]
     Io {
@@ -78,6 +78,10 @@ pub enum StoreError {
     /// Any other SQLite failure.
     #[error("SM database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Any other PostgreSQL failure (serialization failures never reach here: the store
+    /// re-runs the transaction).
+    #[error("SM database error (PostgreSQL): {0}")]
+    Postgres(#[from] postgres::Error),
 }
 
 impl StoreError {

@@ -1,18 +1,20 @@
 //! The subscription manager's persistent store (issue 3, "The three parties", SM; spec
 //! device-change.md, steps A.8, B.4-B.7, C.3-C.4, and "What the text leaves open").
 //!
-//! One SQLite file (bundled SQLite, no system library) holds the subscription records,
-//! the MNO bindings, the removals old cards still owe, the audit log and the
-//! outstanding challenges. Pure storage: no card I/O, no cryptography.
+//! One database holds the subscription records, the MNO bindings, the removals old cards
+//! still owe, the audit log and the outstanding challenges: an SQLite file (bundled
+//! SQLite, no system library; the embedded default) or a PostgreSQL database (issue 12:
+//! `--sm-db postgres://...`, for several servers on one store). Pure storage: no card
+//! I/O, no cryptography.
 //!
-//! Durability and concurrency (issue 5): WAL journal with `synchronous=FULL` (a
-//! committed change survives a crash of the process or the machine), a 10 s busy
-//! timeout, and every read-modify-write in one `BEGIN IMMEDIATE` transaction together
-//! with its audit rows, so parallel sm-cli processes on one file neither lose updates
-//! nor see "database is locked". Secret columns are overwritten on disk when freed
-//! (`secure_delete`). A new file is created with mode 0600, its directory 0700.
+//! Durability and concurrency (issue 5, issue 12): every read-modify-write runs in one
+//! transaction together with its audit rows, as if alone: SQLite's `BEGIN IMMEDIATE`
+//! on a WAL file with `synchronous=FULL` ([`db::sqlite`]), PostgreSQL's SERIALIZABLE
+//! with transparent retry ([`db::postgres`]). Parallel processes on one store neither
+//! lose updates nor see "database is locked" or a serialization failure.
 //!
-//! Layout: [`schema`] (migrations), [`model`] (records), [`audit`], [`subscriptions`],
+//! Layout: [`db`] (the two databases behind one interface), [`schema`] (migrations, one
+//! list for both), [`model`] (records), [`audit`], [`subscriptions`],
 //! [`attempts`] (failure counter and lock, and [`Store::attempt`]: challenge, check and
 //! count of a guess in one transaction), [`removals`], [`challenges`], [`orders`] and
 //! [`sessions`] (the SM-DP+'s download orders and ES9+ sessions, issue 11), [`bench`]
@@ -23,6 +25,7 @@ pub mod audit;
 pub mod bench;
 pub mod challenges;
 pub mod clock;
+pub mod db;
 pub mod error;
 pub mod model;
 pub mod orders;
@@ -34,6 +37,14 @@ pub mod validate;
 
 #[cfg(test)]
 mod tests;
+
+/// A fresh store for the tests of other modules: in memory, or a new schema of the
+/// `SM_TEST_POSTGRES` database when that is set (the schema is left for the test
+/// server's teardown, since the store is handed over by value).
+#[cfg(test)]
+pub(crate) fn test_store() -> Store {
+    tests::leaked_store()
+}
 
 // The store's public API (re-exported for callers of the sm-cli library).
 pub use attempts::{Attempt, AttemptOutcome, Verdict};
@@ -48,41 +59,31 @@ pub use model::{
 pub use orders::{NewOrder, Order, OrderSource, OrderState, MAX_CC_FAILURES};
 pub use sessions::{Authenticated, BindRefusal, SessionState, SmdpSession};
 
-use clock::Now;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+pub use db::types::IfMissing;
+use db::Conn;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// Failed authentications that lock a record (spec B.6 and C.3, [0155], [0192]).
 pub const MAX_ATTEMPTS: u32 = 3;
 
-/// How long a call waits for another process's write transaction before giving up.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub use db::sqlite::BUSY_TIMEOUT;
 
 /// Directory under the user's data directory, and file name, of the default store.
 pub const DEFAULT_DIR: &str = "veuicc";
 pub const DEFAULT_FILE: &str = "sm.sqlite3";
 
-/// An open SM store: one SQLite connection. Open one per thread or process.
+/// An open SM store: one database connection. Open one per thread or process.
 pub struct Store {
-    conn: Connection,
+    conn: Conn,
+    /// The file, for SQLite stores on disk.
     path: Option<PathBuf>,
-}
-
-/// What [`Store::open_with`] does when the store is not there yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IfMissing {
-    /// Create the file (mode 0600); its directory must exist.
-    Create,
-    /// Create the file and its directory (mode 0700): the default location.
-    CreateWithDirectory,
-    /// Refuse with [`StoreError::Missing`].
-    Refuse,
+    /// The file or the server's address without its password, for messages.
+    name: String,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store").field("name", &self.name).finish()
     }
 }
 
@@ -102,7 +103,7 @@ impl Store {
 
     /// Opens (creating the file if needed) the store at `path` and brings its schema up
     /// to date. The directory must exist: a typo in it is an error naming it, not a new
-    /// empty store somewhere else.
+    /// empty store somewhere else. A `postgres://` address opens a PostgreSQL store.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         Store::open_with(path, IfMissing::Create)
     }
@@ -113,81 +114,82 @@ impl Store {
         Store::open_with(path, IfMissing::Refuse)
     }
 
-    /// Opens the store at `path`; `missing` says what to do when it is not there yet.
+    /// Opens the store at `path` (a file, or a `postgres://` / `postgresql://` address);
+    /// `missing` says what to do when it is not there yet.
     pub fn open_with(path: impl AsRef<Path>, missing: IfMissing) -> Result<Store, StoreError> {
         let path = path.as_ref();
-        match missing {
-            IfMissing::Refuse if !path.exists() => {
-                return Err(StoreError::Missing(path.to_path_buf()))
-            }
-            IfMissing::Refuse => {}
-            IfMissing::Create => create_private(path, false)?,
-            IfMissing::CreateWithDirectory => create_private(path, true)?,
+        if let Some(url) = path.to_str().filter(|s| db::postgres::is_url(s)) {
+            return Store::open_postgres(url, missing);
         }
-        let open_err = |e: rusqlite::Error| StoreError::Open {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        let mode = enable_wal(&conn).map_err(open_err)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Open {
-                path: path.to_path_buf(),
-                reason: format!("the file system does not allow WAL mode (got {mode})"),
-            });
+        let conn = Conn::Sqlite(db::sqlite::open(path, missing)?);
+        Store::migrated(conn, Some(path.to_path_buf()), path.display().to_string())
+    }
+
+    /// Opens the PostgreSQL store at `url` (libpq's URI form; a password not in it is
+    /// taken from `PGPASSWORD`, as libpq does, so it need not appear in `ps`).
+    fn open_postgres(url: &str, missing: IfMissing) -> Result<Store, StoreError> {
+        let pg = db::postgres::PgConn::connect(url)?;
+        let name = pg.name().to_string();
+        let conn = Conn::Postgres(Box::new(pg));
+        if missing == IfMissing::Refuse && schema::version(&conn)? == 0 {
+            return Err(StoreError::Missing(name));
         }
-        Store::configure(conn, Some(path.to_path_buf()))
+        Store::migrated(conn, None, name)
     }
 
     /// A private store in memory, for tests and dry runs.
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        Store::configure(Connection::open_in_memory()?, None)
+        let conn = Conn::Sqlite(db::sqlite::open_in_memory()?);
+        Store::migrated(conn, None, ":memory:".into())
     }
 
-    fn configure(conn: Connection, path: Option<PathBuf>) -> Result<Store, StoreError> {
-        let name = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
-        let open_err = |e: rusqlite::Error| StoreError::Open {
-            path: name.clone(),
-            reason: e.to_string(),
-        };
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(open_err)?;
-        conn.pragma_update(None, "secure_delete", true)
-            .map_err(open_err)?;
+    fn migrated(conn: Conn, path: Option<PathBuf>, name: String) -> Result<Store, StoreError> {
         schema::migrate(&conn, schema::MIGRATIONS, &name)?;
-        Ok(Store { conn, path })
+        Ok(Store { conn, path, name })
     }
 
-    /// The file, or `None` for an in-memory store.
+    /// The file, or `None` for an in-memory or PostgreSQL store.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
-    /// The schema version of the open database.
-    pub fn schema_version(&self) -> Result<u32, StoreError> {
-        let v: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("user_version {v}")))
+    /// The file or the server's address (without password), for messages.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
-    /// `PRAGMA integrity_check` and `foreign_key_check`: an empty list means healthy.
+    /// Which database holds the store.
+    pub fn dialect(&self) -> db::Dialect {
+        self.conn.dialect()
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        schema::version(&self.conn)
+    }
+
+    /// SQLite: `PRAGMA integrity_check` and `foreign_key_check`. PostgreSQL: the
+    /// server checks constraints and foreign keys on every write and pages by its own
+    /// checksums, so there is nothing for a client to scan; the check reads the schema
+    /// version instead, which proves the tables are there and ours. An empty list means
+    /// healthy.
     pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        let conn = match &self.conn {
+            Conn::Sqlite(c) => c,
+            Conn::Postgres(_) => {
+                self.schema_version()?;
+                return Ok(Vec::new());
+            }
+        };
         let mut problems = Vec::new();
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
         for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
             let line = row?;
             if line != "ok" {
                 problems.push(line);
             }
         }
-        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
         for row in stmt.query_map([], |r| {
             Ok(format!(
                 "foreign key: {} row {:?} -> {}",
@@ -201,94 +203,21 @@ impl Store {
         Ok(problems)
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction (the write lock is taken first, so
-    /// no other writer can slip in between read and write); commits if `f` succeeds,
-    /// rolls back otherwise. The clock is read once the lock is held.
+    /// Runs `f` in one write transaction ([`Conn::write`]): commits if `f` succeeds,
+    /// rolls back otherwise. `f` may run more than once (PostgreSQL re-runs it after a
+    /// serialization failure), so it must act only through the transaction.
     pub(crate) fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>, &Now) -> Result<T, StoreError>,
+        f: impl FnMut(&db::Tx<'_>, &clock::Now) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let now = Now::read();
-        let out = f(&tx, &now)?;
-        tx.commit()?;
-        Ok(out)
+        self.conn.write(f)
     }
 
     /// Runs `f` in one read transaction: a consistent snapshot across its queries.
     pub(crate) fn read<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+        f: impl FnMut(&db::Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
-    }
-}
-
-/// Switches a file to WAL mode (persistent: later opens only read the mode) and
-/// returns the resulting mode. The switch needs an exclusive lock, and SQLite answers
-/// `SQLITE_BUSY` at once, without its busy handler, when waiting could deadlock (two
-/// processes opening a new file together), so contention is retried here until
-/// [`BUSY_TIMEOUT`].
-fn enable_wal(conn: &Connection) -> rusqlite::Result<String> {
-    let deadline = Instant::now() + BUSY_TIMEOUT;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let attempt = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
-            .and_then(|mode| {
-                if mode.eq_ignore_ascii_case("wal") {
-                    Ok(mode)
-                } else {
-                    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-                }
-            });
-        match attempt {
-            Err(e) if is_busy(&e) && Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
-}
-
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-/// Creates the file's directory (0700 when we create it) and an empty file with mode
-/// 0600 if none exists, so that SQLite, which gives the WAL and shared-memory files the
-/// database's mode, never makes the secrets world-readable.
-fn create_private(path: &Path, with_directory: bool) -> Result<(), StoreError> {
-    let io_err = |p: &Path, source| StoreError::Io {
-        path: p.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() && !with_directory {
-            return Err(StoreError::NoDirectory(dir.to_path_buf()));
-        }
-        if !dir.exists() {
-            let mut builder = std::fs::DirBuilder::new();
-            builder.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            builder.create(dir).map_err(|e| io_err(dir, e))?;
-        }
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(io_err(path, e)),
+        self.conn.read(f)
     }
 }

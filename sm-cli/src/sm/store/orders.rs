@@ -14,11 +14,11 @@
 
 use super::audit::{self, Actor, AuditAction, AuditResult};
 use super::clock::Now;
+use super::db::{args, Row, Tx};
 use super::error::StoreError;
 use super::model::stored_words;
 use super::validate;
 use super::Store;
-use rusqlite::{params, OptionalExtension, Row, Transaction};
 use zeroize::Zeroizing;
 
 /// Wrong confirmation codes after which an order fails (SGP.22 §5.6.2: 8.2.7 / 6.4).
@@ -117,14 +117,14 @@ fn audit_key(matching_id: &str, source: &OrderSource) -> String {
 const COLUMNS: &str = "matching_id, eid, cc_hash, cc_failures, source, op_id, package, iccid, \
      smdp_address, state, transaction_id, bound_eid, euicc_cert, created_at, updated_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<Order, StoreError>> {
+fn from_row(r: &Row<'_>) -> Result<Order, StoreError> {
     let cc_hash: Option<Vec<u8>> = r.get(2)?;
     let source: String = r.get(4)?;
     let op_id: Option<String> = r.get(5)?;
     let package: Option<Vec<u8>> = r.get(6)?;
     let state: String = r.get(9)?;
     let failures: i64 = r.get(3)?;
-    let order = (|| {
+    {
         let source = match (source.as_str(), op_id, package) {
             ("subscription", Some(op), None) => OrderSource::Subscription(op),
             ("package", None, Some(p)) => OrderSource::Package(Zeroizing::new(p)),
@@ -152,32 +152,32 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<Order, StoreError>> {
             created_at: r.get(13)?,
             updated_at: r.get(14)?,
         })
-    })();
-    Ok(order)
+    }
 }
 
-pub(crate) fn get(tx: &Transaction<'_>, matching_id: &str) -> Result<Option<Order>, StoreError> {
-    tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM smdp_orders WHERE matching_id = ?1"
-    ))?
-    .query_row([matching_id], from_row)
-    .optional()?
-    .transpose()
+pub(crate) fn get(tx: &Tx<'_>, matching_id: &str) -> Result<Option<Order>, StoreError> {
+    tx.query_opt(
+        &format!("SELECT {COLUMNS} FROM smdp_orders WHERE matching_id = ?1"),
+        args![matching_id],
+        from_row,
+    )
 }
 
 fn set_state(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     now: &Now,
     matching_id: &str,
     state: OrderState,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached("UPDATE smdp_orders SET state = ?2, updated_at = ?3 WHERE matching_id = ?1")?
-        .execute(params![matching_id, state.as_str(), now.text])?;
+    tx.execute(
+        "UPDATE smdp_orders SET state = ?2, updated_at = ?3 WHERE matching_id = ?1",
+        args![matching_id, state.as_str(), now.text],
+    )?;
     Ok(())
 }
 
 fn log(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     now: &Now,
     order: &Order,
     actor: &Actor,
@@ -223,21 +223,20 @@ impl Store {
         };
         self.write(|tx, now| {
             if let Some(op) = op_id {
-                let exists: Option<i64> = tx
-                    .prepare_cached("SELECT 1 FROM subscriptions WHERE op_id = ?1")?
-                    .query_row([op], |r| r.get(0))
-                    .optional()?;
+                let exists: Option<i64> = tx.query_opt(
+                    "SELECT 1 FROM subscriptions WHERE op_id = ?1",
+                    args![op],
+                    |r| r.get(0),
+                )?;
                 if exists.is_none() {
                     return Err(StoreError::NotFound(op.to_string()));
                 }
             }
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO smdp_orders (matching_id, eid, cc_hash, source, op_id, \
+            let inserted = tx.execute(
+                "INSERT INTO smdp_orders (matching_id, eid, cc_hash, source, op_id, \
                      package, iccid, smdp_address, state, created_at, updated_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'released', ?9, ?9)",
-                )?
-                .execute(params![
+                args![
                     new.matching_id,
                     new.eid,
                     new.cc_hash.as_ref().map(|h| h.as_slice()),
@@ -247,7 +246,8 @@ impl Store {
                     new.iccid,
                     new.smdp_address,
                     now.text
-                ])?;
+                ],
+            )?;
             if inserted == 0 {
                 return Err(StoreError::invalid(
                     "matching ID",
@@ -293,10 +293,11 @@ impl Store {
     /// The order bound to (or downloaded by) this transactionId.
     pub fn order_by_transaction(&self, transaction_id: &[u8]) -> Result<Option<Order>, StoreError> {
         self.read(|tx| {
-            let id: Option<String> = tx
-                .prepare_cached("SELECT matching_id FROM smdp_orders WHERE transaction_id = ?1")?
-                .query_row([transaction_id], |r| r.get(0))
-                .optional()?;
+            let id: Option<String> = tx.query_opt(
+                "SELECT matching_id FROM smdp_orders WHERE transaction_id = ?1",
+                args![transaction_id],
+                |r| r.get(0),
+            )?;
             match id {
                 Some(id) => get(tx, &id),
                 None => Ok(None),
@@ -307,15 +308,11 @@ impl Store {
     /// Every order, newest first (for listings; packages are not loaded twice).
     pub fn orders(&self) -> Result<Vec<Order>, StoreError> {
         self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM smdp_orders ORDER BY created_at DESC, matching_id"
-            ))?;
-            let rows = stmt.query_map([], from_row)?;
-            let mut out = Vec::new();
-            for r in rows {
-                out.push(r??);
-            }
-            Ok(out)
+            tx.query_all(
+                &format!("SELECT {COLUMNS} FROM smdp_orders ORDER BY created_at DESC, matching_id"),
+                &[],
+                from_row,
+            )
         })
     }
 
@@ -353,10 +350,10 @@ impl Store {
             let order = get(tx, matching_id)?
                 .ok_or_else(|| StoreError::NotFound(matching_id.to_string()))?;
             let n = order.cc_failures.saturating_add(1);
-            tx.prepare_cached(
+            tx.execute(
                 "UPDATE smdp_orders SET cc_failures = ?2, updated_at = ?3 WHERE matching_id = ?1",
-            )?
-            .execute(params![matching_id, n, now.text])?;
+                args![matching_id, n, now.text],
+            )?;
             let fail = n >= MAX_CC_FAILURES;
             if fail {
                 set_state(tx, now, matching_id, OrderState::Failed)?;

@@ -6,62 +6,53 @@
 
 use super::audit::{self, Actor, AuditAction, AuditResult};
 use super::clock::Now;
+use super::db::{args, Tx};
 use super::error::StoreError;
 use super::model::{Device, PendingRemoval};
 use super::validate;
 use super::Store;
-use rusqlite::{params, Connection, OptionalExtension};
 
 const COLUMNS: &str = "op_id, iccid, eid, imei, identity_public_key, requested_at";
 
-fn rows(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<PendingRemoval>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM removals WHERE state = 'pending' AND {filter} ORDER BY id"
-    ))?;
-    let found = stmt.query_map([arg], |r| {
-        Ok(PendingRemoval {
-            op_id: r.get(0)?,
-            iccid: r.get(1)?,
-            eid: r.get(2)?,
-            imei: r.get(3)?,
-            identity_public_key: r.get(4)?,
-            requested_at: r.get(5)?,
-        })
-    })?;
-    Ok(found.collect::<Result<Vec<_>, _>>()?)
+fn rows(tx: &Tx<'_>, filter: &str, arg: &str) -> Result<Vec<PendingRemoval>, StoreError> {
+    tx.query_all(
+        &format!("SELECT {COLUMNS} FROM removals WHERE state = 'pending' AND {filter} ORDER BY id"),
+        args![arg],
+        |r| {
+            Ok(PendingRemoval {
+                op_id: r.get(0)?,
+                iccid: r.get(1)?,
+                eid: r.get(2)?,
+                imei: r.get(3)?,
+                identity_public_key: r.get(4)?,
+                requested_at: r.get(5)?,
+            })
+        },
+    )
 }
 
 /// Pending removals of one subscription.
-pub(crate) fn pending_for_op(
-    conn: &Connection,
-    op_id: &str,
-) -> Result<Vec<PendingRemoval>, StoreError> {
-    rows(conn, "op_id = ?1", op_id)
+pub(crate) fn pending_for_op(tx: &Tx<'_>, op_id: &str) -> Result<Vec<PendingRemoval>, StoreError> {
+    rows(tx, "op_id = ?1", op_id)
 }
 
 /// Asks the card of `old` to remove the profile `iccid` (no-op if already asked).
 pub(crate) fn request(
-    tx: &Connection,
+    tx: &Tx<'_>,
     now: &Now,
     op_id: &str,
     iccid: &str,
     old: &Device,
 ) -> Result<(), StoreError> {
-    let pending: Option<i64> = tx
-        .prepare_cached(
-            "SELECT id FROM removals WHERE op_id = ?1 AND eid = ?2 AND identity_public_key = ?3 \
+    let pending: Option<i64> = tx.query_opt(
+        "SELECT id FROM removals WHERE op_id = ?1 AND eid = ?2 AND identity_public_key = ?3 \
              AND state = 'pending'",
-        )?
-        .query_row(params![op_id, old.eid, old.identity_public_key], |r| {
-            r.get(0)
-        })
-        .optional()?;
+        args![op_id, old.eid, old.identity_public_key],
+        |r| r.get(0),
+    )?;
     if pending.is_none() {
-        tx.prepare_cached(
-            "INSERT INTO removals (op_id, iccid, eid, imei, identity_public_key, state, requested_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-        )?
-        .execute(params![
+        tx.execute("INSERT INTO removals (op_id, iccid, eid, imei, identity_public_key, state, requested_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)", args![
             op_id,
             iccid,
             old.eid,
@@ -77,18 +68,17 @@ pub(crate) fn request(
 /// there was one. Another card that only shares the EID cancels nothing (issue 10,
 /// finding 8).
 pub(crate) fn cancel(
-    tx: &Connection,
+    tx: &Tx<'_>,
     now: &Now,
     op_id: &str,
     eid: &str,
     identity_public_key: &[u8],
 ) -> Result<bool, StoreError> {
-    let n = tx
-        .prepare_cached(
-            "UPDATE removals SET state = 'cancelled', closed_at = ?3 \
+    let n = tx.execute(
+        "UPDATE removals SET state = 'cancelled', closed_at = ?3 \
              WHERE op_id = ?1 AND eid = ?2 AND identity_public_key = ?4 AND state = 'pending'",
-        )?
-        .execute(params![op_id, eid, now.text, identity_public_key])?;
+        args![op_id, eid, now.text, identity_public_key],
+    )?;
     Ok(n > 0)
 }
 
@@ -111,13 +101,12 @@ impl Store {
         validate::id("EID", eid)?;
         actor.validate()?;
         self.write(|tx, now| {
-            let n = tx
-                .prepare_cached(
-                    "UPDATE removals SET state = 'confirmed', closed_at = ?3 \
+            let n = tx.execute(
+                "UPDATE removals SET state = 'confirmed', closed_at = ?3 \
                      WHERE op_id = ?1 AND eid = ?2 AND identity_public_key = ?4 \
                      AND state = 'pending'",
-                )?
-                .execute(params![op_id, eid, now.text, identity_public_key])?;
+                args![op_id, eid, now.text, identity_public_key],
+            )?;
             if n == 0 {
                 return Err(StoreError::NoPendingRemoval {
                     op_id: op_id.to_string(),

@@ -10,11 +10,11 @@
 
 use super::audit::{self, Actor, AuditAction, AuditResult};
 use super::clock::Now;
+use super::db::{args, Tx};
 use super::error::StoreError;
 use super::model::stored_words;
 use super::orders::{self, audit_text, Order, OrderState};
 use super::Store;
-use rusqlite::{params, OptionalExtension, Transaction};
 use std::time::Duration;
 
 /// State of a session.
@@ -73,34 +73,35 @@ fn ms(ttl: Duration) -> Result<i64, StoreError> {
     i64::try_from(ttl.as_millis()).map_err(|_| StoreError::invalid("session lifetime", "too long"))
 }
 
-fn purge(tx: &Transaction<'_>, now: &Now) -> Result<(), StoreError> {
-    tx.prepare_cached("DELETE FROM smdp_sessions WHERE expires_at_ms <= ?1")?
-        .execute([now.ms])?;
+fn purge(tx: &Tx<'_>, now: &Now) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM smdp_sessions WHERE expires_at_ms <= ?1",
+        args![now.ms],
+    )?;
     Ok(())
 }
 
-fn live(tx: &Transaction<'_>, now_ms: i64, tid: &[u8]) -> Result<Option<SmdpSession>, StoreError> {
-    let row = tx
-        .prepare_cached(
-            "SELECT state, server_challenge, ci_pkid, matching_id, eid, euicc_cert, \
+fn live(tx: &Tx<'_>, now_ms: i64, tid: &[u8]) -> Result<Option<SmdpSession>, StoreError> {
+    let row = tx.query_opt(
+        "SELECT state, server_challenge, ci_pkid, matching_id, eid, euicc_cert, \
              smdp_signature2, cc_required, created_at_ms, expires_at_ms \
              FROM smdp_sessions WHERE transaction_id = ?1 AND expires_at_ms > ?2",
-        )?
-        .query_row(params![tid, now_ms], |r| {
+        args![tid, now_ms],
+        |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<Vec<u8>>>(5)?,
-                r.get::<_, Option<Vec<u8>>>(6)?,
-                r.get::<_, i64>(7)?,
-                r.get::<_, i64>(8)?,
-                r.get::<_, i64>(9)?,
+                r.get::<String>(0)?,
+                r.get::<Vec<u8>>(1)?,
+                r.get::<Vec<u8>>(2)?,
+                r.get::<Option<String>>(3)?,
+                r.get::<Option<String>>(4)?,
+                r.get::<Option<Vec<u8>>>(5)?,
+                r.get::<Option<Vec<u8>>>(6)?,
+                r.get::<i64>(7)?,
+                r.get::<i64>(8)?,
+                r.get::<i64>(9)?,
             ))
-        })
-        .optional()?;
+        },
+    )?;
     let Some((state, ch, ci, mid, eid, cert, sig2, cc, created, expires)) = row else {
         return Ok(None);
     };
@@ -138,19 +139,18 @@ impl Store {
         let ttl = ms(ttl)?;
         self.write(|tx, now| {
             purge(tx, now)?;
-            let n = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO smdp_sessions (transaction_id, state, \
+            let n = tx.execute(
+                "INSERT INTO smdp_sessions (transaction_id, state, \
                      server_challenge, ci_pkid, created_at_ms, expires_at_ms) \
                      VALUES (?1, 'initiated', ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
+                args![
                     transaction_id,
                     server_challenge.as_slice(),
                     ci_pkid,
                     now.ms,
                     now.ms.saturating_add(ttl)
-                ])?;
+                ],
+            )?;
             if n == 0 {
                 return Err(StoreError::invalid("transactionId", "already in use"));
             }
@@ -173,13 +173,11 @@ impl Store {
         a: &Authenticated<'_>,
     ) -> Result<bool, StoreError> {
         self.write(|tx, now| {
-            let n = tx
-                .prepare_cached(
-                    "UPDATE smdp_sessions SET state = 'authenticated', matching_id = ?2, \
+            let n = tx.execute(
+                "UPDATE smdp_sessions SET state = 'authenticated', matching_id = ?2, \
                      eid = ?3, euicc_cert = ?4, smdp_signature2 = ?5, cc_required = ?6 \
                      WHERE transaction_id = ?1 AND state = 'initiated' AND expires_at_ms > ?7",
-                )?
-                .execute(params![
+                args![
                     transaction_id,
                     a.matching_id,
                     a.eid,
@@ -187,7 +185,8 @@ impl Store {
                     a.smdp_signature2,
                     a.cc_required,
                     now.ms
-                ])?;
+                ],
+            )?;
             Ok(n == 1)
         })
     }
@@ -196,8 +195,10 @@ impl Store {
     /// it was).
     pub fn drop_session(&self, transaction_id: &[u8]) -> Result<(), StoreError> {
         self.write(|tx, _| {
-            tx.prepare_cached("DELETE FROM smdp_sessions WHERE transaction_id = ?1")?
-                .execute([transaction_id])?;
+            tx.execute(
+                "DELETE FROM smdp_sessions WHERE transaction_id = ?1",
+                args![transaction_id],
+            )?;
             Ok(())
         })
     }
@@ -227,15 +228,15 @@ impl Store {
                     )))
                 }
             }
-            tx.prepare_cached(
+            tx.execute(
                 "UPDATE smdp_orders SET state = 'bound', transaction_id = ?2, bound_eid = ?3, \
                  euicc_cert = ?4, updated_at = ?5 WHERE matching_id = ?1",
-            )?
-            .execute(params![mid, transaction_id, s.eid, cert, now.text])?;
-            tx.prepare_cached(
+                args![mid, transaction_id, s.eid, cert, now.text],
+            )?;
+            tx.execute(
                 "UPDATE smdp_sessions SET state = 'bound' WHERE transaction_id = ?1",
-            )?
-            .execute([transaction_id])?;
+                args![transaction_id],
+            )?;
             let order = orders::get(tx, mid)?
                 .ok_or_else(|| StoreError::Corrupt("the bound order vanished".into()))?;
             let details = format!(
@@ -270,13 +271,16 @@ impl Store {
     ) -> Result<Option<Order>, StoreError> {
         let details = audit_text(details);
         self.write(|tx, now| {
-            let mid: Option<String> = tx
-                .prepare_cached("SELECT matching_id FROM smdp_orders WHERE transaction_id = ?1")?
-                .query_row([transaction_id], |r| r.get(0))
-                .optional()?;
+            let mid: Option<String> = tx.query_opt(
+                "SELECT matching_id FROM smdp_orders WHERE transaction_id = ?1",
+                args![transaction_id],
+                |r| r.get(0),
+            )?;
             let Some(mid) = mid else { return Ok(None) };
-            tx.prepare_cached("DELETE FROM smdp_sessions WHERE transaction_id = ?1")?
-                .execute([transaction_id])?;
+            tx.execute(
+                "DELETE FROM smdp_sessions WHERE transaction_id = ?1",
+                args![transaction_id],
+            )?;
             let order = orders::get(tx, &mid)?
                 .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
             if order.state != OrderState::Bound {
@@ -301,10 +305,10 @@ impl Store {
                     AuditResult::Failed,
                 )
             };
-            tx.prepare_cached(
+            tx.execute(
                 "UPDATE smdp_orders SET state = ?2, updated_at = ?3 WHERE matching_id = ?1",
-            )?
-            .execute(params![mid, state.as_str(), now.text])?;
+                args![mid, state.as_str(), now.text],
+            )?;
             audit::insert(
                 tx,
                 now,
@@ -331,8 +335,10 @@ impl Store {
         let details = audit_text(details);
         self.write(|tx, now| {
             let s = live(tx, now.ms, transaction_id)?;
-            tx.prepare_cached("DELETE FROM smdp_sessions WHERE transaction_id = ?1")?
-                .execute([transaction_id])?;
+            tx.execute(
+                "DELETE FROM smdp_sessions WHERE transaction_id = ?1",
+                args![transaction_id],
+            )?;
             let Some(mid) = s.and_then(|s| s.matching_id) else {
                 return Ok(None);
             };
@@ -349,14 +355,14 @@ impl Store {
             };
             if let Some(st) = new_state {
                 let clear = st == OrderState::Released;
-                tx.prepare_cached(
+                tx.execute(
                     "UPDATE smdp_orders SET state = ?2, updated_at = ?3, \
-                     transaction_id = CASE WHEN ?4 THEN NULL ELSE transaction_id END, \
-                     bound_eid = CASE WHEN ?4 THEN NULL ELSE bound_eid END, \
-                     euicc_cert = CASE WHEN ?4 THEN NULL ELSE euicc_cert END \
+                     transaction_id = CASE WHEN ?4 = 1 THEN NULL ELSE transaction_id END, \
+                     bound_eid = CASE WHEN ?4 = 1 THEN NULL ELSE bound_eid END, \
+                     euicc_cert = CASE WHEN ?4 = 1 THEN NULL ELSE euicc_cert END \
                      WHERE matching_id = ?1",
-                )?
-                .execute(params![mid, st.as_str(), now.text, clear])?;
+                    args![mid, st.as_str(), now.text, clear],
+                )?;
             }
             audit::insert(
                 tx,

@@ -4,7 +4,7 @@
 mod driver;
 
 use crate::es9p::{Es9Handler, MAX_REQUEST_BODY};
-use crate::sm::store::{bench::sample_subscription, Actor, AuditAction, OrderState, Store};
+use crate::sm::store::{bench::sample_subscription, Actor, AuditAction, OrderState};
 use crate::smdp::order::OrderSpec;
 use crate::smdp::service::{Smdp, SmdpConfig};
 use apdu::sgp22::es10b::{AuthenticateServerResponse, CancelSessionReason};
@@ -19,7 +19,7 @@ const OP_ID: &str = "+4917000000042";
 fn smdp_with(ttl: Duration) -> Smdp {
     let mut cfg = SmdpConfig::new(ADDRESS);
     cfg.session_ttl = ttl;
-    Smdp::with_store(&cfg, Store::open_in_memory().unwrap()).unwrap()
+    Smdp::with_store(&cfg, crate::sm::store::test_store()).unwrap()
 }
 
 fn smdp() -> Smdp {

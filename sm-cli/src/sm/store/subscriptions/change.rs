@@ -3,13 +3,13 @@
 //! and the delivery of the profile to the bound card.
 
 use super::super::audit::{self, Actor, AuditAction, AuditResult};
+use super::super::db::args;
 use super::super::error::StoreError;
 use super::super::model::{Device, KeyMaterial};
 use super::super::removals;
 use super::super::validate;
 use super::super::Store;
 use super::{load, load_unlocked, start_binding};
-use rusqlite::params;
 
 impl Store {
     /// The device change of spec B.7 (steps 515-518) in one transaction: stops the
@@ -36,11 +36,8 @@ impl Store {
                 ));
             }
             let stopped = tx
-                .prepare_cached(
-                    "UPDATE bindings SET state = 'stopped', stopped_at = ?2, stop_reason = 'device-change' \
-                     WHERE op_id = ?1 AND state = 'active'",
-                )?
-                .execute(params![op_id, now.text])?;
+                .execute("UPDATE bindings SET state = 'stopped', stopped_at = ?2, stop_reason = 'device-change' \
+                     WHERE op_id = ?1 AND state = 'active'", args![op_id, now.text])?;
             if stopped > 0 {
                 audit::insert(
                     tx,
@@ -66,15 +63,12 @@ impl Store {
             // (EIDs are public) is another card (issue 10, finding 8).
             let same_card =
                 old.eid == new.eid && old.identity_public_key == new.identity_public_key;
-            tx.prepare_cached(
-                "UPDATE subscriptions SET imei = ?2, eid = ?3, identity_public_key = ?4, \
+            tx.execute("UPDATE subscriptions SET imei = ?2, eid = ?3, identity_public_key = ?4, \
                  prev_imei = ?5, prev_eid = ?6, prev_identity_public_key = ?7, prev_stopped_at = ?8, \
-                 delivery = CASE WHEN ?9 THEN delivery ELSE 'pending' END, \
-                 delivered_eid = CASE WHEN ?9 THEN delivered_eid ELSE NULL END, \
-                 delivered_at = CASE WHEN ?9 THEN delivered_at ELSE NULL END, \
-                 updated_at = ?8 WHERE op_id = ?1",
-            )?
-            .execute(params![
+                 delivery = CASE WHEN ?9 = 1 THEN delivery ELSE 'pending' END, \
+                 delivered_eid = CASE WHEN ?9 = 1 THEN delivered_eid ELSE NULL END, \
+                 delivered_at = CASE WHEN ?9 = 1 THEN delivered_at ELSE NULL END, \
+                 updated_at = ?8 WHERE op_id = ?1", args![
                 op_id,
                 new.imei,
                 new.eid,
@@ -136,17 +130,17 @@ impl Store {
         actor.validate()?;
         self.write(|tx, now| {
             load_unlocked(tx, op_id)?;
-            tx.prepare_cached(
+            tx.execute(
                 "UPDATE subscriptions SET public_key = ?2, kdf_salt = ?3, kdf_params = ?4, \
                  updated_at = ?5 WHERE op_id = ?1",
-            )?
-            .execute(params![
-                op_id,
-                key.public_key,
-                key.kdf_salt,
-                key.kdf_params,
-                now.text
-            ])?;
+                args![
+                    op_id,
+                    key.public_key,
+                    key.kdf_salt,
+                    key.kdf_params,
+                    now.text
+                ],
+            )?;
             audit::insert(
                 tx,
                 now,
@@ -183,11 +177,11 @@ impl Store {
                     eid: eid.to_string(),
                 });
             }
-            tx.prepare_cached(
+            tx.execute(
                 "UPDATE subscriptions SET delivery = 'delivered', delivered_eid = ?2, \
                  delivered_at = ?3, updated_at = ?3 WHERE op_id = ?1",
-            )?
-            .execute(params![op_id, eid, now.text])?;
+                args![op_id, eid, now.text],
+            )?;
             audit::insert(
                 tx,
                 now,

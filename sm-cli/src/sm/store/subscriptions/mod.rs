@@ -9,26 +9,27 @@ pub(crate) use rows::load;
 
 use super::audit::{self, Actor, AuditAction, AuditResult};
 use super::clock::Now;
+use super::db::{args, Tx};
 use super::error::StoreError;
 use super::model::{
     Binding, BindingState, Device, NewSubscription, Subscription, SubscriptionSummary,
 };
 use super::validate;
 use super::Store;
-use rusqlite::{params, Connection, OptionalExtension};
 
 /// Inserts a subscription, its first binding and its audit row, inside the caller's
 /// transaction. Shared with [`super::bench::populate`].
 pub(crate) fn insert(
-    tx: &Connection,
+    tx: &Tx<'_>,
     now: &Now,
     new: &NewSubscription,
     actor: &Actor,
 ) -> Result<(), StoreError> {
-    let exists: Option<String> = tx
-        .prepare_cached("SELECT op_id FROM subscriptions WHERE op_id = ?1 OR iccid = ?2")?
-        .query_row(params![new.op_id, new.profile.iccid], |r| r.get(0))
-        .optional()?;
+    let exists: Option<String> = tx.query_opt(
+        "SELECT op_id FROM subscriptions WHERE op_id = ?1 OR iccid = ?2",
+        args![new.op_id, new.profile.iccid],
+        |r| r.get(0),
+    )?;
     match exists {
         Some(op) if op == new.op_id => return Err(StoreError::AlreadyExists(new.op_id.clone())),
         Some(_) => return Err(StoreError::IccidInUse(new.profile.iccid.clone())),
@@ -37,29 +38,29 @@ pub(crate) fn insert(
     let p = &new.profile;
     let d = &new.device;
     let k = &new.key;
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO subscriptions (op_id, iccid, imsi, msisdn, ki, opc, spn, profile_name, \
          public_key, kdf_salt, kdf_params, imei, eid, identity_public_key, delivery, \
          created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'pending', ?15, ?15)",
-    )?
-    .execute(params![
-        new.op_id,
-        p.iccid,
-        p.imsi,
-        p.msisdn,
-        p.ki.expose(),
-        p.opc.expose(),
-        p.spn,
-        p.profile_name,
-        k.public_key,
-        k.kdf_salt,
-        k.kdf_params,
-        d.imei,
-        d.eid,
-        d.identity_public_key,
-        now.text,
-    ])?;
+        args![
+            new.op_id,
+            p.iccid,
+            p.imsi,
+            p.msisdn,
+            p.ki.expose(),
+            p.opc.expose(),
+            p.spn,
+            p.profile_name,
+            k.public_key,
+            k.kdf_salt,
+            k.kdf_params,
+            d.imei,
+            d.eid,
+            d.identity_public_key,
+            now.text,
+        ],
+    )?;
     start_binding(tx, now, &new.op_id, d)?;
     audit::insert(
         tx,
@@ -73,22 +74,22 @@ pub(crate) fn insert(
     Ok(())
 }
 
-fn start_binding(tx: &Connection, now: &Now, op_id: &str, d: &Device) -> Result<(), StoreError> {
-    tx.prepare_cached(
+fn start_binding(tx: &Tx<'_>, now: &Now, op_id: &str, d: &Device) -> Result<(), StoreError> {
+    tx.execute(
         "INSERT INTO bindings (op_id, imei, eid, state, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        op_id,
-        d.imei,
-        d.eid,
-        BindingState::Active.as_str(),
-        now.text
-    ])?;
+        args![
+            op_id,
+            d.imei,
+            d.eid,
+            BindingState::Active.as_str(),
+            now.text
+        ],
+    )?;
     Ok(())
 }
 
 /// Loads the record for a mutation, refusing unknown and locked ones.
-fn load_unlocked(tx: &Connection, op_id: &str) -> Result<Subscription, StoreError> {
+fn load_unlocked(tx: &Tx<'_>, op_id: &str) -> Result<Subscription, StoreError> {
     let sub = load(tx, op_id)?.ok_or_else(|| StoreError::NotFound(op_id.to_string()))?;
     if sub.locked {
         return Err(StoreError::Locked(op_id.to_string()));
@@ -129,6 +130,6 @@ impl Store {
 
     /// The MNO bindings of a subscription, oldest first.
     pub fn bindings(&self, op_id: &str) -> Result<Vec<Binding>, StoreError> {
-        rows::bindings(&self.conn, op_id)
+        self.read(|tx| rows::bindings(tx, op_id))
     }
 }

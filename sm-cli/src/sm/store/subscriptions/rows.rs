@@ -2,14 +2,13 @@
 //! device, delivery state and pending removals), the summaries of `sm list`, and the
 //! MNO bindings.
 
+use super::super::db::{args, Bind, Row, Tx};
 use super::super::error::StoreError;
 use super::super::model::{
     Binding, BindingState, Delivery, Device, KeyMaterial, OperatorProfile, PreviousDevice,
     SecretBytes, Subscription, SubscriptionSummary,
 };
 use super::super::removals;
-use rusqlite::types::Type;
-use rusqlite::{Connection, OptionalExtension, Row};
 use zeroize::Zeroizing;
 
 const SUBSCRIPTION_COLUMNS: &str = "op_id, iccid, imsi, msisdn, ki, opc, spn, profile_name, \
@@ -23,12 +22,8 @@ const SUMMARY_COLUMNS: &str = "s.op_id, s.iccid, s.imei, s.eid, s.failures, s.lo
      (SELECT count(*) FROM removals r WHERE r.op_id = s.op_id AND r.state = 'pending')";
 
 /// Reads a BLOB column straight into zeroizing memory.
-fn secret(row: &Row<'_>, idx: usize) -> rusqlite::Result<SecretBytes> {
-    let blob = row
-        .get_ref(idx)?
-        .as_blob()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Blob, Box::new(e)))?;
-    Ok(SecretBytes::new(Zeroizing::new(blob.to_vec())))
+fn secret(row: &Row<'_>, idx: usize) -> Result<SecretBytes, StoreError> {
+    Ok(SecretBytes::new(Zeroizing::new(row.get::<Vec<u8>>(idx)?)))
 }
 
 fn delivery(state: &str, eid: Option<String>, at: Option<String>) -> Result<Delivery, StoreError> {
@@ -57,7 +52,7 @@ struct RawSubscription {
     delivery: (String, Option<String>, Option<String>),
 }
 
-fn raw_subscription(r: &Row<'_>) -> rusqlite::Result<RawSubscription> {
+fn raw_subscription(r: &Row<'_>) -> Result<RawSubscription, StoreError> {
     Ok(RawSubscription {
         sub: Subscription {
             op_id: r.get(0)?,
@@ -98,13 +93,12 @@ fn raw_subscription(r: &Row<'_>) -> rusqlite::Result<RawSubscription> {
 }
 
 /// Loads one full record inside the caller's transaction.
-pub(crate) fn load(conn: &Connection, op_id: &str) -> Result<Option<Subscription>, StoreError> {
-    let raw = conn
-        .prepare_cached(&format!(
-            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE op_id = ?1"
-        ))?
-        .query_row([op_id], raw_subscription)
-        .optional()?;
+pub(crate) fn load(tx: &Tx<'_>, op_id: &str) -> Result<Option<Subscription>, StoreError> {
+    let raw = tx.query_opt(
+        &format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE op_id = ?1"),
+        args![op_id],
+        raw_subscription,
+    )?;
     let Some(raw) = raw else {
         return Ok(None);
     };
@@ -128,40 +122,42 @@ pub(crate) fn load(conn: &Connection, op_id: &str) -> Result<Option<Subscription
         (None, None, None, None) => None,
         _ => return Err(StoreError::Corrupt("half-recorded previous device".into())),
     };
-    sub.pending_removals = removals::pending_for_op(conn, op_id)?;
+    sub.pending_removals = removals::pending_for_op(tx, op_id)?;
     Ok(Some(sub))
 }
 
 pub(super) fn summaries(
-    conn: &Connection,
+    tx: &Tx<'_>,
     filter: &str,
-    args: &[&dyn rusqlite::ToSql],
+    args: &[&dyn Bind],
 ) -> Result<Vec<SubscriptionSummary>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM subscriptions s {filter} ORDER BY s.op_id"
-    ))?;
-    let rows = stmt.query_map(args, |r| {
-        Ok((
-            (
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ),
-            r.get::<_, i64>(4)?,
-            r.get::<_, bool>(5)?,
-            (
-                r.get::<_, String>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-            ),
-            r.get::<_, String>(9)?,
-            r.get::<_, i64>(10)?,
-        ))
-    })?;
+    let values: Vec<_> = args.iter().map(|a| a.value()).collect();
+    let rows = tx.query_all(
+        &format!("SELECT {SUMMARY_COLUMNS} FROM subscriptions s {filter} ORDER BY s.op_id"),
+        &values,
+        |r| {
+            Ok((
+                (
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<String>(3)?,
+                ),
+                r.get::<i64>(4)?,
+                r.get::<bool>(5)?,
+                (
+                    r.get::<String>(6)?,
+                    r.get::<Option<String>>(7)?,
+                    r.get::<Option<String>>(8)?,
+                ),
+                r.get::<String>(9)?,
+                r.get::<i64>(10)?,
+            ))
+        },
+    )?;
     let mut out = Vec::new();
     for row in rows {
-        let ((op_id, iccid, imei, eid), failures, locked, (d, de, da), updated_at, removals) = row?;
+        let ((op_id, iccid, imei, eid), failures, locked, (d, de, da), updated_at, removals) = row;
         out.push(SubscriptionSummary {
             op_id,
             iccid,
@@ -178,25 +174,26 @@ pub(super) fn summaries(
 }
 
 /// The MNO bindings of `op_id`, oldest first.
-pub(super) fn bindings(conn: &Connection, op_id: &str) -> Result<Vec<Binding>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+pub(super) fn bindings(tx: &Tx<'_>, op_id: &str) -> Result<Vec<Binding>, StoreError> {
+    let rows = tx.query_all(
         "SELECT op_id, imei, eid, state, started_at, stopped_at, stop_reason \
              FROM bindings WHERE op_id = ?1 ORDER BY id",
+        args![op_id],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<String>(3)?,
+                r.get::<String>(4)?,
+                r.get::<Option<String>>(5)?,
+                r.get::<Option<String>>(6)?,
+            ))
+        },
     )?;
-    let rows = stmt.query_map([op_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, Option<String>>(6)?,
-        ))
-    })?;
     let mut out = Vec::new();
     for row in rows {
-        let (op_id, imei, eid, state, started_at, stopped_at, stop_reason) = row?;
+        let (op_id, imei, eid, state, started_at, stopped_at, stop_reason) = row;
         out.push(Binding {
             op_id,
             imei,

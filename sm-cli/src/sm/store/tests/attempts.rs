@@ -125,17 +125,15 @@ fn lifetime_failure_count_cannot_go_backwards() {
     store
         .record_success(OP, &Actor::Sm, Purpose::DeviceChange)
         .unwrap();
-    let err = store
-        .conn
-        .execute("UPDATE subscriptions SET total_failures = 0", []);
+    let err = store.raw_execute("UPDATE subscriptions SET total_failures = 0");
     assert!(err.is_err(), "the trigger must refuse");
     assert_eq!(store.get(OP).unwrap().unwrap().total_failures, 1);
 }
 
 #[test]
 fn lock_survives_reopening_the_file() {
-    let dir = TempDir::new("reopen");
-    let path = dir.db();
+    let dir = TestDb::new("reopen");
+    let path = dir.location();
     {
         let store = Store::open(&path).unwrap();
         store
@@ -199,10 +197,7 @@ fn attempt_of(challenge: &[u8]) -> Attempt<'_> {
 
 /// How many challenges are outstanding in the whole store.
 fn outstanding(store: &Store) -> i64 {
-    store
-        .conn
-        .query_row("SELECT count(*) FROM challenges", [], |r| r.get(0))
-        .unwrap()
+    store.raw_count("SELECT count(*) FROM challenges")
 }
 
 fn failures(store: &Store) -> u32 {
@@ -331,16 +326,15 @@ fn refusals_that_are_no_guess_use_the_challenge_up_without_counting() {
 #[test]
 fn a_failing_count_rolls_the_consumption_back() {
     let store = store_with_sub();
-    store
-        .conn
-        .execute_batch(
-            "CREATE TRIGGER count_fails BEFORE UPDATE OF failures ON subscriptions \
-             BEGIN SELECT RAISE(ABORT, 'injected'); END",
-        )
-        .unwrap();
+    store.inject_failure(
+        "count_fails",
+        "BEFORE UPDATE OF failures",
+        "subscriptions",
+        "1 = 1",
+    );
     issue(&store, &CH, Purpose::DeviceChange);
     let out = store.attempt(&attempt_of(&CH), |_| Verdict::<()>::Wrong);
-    assert!(matches!(out, Err(StoreError::Sqlite(_))), "{out:?}");
+    assert!(matches!(&out, Err(e) if is_database_error(e)), "{out:?}");
     assert_eq!((outstanding(&store), failures(&store)), (1, 0));
     assert_eq!(actions(&store, OP), ["provision"]);
     // The two-transaction sequence this replaces: the challenge goes, the count does not.
@@ -360,10 +354,7 @@ fn a_failing_count_rolls_the_consumption_back() {
         "the lost guess"
     );
     // Repaired, the same kind of attempt counts.
-    store
-        .conn
-        .execute_batch("DROP TRIGGER count_fails")
-        .unwrap();
+    store.drop_failure("count_fails", "subscriptions");
     issue(&store, &[9; 32], Purpose::DeviceChange);
     let out = store
         .attempt(&attempt_of(&[9; 32]), |_| Verdict::<()>::Wrong)
@@ -400,7 +391,7 @@ fn a_busy_database_consumes_nothing() {
         .unwrap();
     issue(&store, &CH, Purpose::DeviceChange);
     store
-        .conn
+        .sqlite()
         .busy_timeout(std::time::Duration::from_millis(100))
         .unwrap();
     let holder = rusqlite::Connection::open(dir.db()).unwrap();
@@ -411,7 +402,7 @@ fn a_busy_database_consumes_nothing() {
         Verdict::<()>::Wrong
     });
     assert!(
-        matches!(&out, Err(StoreError::Sqlite(e)) if super::super::is_busy(e)),
+        matches!(&out, Err(StoreError::Sqlite(e)) if super::super::db::sqlite::is_busy(e)),
         "{out:?}"
     );
     assert!(!called, "no verdict while the count cannot be written");
@@ -427,8 +418,8 @@ fn a_busy_database_consumes_nothing() {
 /// Parallel processes answering one challenge: exactly one is judged and counted.
 #[test]
 fn one_challenge_one_count_across_connections() {
-    let dir = TempDir::new("attempt-race");
-    let path = dir.db();
+    let dir = TestDb::new("attempt-race");
+    let path = dir.location();
     {
         let store = Store::open(&path).unwrap();
         store

@@ -101,10 +101,7 @@ fn expired_challenges_are_refused_and_purged() {
     store
         .issue_challenge(&op(), Purpose::KeyChange, &[4; 16], TTL)
         .unwrap();
-    let left: i64 = store
-        .conn
-        .query_row("SELECT count(*) FROM challenges", [], |r| r.get(0))
-        .unwrap();
+    let left = store.raw_count("SELECT count(*) FROM challenges");
     assert_eq!(left, 1, "the expired [3; 16] was purged by the next issue");
 }
 
@@ -142,9 +139,9 @@ fn malformed_and_duplicate_challenges_are_refused() {
 
 #[test]
 fn a_challenge_used_through_one_connection_is_gone_for_all() {
-    let dir = TempDir::new("challenge");
-    let a = Store::open(dir.db()).unwrap();
-    let b = Store::open(dir.db()).unwrap();
+    let dir = TestDb::new("challenge");
+    let a = dir.open();
+    let b = dir.open();
     a.issue_challenge(&op(), Purpose::DeviceChange, &C1, TTL)
         .unwrap();
     b.consume_challenge(&op(), Purpose::DeviceChange, &C1)

@@ -42,8 +42,8 @@ fn simultaneous_first_opens_migrate_once() {
 
 #[test]
 fn parallel_writers_lose_no_update() {
-    let dir = TempDir::new("parallel");
-    let path = dir.db();
+    let dir = TestDb::new("parallel");
+    let path = dir.location();
     {
         let setup = Store::open(&path).unwrap();
         for t in 0..THREADS {
@@ -99,8 +99,8 @@ fn parallel_writers_lose_no_update() {
 
 #[test]
 fn racing_failures_lock_exactly_once_and_racing_consumers_win_once() {
-    let dir = TempDir::new("race");
-    let path = dir.db();
+    let dir = TestDb::new("race");
+    let path = dir.location();
     let subject = ChallengeSubject::OpId(OP.into());
     {
         let setup = Store::open(&path).unwrap();

@@ -73,7 +73,7 @@ fn write_v1_fixture() {
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&out);
     store
-        .conn
+        .sqlite()
         .execute("VACUUM INTO ?1", [out.to_str().unwrap()])
         .unwrap();
 }

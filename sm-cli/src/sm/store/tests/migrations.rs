@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 #[test]
 fn a_new_store_is_at_the_current_version() {
-    let store = Store::open_in_memory().unwrap();
+    let store = fresh_store();
     assert_eq!(store.schema_version().unwrap(), schema::current_version());
     // 2: the SM-DP+'s orders and sessions (issue 11).
     assert_eq!(schema::current_version(), 2);
@@ -20,22 +20,22 @@ fn a_new_file_is_private_wal_and_ours() {
     let store = Store::open_with(&path, IfMissing::CreateWithDirectory).unwrap();
     assert_eq!(store.path(), Some(path.as_path()));
     let mode: String = store
-        .conn
+        .sqlite()
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
     let sync: i64 = store
-        .conn
+        .sqlite()
         .pragma_query_value(None, "synchronous", |r| r.get(0))
         .unwrap();
     assert_eq!(sync, 2, "FULL");
     let fk: i64 = store
-        .conn
+        .sqlite()
         .pragma_query_value(None, "foreign_keys", |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1);
     let app: i32 = store
-        .conn
+        .sqlite()
         .pragma_query_value(None, "application_id", |r| r.get(0))
         .unwrap();
     assert_eq!(app, schema::APPLICATION_ID);
@@ -111,30 +111,27 @@ fn foreign_and_damaged_files_are_refused_cleanly() {
 const V2_TEST: schema::Migration = schema::Migration {
     version: 2,
     name: "test: add a column",
-    sql: "ALTER TABLE subscriptions ADD COLUMN note TEXT NOT NULL DEFAULT '';",
+    sqlite: "ALTER TABLE subscriptions ADD COLUMN note TEXT NOT NULL DEFAULT '';",
+    postgres: "ALTER TABLE subscriptions ADD COLUMN note TEXT NOT NULL DEFAULT '';",
 };
 
 #[test]
 fn steps_apply_in_order_and_only_once() {
-    let conn = Connection::open_in_memory().unwrap();
+    let db = TestDb::new("steps");
+    let conn = db.raw_conn();
     let steps = [schema::MIGRATIONS[0], V2_TEST];
-    let path = std::path::Path::new(":memory:");
-    assert_eq!(schema::migrate(&conn, &steps[..1], path).unwrap(), 1);
-    assert_eq!(schema::migrate(&conn, &steps, path).unwrap(), 2);
+    assert_eq!(schema::migrate(&conn, &steps[..1], "test").unwrap(), 1);
+    assert_eq!(schema::migrate(&conn, &steps, "test").unwrap(), 2);
     assert_eq!(
-        schema::migrate(&conn, &steps, path).unwrap(),
+        schema::migrate(&conn, &steps, "test").unwrap(),
         2,
         "idempotent"
     );
-    conn.query_row("SELECT note FROM subscriptions", [], |_| Ok(()))
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(()),
-            e => Err(e),
-        })
-        .unwrap();
+    conn.read(|tx| tx.query_opt("SELECT note FROM subscriptions", &[], |_| Ok(())))
+        .expect("the column of step 2");
     // The binary that only knows step 1 now refuses this database.
     assert!(matches!(
-        schema::migrate(&conn, &steps[..1], path),
+        schema::migrate(&conn, &steps[..1], "test"),
         Err(StoreError::NewerSchema {
             found: 2,
             supported: 1
@@ -144,31 +141,23 @@ fn steps_apply_in_order_and_only_once() {
 
 #[test]
 fn a_failing_step_leaves_the_previous_version_intact() {
-    let conn = Connection::open_in_memory().unwrap();
-    let path = std::path::Path::new(":memory:");
+    let db = TestDb::new("broken-step");
+    let conn = db.raw_conn();
     let broken = schema::Migration {
         version: 2,
         name: "test: broken",
-        sql: "CREATE TABLE half (x INTEGER); INSERT INTO no_such_table VALUES (1);",
+        sqlite: "CREATE TABLE half (x INTEGER); INSERT INTO no_such_table VALUES (1);",
+        postgres: "CREATE TABLE half (x BIGINT); INSERT INTO no_such_table VALUES (1);",
     };
     assert!(matches!(
-        schema::migrate(&conn, &[schema::MIGRATIONS[0], broken], path),
+        schema::migrate(&conn, &[schema::MIGRATIONS[0], broken], "test"),
         Err(StoreError::Migration {
             version: 2,
             name: "test: broken",
             ..
         })
     ));
-    let v: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .unwrap();
-    assert_eq!(v, 1);
-    let half: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE name = 'half'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(half, 0, "the failed step was rolled back as a whole");
+    assert_eq!(schema::version(&conn).unwrap(), 1);
+    let half = conn.read(|tx| tx.query_opt("SELECT count(*) FROM half", &[], |_| Ok(())));
+    assert!(half.is_err(), "the failed step was rolled back as a whole");
 }

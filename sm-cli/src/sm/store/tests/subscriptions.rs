@@ -132,11 +132,9 @@ fn hex_of(b: &[u8]) -> String {
 #[test]
 fn audit_log_is_append_only() {
     let store = store_with_sub();
-    let err = store
-        .conn
-        .execute("UPDATE audit SET result = 'refused'", []);
+    let err = store.raw_execute("UPDATE audit SET result = 'refused'");
     assert!(err.is_err());
-    let err = store.conn.execute("DELETE FROM audit", []);
+    let err = store.raw_execute("DELETE FROM audit");
     assert!(err.is_err());
     assert_eq!(store.audit(OP).unwrap().len(), 1);
 }
@@ -253,18 +251,14 @@ fn change_device_is_all_or_nothing() {
     let before_bindings = store.bindings(OP).unwrap();
     let before_log = store.audit(OP).unwrap().len();
     // Make the last write of the transaction fail.
-    store
-        .conn
-        .execute_batch(
-            "CREATE TEMP TRIGGER fail_change BEFORE INSERT ON main.audit \
-             WHEN NEW.action = 'device-change' BEGIN SELECT RAISE(ABORT, 'injected'); END;",
-        )
-        .unwrap();
+    store.inject_failure(
+        "fail_change",
+        "BEFORE INSERT",
+        "audit",
+        "NEW.action = 'device-change'",
+    );
     assert!(store.change_device(OP, &device(2), &Actor::Sm).is_err());
-    store
-        .conn
-        .execute_batch("DROP TRIGGER temp.fail_change")
-        .unwrap();
+    store.drop_failure("fail_change", "audit");
     let sub = store.get(OP).unwrap().unwrap();
     assert_eq!(sub.device, device(1));
     assert_eq!(sub.previous_device, None);
