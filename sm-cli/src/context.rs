@@ -36,7 +36,9 @@ pub struct Global {
     #[arg(long, global = true, default_value_t = DEFAULT_BLOCK_SIZE,
           value_parser = clap::value_parser!(u16).range(6..=255))]
     pub block_size: u16,
-    /// The SM database (SQLite) [env: SM_CLI_DB] [default: <data dir>/veuicc/sm.sqlite3]
+    /// The SM database: an SQLite file, or PostgreSQL as postgres://USER@HOST:PORT/DB
+    /// (password from PGPASSWORD) [env: SM_CLI_DB] [default: <data
+    /// dir>/veuicc/sm.sqlite3]
     // Not clap's `env =`: an argument clap takes from the environment counts as given,
     // and every usage line in every subcommand then shows `--sm-db <PATH>`.
     #[arg(long, global = true, value_name = "PATH")]
@@ -50,8 +52,9 @@ pub struct Global {
     /// the `sm` operator commands, instead of opening the store here [env: SM_CLI_SM]
     #[arg(long = "sm", global = true, value_name = "https://HOST:PORT")]
     pub sm_url: Option<String>,
-    /// CA certificates (PEM) the remote SM's TLS certificate must chain to [default: the
-    /// project's TEST CI, as `profiles download`]
+    /// CA certificates (PEM) the remote SM's TLS certificate must chain to, or `system`
+    /// for the operating system's roots [default: the project's TEST CI, as `profiles
+    /// download`]
     #[arg(long, global = true, value_name = "FILE")]
     pub sm_ca: Option<std::path::PathBuf>,
     /// The remote SM's operator token (one line, as `sm-cli smdp operator-token` writes

@@ -33,17 +33,33 @@ pub struct DownloadArgs {
     /// The device's IMEI for deviceInfo (its TAC and the IMEI) [default: lpac's TAC, no IMEI]
     #[arg(long, value_name = "IMEI")]
     pub imei: Option<String>,
-    /// CA certificates (PEM) the SM-DP+'s TLS certificate must chain to [default: the
-    /// project's TEST CI, card-sim/test-pki]
+    /// CA certificates (PEM) the SM-DP+'s TLS certificate must chain to, or `system` for
+    /// the operating system's roots [default: the project's TEST CI, card-sim/test-pki]
     #[arg(long, value_name = "FILE")]
     pub smdp_ca: Option<PathBuf>,
 }
 
-/// The TLS trust of `--smdp-ca` (shared with `notifications process`).
+/// The TLS trust of `--smdp-ca` (shared with `notifications process` and `--sm-ca`).
+/// The option's value: a PEM file; the word `system`: the operating system's roots
+/// (a file of that name is `./system`); none: the project's test CI.
 pub fn trust(smdp_ca: &Option<PathBuf>) -> Trust {
     match smdp_ca {
+        Some(f) if f.as_os_str() == "system" => Trust::SystemRoots,
         Some(f) => Trust::CaFile(f.clone()),
         None => Trust::TestCi,
+    }
+}
+
+#[cfg(test)]
+mod trust_tests {
+    use super::*;
+
+    #[test]
+    fn the_word_system_picks_the_system_roots() {
+        assert!(matches!(trust(&None), Trust::TestCi));
+        assert!(matches!(trust(&Some("system".into())), Trust::SystemRoots));
+        assert!(matches!(trust(&Some("./system".into())), Trust::CaFile(_)));
+        assert!(matches!(trust(&Some("ci.pem".into())), Trust::CaFile(_)));
     }
 }
 

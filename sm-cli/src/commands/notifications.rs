@@ -36,8 +36,9 @@ pub enum NotificationsCmd {
         /// Remove each from the card once its SM-DP+ has it (RemoveNotificationFromList)
         #[arg(long)]
         remove: bool,
-        /// CA certificates (PEM) the SM-DP+'s TLS certificate must chain to [default: the
-        /// project's TEST CI, card-sim/test-pki]
+        /// CA certificates (PEM) the SM-DP+'s TLS certificate must chain to, or `system`
+        /// for the operating system's roots [default: the project's TEST CI,
+        /// card-sim/test-pki]
         #[arg(long, value_name = "FILE")]
         smdp_ca: Option<PathBuf>,
     },

@@ -112,21 +112,29 @@ fn killed_writers_leave_a_consistent_database() {
     let exe = std::env::current_exe().unwrap();
     let mut previous: HashMap<String, u64> = RECORDS.iter().map(|op| (op.to_string(), 0)).collect();
     for round in 0..20u64 {
-        let children: Vec<_> = (0..2)
-            .map(|_| {
+        let logs: Vec<PathBuf> = (0..2)
+            .map(|i| dir.path().join(format!("child-{round}-{i}.log")))
+            .collect();
+        let children: Vec<_> = logs
+            .iter()
+            .map(|log| {
                 Command::new(&exe)
                     .args([child_test_name().as_str(), "--exact", "--test-threads=1"])
                     .env(CHILD_ENV, &path)
-                    .stdout(Stdio::null())
+                    .stdout(std::fs::File::create(log).unwrap())
                     .stderr(Stdio::null())
                     .spawn()
                     .unwrap()
             })
             .collect();
         std::thread::sleep(Duration::from_millis(80 + 17 * round));
-        for mut child in children {
+        for (mut child, log) in children.into_iter().zip(&logs) {
             let still_running = child.try_wait().unwrap().is_none();
-            assert!(still_running, "a child exited on its own (failed?)");
+            assert!(
+                still_running,
+                "a child exited on its own: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
         }
