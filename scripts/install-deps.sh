@@ -7,7 +7,8 @@
 # (pgrep, used by scripts/stack-up.sh and bench.sh), python3 (scripts/check-imports.py;
 # 3.11 or newer, Debian 12's) and postgresql (the server binaries and psql: scripts/pg-up.sh
 # starts a cluster of its own for the PostgreSQL store tests; the package's own system
-# cluster is not created, see below).
+# cluster is not created, see below) and openssl (the throw-away TLS certificates of
+# that cluster).
 #
 #   scripts/install-deps.sh            installs what is missing (apt-get update first,
 #                                      only then); nothing to do: no root needed, no network
@@ -18,7 +19,7 @@
 #
 # Needs root (or sudo) only when it runs apt-get. Safe to run again.
 set -euo pipefail
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc pkg-config ca-certificates procps python3 postgresql)
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc pkg-config ca-certificates procps python3 postgresql openssl)
 
 update=0
 case "${1:-}" in

@@ -17,10 +17,10 @@
 #  5. cargo test --workspace --no-fail-fast: the in-process tier (apdu, card logic, sm-cli) and the
 #     system tier (tests/: card-sim processes behind pcscd, sm-cli, opensc-tool, scriptor;
 #     the remote-SM tests also on PostgreSQL, VEUICC_TEST_POSTGRES); then sm-cli's library
-#     tests again with every store on PostgreSQL (SM_TEST_POSTGRES); then the device-change
+#     tests again with every store on PostgreSQL over TLS (SM_TEST_POSTGRES); then the device-change
 #     story of scripts/demo.sh against a remote SM (`demo.sh --kdf test --remote`: `sm-cli
 #     smdp serve` on a free loopback port, every flow with `--sm`), once on an SQLite store
-#     and once on PostgreSQL (`--sm-db postgres://...`), on cards of its own on slots 0
+#     and once on PostgreSQL (`--sm-db postgres://...?sslmode=require`), on cards of its own on slots 0
 #     and 1 of the same pcscd (about 4 s each);
 #  6. replays every scripts/*.apdu against fresh cards on slots 0 and 1 (`card-sim --slot N
 #     --ephemeral --seed N+1 --test-profiles 2 --kdf-floor test`, what the recorded
@@ -142,10 +142,12 @@ step "PostgreSQL up (scripts/pg-up.sh)" pg_up
 step "cargo test --workspace (all tiers)" \
     timeout -k 30 "${TEST_TIMEOUT:-2700}" cargo test --workspace --no-fail-fast
 
-# The same library tests with every store on PostgreSQL (a fresh schema per test).
+# The same library tests with every store on PostgreSQL (a fresh schema per test), over
+# TLS with the server's certificate checked (the system tests above use plain TCP).
 pg_lib_tests() {
     [ -n "${VEUICC_PG_URL:-}" ] || { echo "test.sh: PostgreSQL is not up" >&2; return 1; }
-    SM_TEST_POSTGRES=${VEUICC_PG_URL}sm_test cargo test -p sm-cli --lib --no-fail-fast
+    PGSSLROOTCERT=$VEUICC_PG_CA SM_TEST_POSTGRES="${VEUICC_PG_URL}sm_test?sslmode=require" \
+        cargo test -p sm-cli --lib --no-fail-fast
 }
 step "sm-cli library tests on PostgreSQL" pg_lib_tests
 
@@ -160,8 +162,8 @@ step "demo.sh --remote (the story against smdp serve)" demo_remote
 demo_remote_pg() {
     [ -n "${VEUICC_PG_URL:-}" ] || { echo "test.sh: PostgreSQL is not up" >&2; return 1; }
     psql -q -d "${VEUICC_PG_URL}postgres" -c "DROP DATABASE IF EXISTS demo" -c "CREATE DATABASE demo" || return 1
-    STACK_DIR=$STACK_DIR/demo-remote "$ROOT/scripts/demo.sh" --kdf test --remote \
-        --sm-db "${VEUICC_PG_URL}demo"
+    PGSSLROOTCERT=$VEUICC_PG_CA STACK_DIR=$STACK_DIR/demo-remote "$ROOT/scripts/demo.sh" \
+        --kdf test --remote --sm-db "${VEUICC_PG_URL}demo?sslmode=require"
 }
 step "demo.sh --remote --sm-db postgres://... " demo_remote_pg
 

@@ -16,12 +16,22 @@
 //!
 //! A connection that breaks (the server restarted) is replaced at the next call; the
 //! call that saw it break fails, since whether its COMMIT arrived is unknown.
+//!
+//! TLS: `sslmode=require` in the address connects with TLS (rustls, the ring provider)
+//! and checks the server's certificate and host name against `PGSSLROOTCERT` (a PEM
+//! file, libpq's variable) or the system's roots: what libpq calls `verify-full`, since a
+//! TLS connection whose peer is not checked protects nothing against the relay it is
+//! there for. `sslmode=disable` and `prefer` (the driver's default) connect in plain TCP:
+//! for loopback and private networks.
 
 use super::super::error::StoreError;
 use super::types::{Cell, Value};
+use ::postgres::config::SslMode;
 use ::postgres::error::SqlState;
 use ::postgres::types::{IsNull, ToSql, Type};
 use ::postgres::{Client, Config, NoTls, Statement};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -126,10 +136,7 @@ impl PgConn {
         if slot.as_ref().is_none_or(Client::is_closed) {
             *slot = None;
             self.statements.borrow_mut().clear();
-            let client = self.config.connect(NoTls).map_err(|e| StoreError::Open {
-                path: self.name.clone(),
-                reason: e.to_string(),
-            })?;
+            let client = connect_client(&self.config, &self.name)?;
             *slot = Some(client);
         }
         Ok(())
@@ -218,6 +225,88 @@ impl Drop for OpenTx<'_> {
             let _ = self.conn.with_client(|c| c.batch_execute("ROLLBACK"));
         }
     }
+}
+
+/// A new client for `config`: TLS when it says `sslmode=require` (module docs), plain
+/// TCP otherwise. `name` names the server in errors.
+pub(crate) fn connect_client(config: &Config, name: &str) -> Result<Client, StoreError> {
+    let roots = std::env::var_os("PGSSLROOTCERT")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from);
+    connect_trusting(config, name, roots.as_deref())
+}
+
+/// [`connect_client`] with the TLS roots given: a PEM file, or `None` for the system's.
+pub(crate) fn connect_trusting(
+    config: &Config,
+    name: &str,
+    roots: Option<&std::path::Path>,
+) -> Result<Client, StoreError> {
+    let open_err = |reason: String| StoreError::Open {
+        path: name.to_string(),
+        reason,
+    };
+    match config.get_ssl_mode() {
+        SslMode::Require => {
+            let tls = tls_connector(roots).map_err(open_err)?;
+            config.connect(tls)
+        }
+        _ => config.connect(NoTls),
+    }
+    .map_err(|e| open_err(describe(&e)))
+}
+
+/// The TLS side of `sslmode=require`: the roots of the PEM file `roots`, else the
+/// system's.
+fn tls_connector(
+    roots: Option<&std::path::Path>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?;
+    let config = match roots {
+        Some(path) => {
+            let shown = path.display().to_string();
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("PGSSLROOTCERT: cannot read {shown}: {e}"))?;
+            let mut roots = rustls::RootCertStore::empty();
+            for der in CertificateDer::pem_slice_iter(&pem) {
+                let der = der.map_err(|e| format!("PGSSLROOTCERT {shown}: {e}"))?;
+                roots
+                    .add(der)
+                    .map_err(|e| format!("PGSSLROOTCERT {shown}: unusable CA ({e})"))?;
+            }
+            if roots.is_empty() {
+                return Err(format!("PGSSLROOTCERT {shown}: no CERTIFICATE block"));
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None => {
+            let verifier = rustls_platform_verifier::Verifier::new(provider)
+                .map_err(|e| format!("TLS: the system's roots: {e}"))?;
+            builder
+                .dangerous() // not dangerous: the platform verifier checks everything
+                .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+                .with_no_client_auth()
+        }
+    };
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// The driver's error with its cause (the driver's own text is often only "error
+/// performing TLS handshake" or "db error").
+fn describe(e: &::postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// A serialization failure or deadlock: the transaction did nothing and may be re-run.

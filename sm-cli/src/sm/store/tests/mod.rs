@@ -85,7 +85,7 @@ impl TestDb {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let mut client = db::postgres::config(&admin)
-            .and_then(|c| Ok(c.connect(postgres::NoTls)?))
+            .and_then(|c| db::postgres::connect_client(&c, "SM_TEST_POSTGRES"))
             .unwrap_or_else(|e| panic!("SM_TEST_POSTGRES: {e}"));
         client
             .batch_execute(&format!(
@@ -131,8 +131,9 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { admin, schema } = self {
-            let client = db::postgres::config(admin).map(|c| c.connect(postgres::NoTls));
-            if let Ok(Ok(mut client)) = client {
+            let client = db::postgres::config(admin)
+                .and_then(|c| db::postgres::connect_client(&c, "SM_TEST_POSTGRES"));
+            if let Ok(mut client) = client {
                 let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
             }
         }

@@ -34,3 +34,37 @@ fn the_default_location_gets_its_directory() {
     Store::open_with(&path, IfMissing::CreateWithDirectory).unwrap();
     assert!(path.exists());
 }
+
+/// PostgreSQL runs (SM_TEST_POSTGRES): the connection is TLS exactly when the address
+/// says `sslmode=require`, and then a server whose certificate does not chain to the
+/// roots given is refused, naming the certificate. (On SQLite runs there is no server.)
+#[test]
+fn postgres_speaks_tls_exactly_when_asked_and_checks_the_server() {
+    let db = TestDb::new("tls");
+    let TestDb::Postgres { admin, .. } = &db else {
+        return;
+    };
+    let store = db.open();
+    let ssl = store
+        .read(|tx| {
+            tx.query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+                |r| r.get::<bool>(0),
+            )
+        })
+        .unwrap();
+    let asked = admin.contains("sslmode=require");
+    assert_eq!(ssl, asked, "TLS in use: {ssl}, asked for: {asked}");
+    if asked {
+        let config = db::postgres::config(admin).unwrap();
+        let other_ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../card-sim/test-pki/CertificateIssuer/CERT_CI_ECDSA_NIST.pem");
+        for roots in [Some(other_ca.as_path()), None] {
+            let e = db::postgres::connect_trusting(&config, "test", roots)
+                .err()
+                .unwrap_or_else(|| panic!("connected trusting {roots:?}"));
+            assert!(e.to_string().contains("certificate"), "{roots:?}: {e}");
+        }
+    }
+}
