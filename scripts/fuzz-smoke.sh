@@ -43,7 +43,7 @@ fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FUZZ_DIR="$ROOT/fuzz"
-TARGETS="${FUZZ_TARGETS:-apdu_command ber_tlv es10_decode script_parser card_sequence sm_answers es9p_requests}"
+TARGETS="${FUZZ_TARGETS:-apdu_command ber_tlv es10_decode script_parser card_sequence sm_answers es9p_requests sm_requests}"
 SANITIZER="${FUZZ_SANITIZER:-none}"
 case "$SANITIZER" in
     none) ;;
@@ -60,7 +60,8 @@ max_len() {
     case "$1" in
         apdu_command) echo 1024 ;;
         ber_tlv | es10_decode | sm_answers | es9p_requests) echo 4096 ;;
-        script_parser | card_sequence) echo 8192 ;;
+        # sm_requests: room for an admin body over its 4 KiB cap.
+        script_parser | card_sequence | sm_requests) echo 8192 ;;
         *) echo 4096 ;;
     esac
 }

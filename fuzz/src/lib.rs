@@ -16,12 +16,15 @@
 //!   outcome.
 //! - [`es9p`]: the SM-DP+ (`sm_cli::smdp`) fed arbitrary ES9+ request bodies, the ES9+
 //!   JSON parsers and the activation-code parser.
+//! - [`sm_remote`]: the remote SM's endpoints (`sm_cli::sm::remote`: startFlow, stepFlow
+//!   and the operator's admin functions) fed arbitrary bodies and Authorization headers.
 
 pub mod answers;
 pub mod codecs;
 pub mod es9p;
 pub mod harness;
 pub mod sequence;
+pub mod sm_remote;
 
 #[cfg(test)]
 mod tests;

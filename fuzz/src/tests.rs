@@ -60,6 +60,77 @@ fn corpus_es9p_requests() {
     replay("es9p_requests", crate::es9p::es9p_requests);
 }
 
+#[test]
+fn corpus_sm_requests() {
+    replay("sm_requests", crate::sm_remote::sm_requests);
+}
+
+/// The `sm_requests` seeds get the statuses they were made for: the recorded flows
+/// reach the SM (a 200, never a 400), the operator's requests answer 200 only with the
+/// token, the padded ones 413.
+#[test]
+fn sm_request_seeds_reach_the_handler() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/sm_requests");
+    let servers = crate::sm_remote::Servers::new();
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(&dir)
+        .expect("the sm_requests corpus")
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let data = std::fs::read(e.path()).expect("a seed");
+        let status = crate::sm_remote::run(&servers, &data).expect("a seed has a request");
+        let expected = match name.as_str() {
+            n if n.contains("oversize") => 413,
+            n if n.starts_with("unknown") || n.contains("no-endpoint") => 404,
+            n if n.contains("no-token") || n.contains("other-token") || n.contains("header") => 401,
+            n if n.contains("-extra-field") || n.contains("-array") || n.contains("not-") => 400,
+            n if n.starts_with("start-short") || n.starts_with("start-unknown") => 400,
+            n if n.starts_with("start-bad") || n.starts_with("start-empty") => 400,
+            n if n.starts_with("step-bad") => 400,
+            _ => 200,
+        };
+        assert_eq!(status, expected, "{name}");
+        names.push(name);
+    }
+    // The admin answers' reader tells a report from what is not one.
+    let read = sm_cli::sm::remote::admin::read_answer;
+    assert!(read("admin/list", br#"{"subscriptions":[]}"#).is_ok());
+    assert!(read("admin/list", b"{}").is_err());
+    assert!(read("admin/unlock", br#"{"subscriptions":[]}"#).is_err());
+    assert!(read(
+        "admin/show",
+        br#"{"error":{"kind":"usage","exit_code":2,"message":"x"}}"#
+    )
+    .is_ok());
+    for flow in ["provision", "device-change", "rekey", "sync"] {
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with(&format!("{flow}-01-stepFlow"))),
+            "no recorded {flow} step: {names:?}"
+        );
+    }
+}
+
+/// Rewrites `corpus/sm_requests/` from `sm_remote::seeds` (real flows through sm-cli's
+/// client against the fuzz card): `cargo test --release -- --ignored write_sm_requests_corpus`.
+#[test]
+#[ignore = "writes fuzz/corpus/sm_requests"]
+fn write_sm_requests_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/sm_requests");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the corpus directory");
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, data) in crate::sm_remote::seeds::seeds() {
+        if seen.insert(data.clone()) {
+            crate::sm_remote::sm_requests(&data);
+            std::fs::write(dir.join(name), data).expect("a seed");
+        }
+    }
+    println!("sm_requests: {} seeds", seen.len());
+}
+
 /// The `sm_answers` seeds reach what they were made for, though the SM's challenges
 /// are new on every run (the sync's authorised BF6B and its signed result included).
 #[test]

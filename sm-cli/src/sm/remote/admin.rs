@@ -230,6 +230,25 @@ impl Admin {
     }
 }
 
+/// Whether `body`, a 200 answer of `function` (one of [`FUNCTIONS`]), reads back as the
+/// admin client takes it: the local command's report of that function, or a refusal
+/// (`{"error":{..}}`). For the `sm_requests` fuzz target (the report types are the
+/// crate's own).
+#[doc(hidden)]
+pub fn read_answer(function: &str, body: &[u8]) -> Result<(), String> {
+    if let Ok(Reply::Error { .. }) = serde_json::from_slice::<Reply>(body) {
+        return Ok(());
+    }
+    let read = match function {
+        "admin/list" => serde_json::from_slice::<sm_admin::List>(body).map(drop),
+        "admin/show" => serde_json::from_slice::<sm_admin::Show>(body).map(drop),
+        "admin/audit" => serde_json::from_slice::<sm_admin::Audit>(body).map(drop),
+        "admin/unlock" => serde_json::from_slice::<sm_admin::Unlocked>(body).map(drop),
+        _ => return Err(format!("{function} is not an admin function")),
+    };
+    read.map_err(|e| format!("{function}: not its report nor a refusal: {e}"))
+}
+
 fn log_line(function: &str, reply: &Es9Reply, what: &str) {
     let now = crate::clock::utc_text(
         crate::clock::unix_ms(SystemTime::now()),

@@ -113,6 +113,9 @@ impl From<StoreError> for SmError {
             e @ (StoreError::ChallengeUnknown
             | StoreError::ChallengeExpired
             | StoreError::ChallengeMismatch) => SmError::Challenge(e),
+            // A caller's malformed value (an operator name over 64 characters, ...) is
+            // the request's fault, not a store failure: a usage error (exit 2).
+            e @ StoreError::Invalid { .. } => SmError::Invalid(e.to_string()),
             e => SmError::Store(e),
         }
     }
@@ -127,6 +130,19 @@ impl From<CryptoError> for SmError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `sm_requests` fuzz target: an operator name over 64 characters in
+    /// `admin/unlock` came back as a store failure (exit 39), a request's fault as ours.
+    #[test]
+    fn a_malformed_value_is_the_requests_fault() {
+        let e = SmError::from(StoreError::Invalid {
+            field: "operator name",
+            reason: "longer than 64 characters".into(),
+        });
+        assert_eq!(e.exit_code(), Exit::Usage.code());
+        assert_eq!(e.kind(), "invalid_request");
+        assert!(e.to_string().contains("operator name"), "{e}");
+    }
 
     #[test]
     fn every_refusal_has_its_own_exit_code_and_sentence() {
