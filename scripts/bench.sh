@@ -14,16 +14,30 @@
 #  4. each flow (provision, device change, rekey) split into KDF, key generation, card
 #     signatures, APDU traffic (against the floor-card), SM store and SM cryptography
 #     (target/release/flow-bench, production KDF);
-#  5. the SM store at 1, 10^4 (and 10^5, 10^6) subscriptions: lookup and durable update,
-#     with their ratio to the 1-subscription store (sm-cli's store_scaling benchmark);
-#  6. a whole SGP.22 profile download into card-sim (lpac's APDUs), its card-side time
+#  5. a whole SGP.22 profile download into card-sim (lpac's APDUs), its card-side time
 #     split into transport (the same APDUs on the floor-card: the ratio), ECDSA/ECDH,
-#     SCP03t, the package checks and the state writes (target/release/download-bench).
+#     SCP03t, the package checks and the state writes (target/release/download-bench);
+#  6. downloads per second against one sm-cli smdp serve (target/release/smdp-bench);
+#  7. device-change flows per second with the SM in the terminal (--sm-db, the baseline)
+#     against one server on SQLite and, with PostgreSQL, one server and two servers on
+#     PostgreSQL (target/release/remote-flow-bench, issue 12);
+#  8. the SM store at 1, 10^4 (and 10^5, 10^6) subscriptions: lookup and durable update,
+#     with their ratio to the 1-subscription store, on SQLite and, with PostgreSQL, on
+#     PostgreSQL (sm-cli's store_scaling benchmark).
+#
+# PostgreSQL: used when $VEUICC_PG_URL is set (postgres://USER@HOST:PORT/, the password
+# in $PGPASSWORD: what `. $STACK_DIR/pg.env` gives after scripts/pg-up.sh, as
+# scripts/test.sh does) and its database `sm` answers; each benchmark works in a fresh
+# schema of it and drops it. Without it those parts are skipped, and the script says so.
 #
 # --quick (CI): fewer iterations, one flow run each, the store up to 10^4 rows with the
-# debug test build `cargo test --workspace` already made, 3 downloads; about a minute.
+# debug test build `cargo test --workspace` already made, 3 downloads, the remote flows
+# with 1 and 4 cards and 2 rounds; about 30 s, a minute with PostgreSQL (measured on the
+# project machine with --no-build: 28 s and 54 s).
 # Without it: 2000 round trips, 5 runs of each flow, the store up to 10^6 rows in release
-# (several minutes, about 1 GB of disk in a temporary directory), 15 downloads.
+# (about 1.5 GB of disk in a temporary directory, and with PostgreSQL as much again in the
+# database and 11 more minutes to fill it), 15 downloads, the remote flows with 1, 4 and
+# 16 cards and 5 rounds.
 #
 # The PC/SC stack: the one described by $VEUICC_STACK_DIR (or $STACK_DIR, or <repo>/.stack)
 # when its stack.env exists and pcscd answers, else this script brings up its own
@@ -124,6 +138,29 @@ else
     run "$ROOT/target/release/smdp-bench" --cards 1,4,16 --rounds 5
 fi
 
+# PostgreSQL, when there is one (see the top): the database `sm` of $VEUICC_PG_URL.
+pg=''
+if [ -n "${VEUICC_PG_URL:-}" ]; then
+    if psql -X -q -d "${VEUICC_PG_URL}sm" -c 'SELECT 1' >/dev/null 2>&1; then
+        pg=${VEUICC_PG_URL}sm
+    else
+        echo "bench.sh: PostgreSQL (\$VEUICC_PG_URL, database sm) does not answer: its benchmarks are skipped"
+    fi
+fi
+
+section "the SM behind the network: device-change flows per second, --sm-db against 1 and 2 servers"
+if [ -n "$pg" ]; then
+    pg_args=(--postgres "$pg")
+else
+    pg_args=(--no-postgres)
+    echo "PostgreSQL: skipped (no \$VEUICC_PG_URL; scripts/pg-up.sh starts one): only --sm-db and 1 server on SQLite"
+fi
+if [ "$quick" = 1 ]; then
+    run "$ROOT/target/release/remote-flow-bench" --cards 1,4 --rounds 2 "${pg_args[@]}"
+else
+    run "$ROOT/target/release/remote-flow-bench" --cards 1,4,16 --rounds 5 "${pg_args[@]}"
+fi
+
 section "SM store: lookup (get) and durable update (record_failure) by size"
 store=$(mktemp)
 if [ "$quick" = 1 ]; then
@@ -131,17 +168,27 @@ if [ "$quick" = 1 ]; then
 else
     profile=(--release); max=1000000
 fi
-if SM_STORE_BENCH_MAX=$max cargo test -q "${profile[@]}" -p sm-cli --bin sm-cli store_scaling \
+if [ -n "$pg" ]; then
+    export SM_STORE_BENCH_POSTGRES=$pg
+elif [ -z "${SM_STORE_BENCH_POSTGRES:-}" ]; then
+    echo "PostgreSQL: skipped (no \$VEUICC_PG_URL): the store on SQLite only"
+fi
+# The store's tests live in sm-cli's library (--lib; `--bin sm-cli` holds none).
+if SM_STORE_BENCH_MAX=$max cargo test -q "${profile[@]}" -p sm-cli --lib store_scaling \
     -- --ignored --nocapture >"$store" 2>&1; then
-    # The benchmark prints a header line starting with "rows" and one line per size.
+    # The benchmark prints a header line starting with "db" and one line per database
+    # and size (tab-separated), and "# " lines (the PostgreSQL server, each floor).
     awk -F'\t' '
-        $1 == "rows" { go = 1; next }
-        go && $1 ~ /^[0-9]+$/ {
-            if (!base) { g1 = $7; f1 = $10; base = 1
-                printf "%-9s %9s %9s %11s %8s %12s %12s %10s\n", "rows", "file MiB", "get p50", "get p50 x1", "get p99", "update p50", "update x1", "update p99" }
-            printf "%-9s %9s %7s us %10.2fx %5s us %9s us %11.2fx %7s us\n", $1, $5, $7, $7 / g1, $8, $10, $10 / f1, $11
+        $1 == "db" { go = 1
+            printf "%-9s %-9s %9s %9s %11s %8s %12s %12s %10s\n", "db", "rows", "size MiB", "get p50", "get p50 x1", "get p99", "update p50", "update x1", "update p99"
+            next }
+        go && /^# / { print; next }
+        go && $2 ~ /^[0-9]+$/ {
+            if (!($1 in g1)) { g1[$1] = $8; f1[$1] = $11 }
+            printf "%-9s %-9s %9s %7s us %10.2fx %5s us %9s us %11.2fx %7s us\n", $1, $2, $6, $8, $8 / g1[$1], $9, $11, $11 / f1[$1], $12
         }' "$store"
-    echo "(${profile[*]:-debug} build; x1 = the ratio to the store holding 1 subscription; an index lookup grows with log n)"
+    grep -q '^db' "$store" || { echo "bench.sh: FAILED: store_scaling printed no figures" >&2; failed=1; }
+    echo "(${profile[*]:-debug} build; x1 = the ratio to the same database holding 1 subscription; an index lookup grows with log n; the floor is an empty read transaction)"
 else
     cat "$store"
     echo "bench.sh: FAILED: the SM store benchmark" >&2

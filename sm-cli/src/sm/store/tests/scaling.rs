@@ -1,6 +1,10 @@
 //! Lookups and updates use indexes (cost grows with log n, issue 5), and the
 //! benchmark run itself (ignored: `cargo test -p sm-cli --release store_scaling --
-//! --ignored --nocapture`; `SM_STORE_BENCH_MAX` caps the largest size).
+//! --ignored --nocapture`; `SM_STORE_BENCH_MAX` caps the largest size). It runs on an
+//! SQLite file, and also on PostgreSQL when `SM_STORE_BENCH_POSTGRES` names a database
+//! (`postgres://USER@HOST:PORT/DB`, the password in `PGPASSWORD`; issue 12, "SM lookups
+//! at 1, 10^4 and 10^6 subscriptions on PostgreSQL"): a fresh schema of it, dropped at
+//! the end.
 
 use super::*;
 use std::time::Instant;
@@ -40,35 +44,70 @@ fn per_record_statements_use_indexes() {
     }
 }
 
-#[test]
-#[ignore = "benchmark; run in release with --ignored --nocapture"]
-fn store_scaling() {
-    let max: u64 = std::env::var("SM_STORE_BENCH_MAX")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = TempDir::new("bench");
-    let store = Store::open(dir.db()).unwrap();
+/// A fresh schema of the `SM_STORE_BENCH_POSTGRES` database, dropped when dropped.
+struct BenchSchema {
+    admin: String,
+    name: String,
+}
+
+impl BenchSchema {
+    fn client(url: &str) -> postgres::Client {
+        db::postgres::config(url)
+            .and_then(|c| Ok(c.connect(postgres::NoTls)?))
+            .unwrap_or_else(|e| panic!("SM_STORE_BENCH_POSTGRES: {e}"))
+    }
+
+    fn create(admin: &str) -> BenchSchema {
+        let name = format!("store_scaling_{}", std::process::id());
+        Self::client(admin)
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+            ))
+            .expect("create the benchmark schema");
+        BenchSchema {
+            admin: admin.to_string(),
+            name,
+        }
+    }
+
+    /// The store's address: the database with the schema selected.
+    fn location(&self) -> String {
+        let sep = if self.admin.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-csearch_path%3D{}", self.admin, self.name)
+    }
+}
+
+impl Drop for BenchSchema {
+    fn drop(&mut self) {
+        if let Ok(Ok(mut c)) = db::postgres::config(&self.admin).map(|c| c.connect(postgres::NoTls))
+        {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}
+
+/// Fills `store` to each size up to `max` and prints one line per size; `settle` runs
+/// after each fill (outside the timings) and returns the store's size in bytes. Then the
+/// floor: an empty read transaction on the full store. Each size's lookups follow 500
+/// unmeasured ones.
+fn scale(db: &str, store: &Store, max: u64, mut settle: impl FnMut() -> u64) {
     let mut have = 0;
-    println!("rows\tget_ops\tfail_ops\tpopulate_s\tfile_MiB\tget_mean_us\tget_p50_us\tget_p99_us\tfail_mean_us\tfail_p50_us\tfail_p99_us");
     for rows in [1u64, 10_000, 100_000, 1_000_000]
         .into_iter()
         .filter(|&n| n <= max)
     {
         let t = Instant::now();
-        bench::populate(&store, have..rows, 10_000).unwrap();
+        bench::populate(store, have..rows, 10_000).unwrap();
         let populate_s = t.elapsed().as_secs_f64();
         have = rows;
-        store
-            .sqlite()
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .unwrap();
-        let size = std::fs::metadata(dir.db()).unwrap().len() as f64 / 1_048_576.0;
-        let get = bench::time_lookups(&store, rows, 5_000).unwrap();
-        let fail = bench::time_record_failures(&store, rows, 500).unwrap();
+        let size = settle() as f64 / 1_048_576.0;
+        // Unmeasured: the caches (SQLite's pages, PostgreSQL's buffers and plans) warm.
+        bench::time_lookups(store, rows, 500).unwrap();
+        let get = bench::time_lookups(store, rows, 5_000).unwrap();
+        let fail = bench::time_record_failures(store, rows, 500).unwrap();
         let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
         println!(
-            "{rows}\t{}\t{}\t{populate_s:.1}\t{size:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.0}\t{:.0}\t{:.0}",
+            "{db}\t{rows}\t{}\t{}\t{populate_s:.1}\t{size:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.0}\t{:.0}\t{:.0}",
             get.ops,
             fail.ops,
             us(get.mean),
@@ -79,4 +118,74 @@ fn store_scaling() {
             us(fail.p99)
         );
     }
+    let floor = bench::time_empty_reads(store, 5_000).unwrap();
+    println!(
+        "# {db} floor: an empty read transaction p50 {:.1} us, p99 {:.1} us",
+        floor.median.as_secs_f64() * 1e6,
+        floor.p99.as_secs_f64() * 1e6
+    );
+}
+
+/// One line per database and size: `db` (sqlite or postgres), subscriptions, samples,
+/// the fill's seconds, the store's size (SQLite: the file after a WAL checkpoint;
+/// PostgreSQL: `pg_total_relation_size` of the schema's tables, their indexes and TOAST,
+/// after `VACUUM (ANALYZE)` of them, what autovacuum would do after a bulk load), then
+/// lookup (`get`) and durable update (`record_failure`) mean, p50 and p99.
+#[test]
+#[ignore = "benchmark; run in release with --ignored --nocapture"]
+fn store_scaling() {
+    let max: u64 = std::env::var("SM_STORE_BENCH_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    println!("db\trows\tget_ops\tfail_ops\tpopulate_s\tsize_MiB\tget_mean_us\tget_p50_us\tget_p99_us\tfail_mean_us\tfail_p50_us\tfail_p99_us");
+    {
+        let dir = TempDir::new("bench");
+        let store = Store::open(dir.db()).unwrap();
+        scale("sqlite", &store, max, || {
+            store
+                .sqlite()
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                .unwrap();
+            std::fs::metadata(dir.db()).unwrap().len()
+        });
+    }
+    let Some(admin) = std::env::var("SM_STORE_BENCH_POSTGRES")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    else {
+        println!("# postgres: skipped (SM_STORE_BENCH_POSTGRES is not set)");
+        return;
+    };
+    let schema = BenchSchema::create(&admin);
+    let store = Store::open(schema.location()).unwrap();
+    let mut client = BenchSchema::client(&schema.location());
+    let version: String = client.query_one("SHOW server_version", &[]).unwrap().get(0);
+    println!("# postgres: server {version}, schema {}", schema.name);
+    scale("postgres", &store, max, || {
+        let tables: Vec<String> = client
+            .query(
+                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        client
+            .batch_execute(&format!("VACUUM (ANALYZE) {}", tables.join(", ")))
+            .unwrap();
+        let bytes: i64 = client
+            .query_one(
+                "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        u64::try_from(bytes).unwrap_or(0)
+    });
+    drop(store);
+    drop(client);
 }
