@@ -213,6 +213,13 @@ impl Store {
         self.conn.write(f)
     }
 
+    /// Deletes what expired, in a transaction of its own ([`Conn::sweep`]).
+    pub(crate) fn sweep(&self, sql: &str) -> Result<(), StoreError> {
+        self.conn
+            .sweep(|tx, now| tx.execute(sql, db::args![now.ms]))
+            .map(|_| ())
+    }
+
     /// Runs `f` in one read transaction: a consistent snapshot across its queries.
     pub(crate) fn read<T>(
         &self,

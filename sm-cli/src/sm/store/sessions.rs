@@ -73,14 +73,6 @@ fn ms(ttl: Duration) -> Result<i64, StoreError> {
     i64::try_from(ttl.as_millis()).map_err(|_| StoreError::invalid("session lifetime", "too long"))
 }
 
-fn purge(tx: &Tx<'_>, now: &Now) -> Result<(), StoreError> {
-    tx.execute(
-        "DELETE FROM smdp_sessions WHERE expires_at_ms <= ?1",
-        args![now.ms],
-    )?;
-    Ok(())
-}
-
 fn live(tx: &Tx<'_>, now_ms: i64, tid: &[u8]) -> Result<Option<SmdpSession>, StoreError> {
     let row = tx.query_opt(
         "SELECT state, server_challenge, ci_pkid, matching_id, eid, euicc_cert, \
@@ -137,8 +129,10 @@ impl Store {
             return Err(StoreError::invalid("CI key identifier", "1 to 32 bytes"));
         }
         let ttl = ms(ttl)?;
+        // Purged in a transaction of its own (as challenges are): no range scan in the
+        // SERIALIZABLE insert for two servers to collide on.
+        self.sweep("DELETE FROM smdp_sessions WHERE expires_at_ms <= ?1")?;
         self.write(|tx, now| {
-            purge(tx, now)?;
             let n = tx.execute(
                 "INSERT INTO smdp_sessions (transaction_id, state, \
                      server_challenge, ci_pkid, created_at_ms, expires_at_ms) \

@@ -61,23 +61,21 @@ impl Conn {
                 tx.commit()?;
                 Ok(out)
             }
-            Conn::Postgres(c) => {
-                let deadline = Instant::now() + postgres::RETRY_FOR;
-                let mut round = 0u32;
-                loop {
-                    let out = c.transaction(postgres::BEGIN_WRITE, |pg| {
-                        let now = Now::read();
-                        f(&Tx::Postgres(pg), &now)
-                    });
-                    match out {
-                        Err(e) if postgres::is_conflict(&e) && Instant::now() < deadline => {
-                            round = round.saturating_add(1);
-                            std::thread::sleep(postgres::backoff(round));
-                        }
-                        other => return other,
-                    }
-                }
-            }
+            Conn::Postgres(c) => retrying(c, postgres::BEGIN_WRITE, f),
+        }
+    }
+
+    /// A write that needs no isolation beyond its own statements (deleting expired
+    /// rows): SQLite as [`Conn::write`]; PostgreSQL at READ COMMITTED, so that its range
+    /// scan takes no SERIALIZABLE predicate lock for other servers' writes to collide
+    /// with. Never for a read-modify-write.
+    pub(crate) fn sweep<T>(
+        &self,
+        f: impl FnMut(&Tx<'_>, &Now) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self {
+            Conn::Sqlite(_) => self.write(f),
+            Conn::Postgres(c) => retrying(c, postgres::BEGIN_MIGRATION, f),
         }
     }
 
@@ -109,6 +107,31 @@ impl Conn {
             Conn::Postgres(c) => {
                 c.transaction(postgres::BEGIN_MIGRATION, |pg| f(&Tx::Postgres(pg)))
             }
+        }
+    }
+}
+
+/// A PostgreSQL transaction begun by `begin`, re-run from the start after a
+/// serialization failure or deadlock (jittered backoff, up to
+/// [`postgres::RETRY_FOR`]).
+fn retrying<T>(
+    c: &postgres::PgConn,
+    begin: &str,
+    mut f: impl FnMut(&Tx<'_>, &Now) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let deadline = Instant::now() + postgres::RETRY_FOR;
+    let mut round = 0u32;
+    loop {
+        let out = c.transaction(begin, |pg| {
+            let now = Now::read();
+            f(&Tx::Postgres(pg), &now)
+        });
+        match out {
+            Err(e) if postgres::is_conflict(&e) && Instant::now() < deadline => {
+                round = round.saturating_add(1);
+                std::thread::sleep(postgres::backoff(round));
+            }
+            other => return other,
         }
     }
 }

@@ -211,6 +211,22 @@ impl PgConn {
     }
 }
 
+impl Drop for PgConn {
+    /// The synchronous client runs a runtime of its own to close its connection, which
+    /// panics inside another tokio runtime ("Cannot start a runtime from within a
+    /// runtime"): `smdp serve` drops its store when its server stops, inside one. There
+    /// the client is dropped on a thread of its own.
+    fn drop(&mut self) {
+        self.statements.get_mut().clear();
+        let Some(client) = self.client.get_mut().take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
+}
+
 /// Rolls back a transaction that did not reach its COMMIT: `f` failed or panicked.
 /// (A failed COMMIT has already ended the transaction on the server.) On a broken
 /// connection the ROLLBACK fails too, and the next call reconnects.
