@@ -25,6 +25,26 @@ pub const IMEIS: [&str; 6] = [
     "357805023984942",
 ];
 
+/// The IMEI of phone `k` of a test with many: the 8-digit TAC `tac`, `k` as the 6-digit
+/// serial, and the Luhn check digit (what sm-cli checks).
+pub fn imei_of(tac: &str, k: usize) -> String {
+    let body = format!("{tac}{k:06}");
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b.wrapping_sub(b'0'));
+            if i % 2 == 0 {
+                (d * 2) / 10 + (d * 2) % 10
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
 /// sm-cli exit codes that say the card or the PC/SC service went away: a clear error,
 /// not a crash.
 pub const EXIT_NO_SERVICE: i32 = 3;
@@ -301,6 +321,13 @@ pub fn mentions_db_lock(run: &Run) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_imeis_pass_luhn_like_the_listed_ones() {
+        // 356938035643809 is a listed IMEI: TAC 35693803, serial 564380, check 9.
+        assert_eq!(imei_of("35693803", 564380), IMEIS[1]);
+        assert_eq!(imei_of("49015420", 323751), IMEIS[0]);
+    }
 
     #[test]
     fn trace_lines() {

@@ -41,23 +41,9 @@ const LEAKS: [&str; 5] = [
     "SM database error",
 ];
 
-/// The IMEI of card `k` (14 digits and the Luhn check digit).
+/// The IMEI of card `k`.
 fn imei(k: usize) -> String {
-    let body = format!("35291803{k:06}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                (d * 2) / 10 + (d * 2) % 10
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    system_tests::sm::imei_of("35291803", k)
 }
 
 /// A fresh schema in the test database, dropped at the end; its URL selects it.

@@ -49,24 +49,9 @@ use system_tests::{CardOptions, CardSim, Lease, Run, Sm, Stack};
 const PARAMS: [&str; 2] = ["31415926", "27182818"];
 const KINDS: [&str; 4] = ["provision", "device-change", "sync", "rekey"];
 
-/// The IMEI of card `k`: 14 digits and the Luhn check digit.
+/// The IMEI of card `k`.
 fn imei(k: usize) -> String {
-    let body = format!("35693803{k:06}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let x = d * 2;
-                x / 10 + x % 10
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    system_tests::sm::imei_of("35693803", k)
 }
 
 /// Where the SM is, the four setups of one run.
