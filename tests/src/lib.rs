@@ -26,6 +26,7 @@ pub mod flows;
 pub mod hexutil;
 pub mod locks;
 pub mod pcsc_io;
+pub mod pg_schema;
 pub mod process;
 pub mod relay;
 pub mod replay;

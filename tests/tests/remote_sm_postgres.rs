@@ -19,10 +19,10 @@
 //! fails).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
+use system_tests::pg_schema::Schema;
 use system_tests::sm::{EXIT_LOCKED, EXIT_WRONG_PARAMETER};
 use system_tests::smdp::Server;
 use system_tests::stack::in_ci;
@@ -44,62 +44,6 @@ const LEAKS: [&str; 5] = [
 /// The IMEI of card `k`.
 fn imei(k: usize) -> String {
     system_tests::sm::imei_of("35291803", k)
-}
-
-/// A fresh schema in the test database, dropped at the end; its URL selects it.
-struct Schema {
-    admin: String,
-    name: String,
-}
-
-impl Schema {
-    fn new(admin: &str, tag: &str) -> Schema {
-        let name = format!("{tag}_{}", std::process::id());
-        let s = Schema {
-            admin: admin.to_string(),
-            name,
-        };
-        s.psql(&format!(
-            "DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}",
-            s.name
-        ));
-        s
-    }
-
-    fn psql(&self, sql: &str) {
-        let out = Command::new("psql")
-            .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", &self.admin, "-c", sql])
-            .output()
-            .expect("psql (package postgresql)");
-        assert!(
-            out.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// `--sm-db` for this schema.
-    fn url(&self) -> PathBuf {
-        let sep = if self.admin.contains('?') { '&' } else { '?' };
-        PathBuf::from(format!(
-            "{}{sep}options=-csearch_path%3D{}",
-            self.admin, self.name
-        ))
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                "-q",
-                "-d",
-                &self.admin,
-                "-c",
-                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
-            ])
-            .output();
-    }
 }
 
 /// A terminal run against the SM at `url`.
@@ -168,8 +112,8 @@ fn two_servers_on_one_postgres_keep_every_promise() {
     let n = stack.test_slots().len().min(16) / 4 * 4;
     assert!(n >= 8, "the test needs 8 free slots, the stack offers {n}");
     eprintln!("{n} cards against two servers on one PostgreSQL");
-    let schema = Schema::new(&admin, "rsm_pg");
-    let db = schema.url();
+    let schema = Schema::create(&admin, format!("rsm_pg_{}", std::process::id())).unwrap();
+    let db = schema.location();
     let lease = Lease::take(&stack, n, false).unwrap();
     let opts = CardOptions::default();
     let cards: Vec<CardSim> = (0..n)

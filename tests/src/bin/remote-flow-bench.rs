@@ -40,9 +40,10 @@
 
 use anyhow::{bail, ensure, Context as _, Result};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use system_tests::bench_args::{self, median};
+use system_tests::pg_schema::Schema;
 use system_tests::smdp::Server;
 use system_tests::{CardOptions, CardSim, Lease, Run, Sm, Stack};
 
@@ -117,61 +118,6 @@ impl Setup {
             Setup::OneSqlite => 2,
             Setup::OnePostgres => 3,
             Setup::TwoPostgres => 4,
-        }
-    }
-}
-
-/// A fresh schema of a PostgreSQL database, made and dropped with `psql` (the password
-/// from `PGPASSWORD`, never on a command line); dropped again when this is dropped.
-struct Schema {
-    admin: String,
-    name: String,
-}
-
-/// Runs one SQL text on `url` with psql.
-fn psql(url: &str, sql: &str) -> Result<()> {
-    let out = std::process::Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("cannot run psql (the PostgreSQL client; scripts/install-deps.sh)")?;
-    ensure!(
-        out.status.success(),
-        "psql {sql:?}: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(())
-}
-
-impl Schema {
-    fn create(admin: &str, name: String) -> Result<Schema> {
-        psql(
-            admin,
-            &format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"),
-        )?;
-        Ok(Schema {
-            admin: admin.to_string(),
-            name,
-        })
-    }
-
-    /// What `--sm-db` is for a store in this schema.
-    fn location(&self) -> PathBuf {
-        let sep = if self.admin.contains('?') { '&' } else { '?' };
-        PathBuf::from(format!(
-            "{}{sep}options=-csearch_path%3D{}",
-            self.admin, self.name
-        ))
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Err(e) = psql(
-            &self.admin,
-            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
-        ) {
-            eprintln!("remote-flow-bench: {e}");
         }
     }
 }

@@ -118,7 +118,7 @@ impl Store {
     /// `missing` says what to do when it is not there yet.
     pub fn open_with(path: impl AsRef<Path>, missing: IfMissing) -> Result<Store, StoreError> {
         let path = path.as_ref();
-        if let Some(url) = path.to_str().filter(|s| db::postgres::is_url(s)) {
+        if let Some(url) = path.to_str().filter(|s| db::pg_connect::is_url(s)) {
             return Store::open_postgres(url, missing);
         }
         let conn = Conn::Sqlite(db::sqlite::open(path, missing)?);

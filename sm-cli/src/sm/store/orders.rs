@@ -11,6 +11,10 @@
 //! wrong too often, or the session was cancelled for good); `cancelled` by an operator.
 //! Every change writes its audit row, keyed by the OP ID (subscription orders) or
 //! `order:<matchingId>` (package orders), in the same transaction.
+//!
+//! Long because an order's rules outside a session (its creation and checks, the refusal
+//! log, the confirmation-code count, failing it) and the one row reader that sessions.rs
+//! shares are one state machine: split, its rules would be spread over files.
 
 use super::audit::{self, Actor, AuditAction, AuditResult};
 use super::clock::Now;

@@ -74,43 +74,28 @@ fn ms(ttl: Duration) -> Result<i64, StoreError> {
 }
 
 fn live(tx: &Tx<'_>, now_ms: i64, tid: &[u8]) -> Result<Option<SmdpSession>, StoreError> {
-    let row = tx.query_opt(
+    tx.query_opt(
         "SELECT state, server_challenge, ci_pkid, matching_id, eid, euicc_cert, \
              smdp_signature2, cc_required, created_at_ms, expires_at_ms \
              FROM smdp_sessions WHERE transaction_id = ?1 AND expires_at_ms > ?2",
         args![tid, now_ms],
         |r| {
-            Ok((
-                r.get::<String>(0)?,
-                r.get::<Vec<u8>>(1)?,
-                r.get::<Vec<u8>>(2)?,
-                r.get::<Option<String>>(3)?,
-                r.get::<Option<String>>(4)?,
-                r.get::<Option<Vec<u8>>>(5)?,
-                r.get::<Option<Vec<u8>>>(6)?,
-                r.get::<i64>(7)?,
-                r.get::<i64>(8)?,
-                r.get::<i64>(9)?,
-            ))
+            Ok(SmdpSession {
+                transaction_id: tid.to_vec(),
+                state: SessionState::parse(&r.get::<String>(0)?)?,
+                server_challenge: <[u8; 16]>::try_from(r.get::<Vec<u8>>(1)?.as_slice())
+                    .map_err(|_| StoreError::Corrupt("session server_challenge".into()))?,
+                ci_pkid: r.get(2)?,
+                matching_id: r.get(3)?,
+                eid: r.get(4)?,
+                euicc_cert: r.get(5)?,
+                smdp_signature2: r.get(6)?,
+                cc_required: r.get::<i64>(7)? != 0,
+                created_at_ms: r.get(8)?,
+                expires_at_ms: r.get(9)?,
+            })
         },
-    )?;
-    let Some((state, ch, ci, mid, eid, cert, sig2, cc, created, expires)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(SmdpSession {
-        transaction_id: tid.to_vec(),
-        state: SessionState::parse(&state)?,
-        server_challenge: <[u8; 16]>::try_from(ch.as_slice())
-            .map_err(|_| StoreError::Corrupt("session server_challenge".into()))?,
-        ci_pkid: ci,
-        matching_id: mid,
-        eid,
-        euicc_cert: cert,
-        smdp_signature2: sig2,
-        cc_required: cc != 0,
-        created_at_ms: created,
-        expires_at_ms: expires,
-    }))
+    )
 }
 
 impl Store {

@@ -9,6 +9,8 @@
 //! reads back the same from either. What differs lives in [`sqlite`] (WAL, pragmas,
 //! `BEGIN IMMEDIATE`) and [`postgres`] (SERIALIZABLE with retry, reconnection).
 
+pub mod pg_connect;
+pub mod pg_values;
 pub mod postgres;
 pub mod sqlite;
 pub mod types;
@@ -50,9 +52,8 @@ impl Conn {
     /// read once the transaction has begun.
     pub(crate) fn write<T>(
         &self,
-        f: impl FnMut(&Tx<'_>, &Now) -> Result<T, StoreError>,
+        mut f: impl FnMut(&Tx<'_>, &Now) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut f = f;
         match self {
             Conn::Sqlite(c) => {
                 let tx = Transaction::new_unchecked(c, TransactionBehavior::Immediate)?;
@@ -75,16 +76,15 @@ impl Conn {
     ) -> Result<T, StoreError> {
         match self {
             Conn::Sqlite(_) => self.write(f),
-            Conn::Postgres(c) => retrying(c, postgres::BEGIN_MIGRATION, f),
+            Conn::Postgres(c) => retrying(c, postgres::BEGIN_READ_COMMITTED, f),
         }
     }
 
     /// Runs `f` in one read-only transaction: a consistent snapshot across its queries.
     pub(crate) fn read<T>(
         &self,
-        f: impl FnMut(&Tx<'_>) -> Result<T, StoreError>,
+        mut f: impl FnMut(&Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut f = f;
         match self {
             Conn::Sqlite(c) => {
                 let tx = Transaction::new_unchecked(c, TransactionBehavior::Deferred)?;
@@ -105,7 +105,7 @@ impl Conn {
         match self {
             Conn::Sqlite(_) => Err(StoreError::Corrupt("READ COMMITTED is PostgreSQL's".into())),
             Conn::Postgres(c) => {
-                c.transaction(postgres::BEGIN_MIGRATION, |pg| f(&Tx::Postgres(pg)))
+                c.transaction(postgres::BEGIN_READ_COMMITTED, |pg| f(&Tx::Postgres(pg)))
             }
         }
     }
@@ -225,7 +225,7 @@ impl Row<'_> {
     pub(crate) fn get<T: Column>(&self, idx: usize) -> Result<T, StoreError> {
         let cell = match self {
             Row::Sqlite(r) => sqlite::cell(r, idx)?,
-            Row::Postgres(r) => postgres::cell(r, idx)?,
+            Row::Postgres(r) => pg_values::cell(r, idx)?,
         };
         let kind = cell.kind();
         T::from_cell(cell).ok_or_else(|| {

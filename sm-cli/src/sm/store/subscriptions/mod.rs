@@ -125,7 +125,7 @@ impl Store {
 
     /// The subscriptions currently bound to the card `eid`.
     pub fn subscriptions_on_eid(&self, eid: &str) -> Result<Vec<SubscriptionSummary>, StoreError> {
-        self.read(|tx| rows::summaries(tx, "WHERE s.eid = ?1", &[&eid]))
+        self.read(|tx| rows::summaries(tx, "WHERE s.eid = ?1", args![eid]))
     }
 
     /// The MNO bindings of a subscription, oldest first.

@@ -65,10 +65,15 @@ pub(super) enum TestDb {
 impl TestDb {
     /// A new, empty location on the run's database.
     pub fn new(tag: &str) -> TestDb {
+        match postgres_admin() {
+            Some(admin) => TestDb::postgres(&admin, tag),
+            None => TestDb::Sqlite(TempDir::new(tag)),
+        }
+    }
+
+    /// A fresh schema `t_<tag>_<pid>_<n>` of the PostgreSQL database `admin`.
+    pub fn postgres(admin: &str, tag: &str) -> TestDb {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let Some(admin) = postgres_admin() else {
-            return TestDb::Sqlite(TempDir::new(tag));
-        };
         let clean: String = tag
             .chars()
             .map(|c| {
@@ -84,15 +89,15 @@ impl TestDb {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let mut client = db::postgres::config(&admin)
-            .and_then(|c| db::postgres::connect_client(&c, "SM_TEST_POSTGRES"))
-            .unwrap_or_else(|e| panic!("SM_TEST_POSTGRES: {e}"));
-        client
+        client(admin)
             .batch_execute(&format!(
                 "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
             ))
             .expect("create the test schema");
-        TestDb::Postgres { admin, schema }
+        TestDb::Postgres {
+            admin: admin.to_string(),
+            schema,
+        }
     }
 
     /// What `--sm-db` would be: the file, or the address with the schema selected.
@@ -128,11 +133,19 @@ impl TestDb {
     }
 }
 
+/// A driver client of the PostgreSQL database at `url`, as the store connects (TLS when
+/// the address asks for it).
+pub(super) fn client(url: &str) -> postgres::Client {
+    db::pg_connect::config(url)
+        .and_then(|c| db::pg_connect::connect_client(&c, "the test database"))
+        .unwrap_or_else(|e| panic!("the test database: {e}"))
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { admin, schema } = self {
-            let client = db::postgres::config(admin)
-                .and_then(|c| db::postgres::connect_client(&c, "SM_TEST_POSTGRES"));
+            let client = db::pg_connect::config(admin)
+                .and_then(|c| db::pg_connect::connect_client(&c, "the test database"));
             if let Ok(mut client) = client {
                 let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
             }

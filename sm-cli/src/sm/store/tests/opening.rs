@@ -57,11 +57,11 @@ fn postgres_speaks_tls_exactly_when_asked_and_checks_the_server() {
     let asked = admin.contains("sslmode=require");
     assert_eq!(ssl, asked, "TLS in use: {ssl}, asked for: {asked}");
     if asked {
-        let config = db::postgres::config(admin).unwrap();
+        let config = db::pg_connect::config(admin).unwrap();
         let other_ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../card-sim/test-pki/CertificateIssuer/CERT_CI_ECDSA_NIST.pem");
         for roots in [Some(other_ca.as_path()), None] {
-            let e = db::postgres::connect_trusting(&config, "test", roots)
+            let e = db::pg_connect::connect_trusting(&config, "test", roots)
                 .err()
                 .unwrap_or_else(|| panic!("connected trusting {roots:?}"));
             assert!(e.to_string().contains("certificate"), "{roots:?}: {e}");

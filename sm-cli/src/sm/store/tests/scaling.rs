@@ -44,48 +44,6 @@ fn per_record_statements_use_indexes() {
     }
 }
 
-/// A fresh schema of the `SM_STORE_BENCH_POSTGRES` database, dropped when dropped.
-struct BenchSchema {
-    admin: String,
-    name: String,
-}
-
-impl BenchSchema {
-    fn client(url: &str) -> postgres::Client {
-        db::postgres::config(url)
-            .and_then(|c| Ok(c.connect(postgres::NoTls)?))
-            .unwrap_or_else(|e| panic!("SM_STORE_BENCH_POSTGRES: {e}"))
-    }
-
-    fn create(admin: &str) -> BenchSchema {
-        let name = format!("store_scaling_{}", std::process::id());
-        Self::client(admin)
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-            ))
-            .expect("create the benchmark schema");
-        BenchSchema {
-            admin: admin.to_string(),
-            name,
-        }
-    }
-
-    /// The store's address: the database with the schema selected.
-    fn location(&self) -> String {
-        let sep = if self.admin.contains('?') { '&' } else { '?' };
-        format!("{}{sep}options=-csearch_path%3D{}", self.admin, self.name)
-    }
-}
-
-impl Drop for BenchSchema {
-    fn drop(&mut self) {
-        if let Ok(Ok(mut c)) = db::postgres::config(&self.admin).map(|c| c.connect(postgres::NoTls))
-        {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
-}
-
 /// Fills `store` to each size up to `max` and prints one line per size; `settle` runs
 /// after each fill (outside the timings) and returns the store's size in bytes. Then the
 /// floor: an empty read transaction on the full store. Each size's lookups follow 500
@@ -157,11 +115,16 @@ fn store_scaling() {
         println!("# postgres: skipped (SM_STORE_BENCH_POSTGRES is not set)");
         return;
     };
-    let schema = BenchSchema::create(&admin);
-    let store = Store::open(schema.location()).unwrap();
-    let mut client = BenchSchema::client(&schema.location());
+    let schema = TestDb::postgres(&admin, "store_scaling");
+    let store = schema.open();
+    let location = schema.location();
+    let mut client = client(location.to_str().expect("UTF-8 address"));
     let version: String = client.query_one("SHOW server_version", &[]).unwrap().get(0);
-    println!("# postgres: server {version}, schema {}", schema.name);
+    let name: String = client
+        .query_one("SELECT current_schema()", &[])
+        .unwrap()
+        .get(0);
+    println!("# postgres: server {version}, schema {name}");
     scale("postgres", &store, max, || {
         let tables: Vec<String> = client
             .query(
